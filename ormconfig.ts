@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { PostEntity, SessionEntity, UserEntity } from './src/blog/entities/index.ts';
+import { migrations } from './src/blog/migrations/index.ts';
+
+/**
+ * SQLite settings that make an acknowledged write durable: WAL journal, a full fsync on every
+ * commit, and a busy timeout so a concurrent writer waits instead of failing.
+ */
+export const SQLITE_PRAGMAS = { journal_mode: 'wal', synchronous: 2 /* FULL */, busy_timeout: 5000 } as const;
+
+/** TypeORM options for a `sqlite:FILE` or `postgres://` URL; used by the app and the TypeORM CLI. */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  const common = { entities: [PostEntity, UserEntity, SessionEntity], migrations, migrationsRun: false };
+  if (databaseUrl.startsWith('postgres')) {
+    return { type: 'postgres', url: databaseUrl, ...common };
+  }
+  const database = databaseUrl.replace(/^sqlite:/, '');
+  if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+  return {
+    type: 'better-sqlite3',
+    database,
+    ...common,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma(`journal_mode = ${SQLITE_PRAGMAS.journal_mode}`);
+      db.pragma(`synchronous = ${SQLITE_PRAGMAS.synchronous}`);
+      db.pragma(`busy_timeout = ${SQLITE_PRAGMAS.busy_timeout}`);
+    },
+  };
+}
+
+/** The DataSource the TypeORM CLI uses (`npm run typeorm -- migration:run`). */
+export default new DataSource(dataSourceOptions(process.env.DATABASE_URL ?? 'sqlite:data/kiln.sqlite'));

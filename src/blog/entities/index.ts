@@ -1,0 +1,3 @@
+export { PostEntity, type PostRow } from './post.ts';
+export { UserEntity, type UserRow } from './user.ts';
+export { SessionEntity, type SessionRow } from './session.ts';

@@ -1,0 +1,50 @@
+import { Marked } from 'marked';
+import sanitizeHtml from 'sanitize-html';
+
+// One parser for the whole process; GitHub-flavoured Markdown, no raw-HTML trust: the output is
+// always sanitized below, whatever the Markdown contained.
+const marked = new Marked({ gfm: true, async: false });
+
+const ALLOWED: sanitizeHtml.IOptions = {
+  allowedTags: [
+    'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'em', 'strong', 'del',
+    'ul', 'ol', 'li', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'sup', 'sub',
+  ],
+  allowedAttributes: {
+    a: ['href', 'title', 'rel'],
+    img: ['src', 'alt', 'title'],
+    code: ['class'],
+    th: ['align'],
+    td: ['align'],
+  },
+  allowedClasses: { code: [/^language-[\w-]+$/] },
+  // Only these schemes survive: `javascript:`, `data:` and `vbscript:` URLs are dropped.
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesAppliedToAttributes: ['href', 'src'],
+  allowProtocolRelative: false,
+  transformTags: {
+    a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener' }),
+  },
+};
+
+/** Renders Markdown to HTML that is safe to embed: no scripts, event handlers or script URLs. */
+export function renderMarkdown(markdown: string): string {
+  return sanitizeHtml(marked.parse(markdown) as string, ALLOWED);
+}
+
+/** Plain text of the Markdown's first `chars` characters, cut at a word, for listings. */
+export function excerpt(markdown: string, chars = 200): string {
+  const html = marked.parse(markdown) as string;
+  const text = sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text.length <= chars) return text;
+  const cut = text.slice(0, chars);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > chars * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheConfigFromEnv, type CacheConfig } from './cache/config.ts';
+
+/** The environment Kiln reads; a plain record so tests pass their own. */
+export type Env = Record<string, string | undefined>;
+
+/** Kiln's whole configuration, typed and validated once at boot. */
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: 'development' | 'production' | 'test';
+  /** `sqlite:path/to/file.sqlite` or `postgres://…`. */
+  databaseUrl: string;
+  /** Folder for the SQLite file and the generated development session secret. */
+  dataDir: string;
+  sessionSecret: string;
+  authorUsername?: string;
+  authorPassword?: string;
+  /** Whether an empty database gets the demo posts. */
+  seedDemo: boolean;
+  /** Absolute base URL of the site, without a trailing slash. */
+  siteUrl: string;
+  /** Whether cookies are `Secure` (the site is served over https). */
+  secureCookies: boolean;
+  /** Trust `X-Forwarded-*` headers from a TLS proxy. */
+  trustProxy: boolean;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  cache: CacheConfig;
+}
+
+/** A configuration value that is missing or malformed; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Every default in one block.
+const DEFAULTS = {
+  PORT: '3000',
+  HOST: '127.0.0.1',
+  DATA_DIR: 'data',
+  SEED_DEMO: '1',
+  BODY_LIMIT_BYTES: String(1024 * 1024),
+} as const;
+
+/** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = parseNodeEnv(env.NODE_ENV);
+  const port = parseInteger('PORT', env.PORT ?? DEFAULTS.PORT, 0, 65535);
+  const host = env.HOST?.trim() || DEFAULTS.HOST;
+  const dataDir = env.DATA_DIR?.trim() || DEFAULTS.DATA_DIR;
+  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${join(dataDir, 'kiln.sqlite')}`);
+  const siteUrl = parseSiteUrl(env.SITE_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`);
+  const authorUsername = env.AUTHOR_USERNAME?.trim() || undefined;
+  const authorPassword = env.AUTHOR_PASSWORD || undefined;
+  if (authorPassword !== undefined && authorPassword.length < 8) {
+    throw new ConfigError('AUTHOR_PASSWORD', 'must be at least 8 characters');
+  }
+  if (nodeEnv === 'production' && authorUsername && !authorPassword) {
+    throw new ConfigError('AUTHOR_PASSWORD', 'is required in production when AUTHOR_USERNAME is set');
+  }
+  return {
+    port,
+    host,
+    nodeEnv,
+    databaseUrl,
+    dataDir,
+    sessionSecret: sessionSecret(env.SESSION_SECRET, nodeEnv, dataDir),
+    authorUsername,
+    authorPassword,
+    seedDemo: parseBoolean('SEED_DEMO', env.SEED_DEMO ?? DEFAULTS.SEED_DEMO),
+    siteUrl,
+    secureCookies: siteUrl.startsWith('https:'),
+    trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? '0'),
+    bodyLimitBytes: parseInteger('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? DEFAULTS.BODY_LIMIT_BYTES, 1024),
+    cache: cacheConfigFromEnv(env, { nodeEnv }),
+  };
+}
+
+function parseNodeEnv(value: string | undefined): Config['nodeEnv'] {
+  const v = value?.trim() || 'development';
+  if (v === 'development' || v === 'production' || v === 'test') return v;
+  throw new ConfigError('NODE_ENV', `expected development, production or test, got "${v}"`);
+}
+
+/** Parses a whole number within bounds, naming `variable` when it is not one. */
+export function parseInteger(variable: string, raw: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const trimmed = raw.trim();
+  if (!/^\d+$/.test(trimmed)) throw new ConfigError(variable, `expected a whole number, got "${raw}"`);
+  const n = Number(trimmed);
+  if (n < min || n > max) throw new ConfigError(variable, `expected a number from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/** Parses 1/0, true/false, yes/no, on/off, naming `variable` otherwise. */
+export function parseBoolean(variable: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(variable, `expected 1 or 0, got "${raw}"`);
+}
+
+function parseDatabaseUrl(raw: string): string {
+  const url = raw.trim();
+  if (/^sqlite:.+/.test(url)) return url;
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return url;
+  }
+  throw new ConfigError('DATABASE_URL', 'expected sqlite:FILE or postgres://…');
+}
+
+function parseSiteUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('SITE_URL', `is not an absolute URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('SITE_URL', 'must be http:// or https://');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+// Production must be given a secret; development keeps a generated one in the data folder so
+// sessions survive restarts; tests get a fresh one.
+function sessionSecret(raw: string | undefined, nodeEnv: Config['nodeEnv'], dataDir: string): string {
+  if (raw !== undefined && raw !== '') {
+    if (raw.length < 16) throw new ConfigError('SESSION_SECRET', 'must be at least 16 characters');
+    return raw;
+  }
+  if (nodeEnv === 'production') throw new ConfigError('SESSION_SECRET', 'is required in production');
+  if (nodeEnv === 'test') return randomBytes(32).toString('hex');
+  const file = join(dataDir, 'session-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('hex');
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}

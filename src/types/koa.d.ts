@@ -1,0 +1,51 @@
+// Kiln's additions to Koa's context, declared once for every middleware and route.
+import type { PostService } from '../blog/services/posts.ts';
+import type { Author, UserService } from '../blog/services/users.ts';
+
+declare module 'koa' {
+  /** Per-request state shared by middleware, routes and templates. */
+  interface DefaultState {
+    /** The signed-in author; the single "is logged in" signal (absent for readers). */
+    author?: Author;
+    /** The CSRF token forms of this page must carry in `_csrf` (author pages and /login only). */
+    csrfToken?: string;
+  }
+
+  /** Helpers every Kiln context carries. */
+  interface DefaultContext {
+    /** The blog's data services, shared by all requests of one app. */
+    services: BlogServices;
+    /** Renders a Nunjucks view with `ctx.state` and `data` into an HTML response body. */
+    render(template: string, data?: Record<string, unknown>): Promise<void>;
+    /** koa-session's session (null once cleared); created lazily and never saved while empty. */
+    session: KilnSession | null;
+  }
+
+  /** The parsed request body (see src/blog/web/body.ts); undefined when none was read. */
+  interface Request {
+    body?: unknown;
+  }
+}
+
+/** The services routes reach through `ctx.services`. */
+export interface BlogServices {
+  posts: PostService;
+  users: UserService;
+}
+
+/**
+ * The members of koa-session 7's `Session` that Kiln uses (the package does not export the
+ * class), plus the data Kiln keeps in it.
+ */
+export interface KilnSession {
+  /** The signed-in author's id. */
+  authorId?: number;
+  /** The signed-in author's name, shown in the header. */
+  username?: string;
+  /** The per-session CSRF token for author forms. */
+  csrf?: string;
+  /** True for a session created on this request (nothing stored yet). */
+  readonly isNew: boolean;
+  /** Destroys the stored session and its id, then saves the data under a fresh id. */
+  regenerate(): Promise<void> | undefined;
+}
