@@ -1,0 +1,94 @@
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import type { Context } from 'koa';
+import type { DataSource } from 'typeorm';
+import { adminRoutes } from './blog/routes/admin.ts';
+import { apiRoutes } from './blog/routes/api.ts';
+import { authRoutes } from './blog/routes/auth.ts';
+import { feedRoutes } from './blog/routes/feed.ts';
+import { pageRoutes } from './blog/routes/pages.ts';
+import type { Logger } from './blog/seed.ts';
+import { PostService } from './blog/services/posts.ts';
+import { SessionStore } from './blog/services/sessions.ts';
+import { UserService } from './blog/services/users.ts';
+import { authorArea, loadAuthor } from './blog/web/auth.ts';
+import { bodyParser } from './blog/web/body.ts';
+import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
+import { errorHandler } from './blog/web/errors.ts';
+import { securityHeaders } from './blog/web/security-headers.ts';
+import { sessionMiddleware } from './blog/web/session.ts';
+import { staticFiles } from './blog/web/static.ts';
+import { LoginThrottle } from './blog/web/throttle.ts';
+import { createViews } from './blog/web/views.ts';
+import { systemClock, type Clock } from './cache/types.ts';
+import type { Config } from './config.ts';
+import { consoleLogger } from './log.ts';
+
+/** What `createApp` needs from outside: the opened (migrated) database, and optional doubles. */
+export interface AppDeps {
+  dataSource: DataSource;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Where the Nunjucks templates live (the repository's views/). */
+export const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
+/** Where the files served under /static/ live (the repository's static/). */
+export const STATIC_DIR = fileURLToPath(new URL('../static', import.meta.url));
+
+/** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
+export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;
+
+/**
+ * Builds the blog's Koa app without listening and without touching the schema (the caller has
+ * run migrations and seeding).
+ *
+ * @example
+ * const app = await createApp(loadConfig(), { dataSource: await openDatabase(url) });
+ * app.listen(3000);
+ */
+export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? consoleLogger();
+  // X-Forwarded-* only behind a configured proxy, and then only the address our proxy saw.
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
+
+  const views = createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' });
+  const site = { name: 'Kiln', url: config.siteUrl };
+  app.context.services = { posts: new PostService(deps.dataSource, clock), users: new UserService(deps.dataSource) };
+  app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
+    // Only what templates need from the request is passed, so nothing else can leak into a page.
+    const html = await views.render(template, {
+      site,
+      author: this.state.author,
+      csrfToken: this.state.csrfToken,
+      ...data,
+    });
+    this.type = 'html';
+    this.body = html;
+  };
+
+  const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
+  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
+
+  app.use(securityHeaders());
+  app.use(errorHandler(logger));
+  app.use(staticFiles(STATIC_DIR));
+  app.use(sessionMiddleware(app, config, new SessionStore(deps.dataSource, clock)));
+  app.use(loadAuthor());
+  app.use(authorArea('/admin'));
+  app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
+  app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
+  const routers = [
+    pageRoutes(),
+    feedRoutes({ siteUrl: config.siteUrl }),
+    apiRoutes(),
+    authRoutes({ loginCsrf, throttle }),
+    adminRoutes(),
+  ];
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,64 @@
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { excerpt, renderMarkdown } from '../markdown.ts';
+import type { Post } from '../services/posts.ts';
+
+/** Entries in the Atom feed. */
+export const FEED_SIZE = 20;
+
+/** Escapes text for XML character data and attribute values. */
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
+}
+
+/**
+ * The Atom document for `posts`. Every URL is built from `siteUrl` (configuration), never from
+ * the request, so a forged Host header cannot change what a cached feed links to.
+ */
+export function atomFeed(posts: Post[], siteUrl: string, title = 'Kiln'): string {
+  const updated = posts.reduce((max, p) => Math.max(max, p.updatedAt.getTime()), 0);
+  const entries = posts.map((post) => {
+    const url = `${siteUrl}/posts/${post.id}`;
+    return [
+      '  <entry>',
+      `    <id>${escapeXml(url)}</id>`,
+      `    <title>${escapeXml(post.title)}</title>`,
+      `    <link rel="alternate" type="text/html" href="${escapeXml(url)}"/>`,
+      `    <published>${post.createdAt.toISOString()}</published>`,
+      `    <updated>${post.updatedAt.toISOString()}</updated>`,
+      `    <category term="${escapeXml(post.category)}"/>`,
+      `    <summary>${escapeXml(excerpt(post.body))}</summary>`,
+      `    <content type="html">${escapeXml(renderMarkdown(post.body))}</content>`,
+      '  </entry>',
+    ].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<feed xmlns="http://www.w3.org/2005/Atom">',
+    `  <id>${escapeXml(`${siteUrl}/`)}</id>`,
+    `  <title>${escapeXml(title)}</title>`,
+    `  <updated>${new Date(updated).toISOString()}</updated>`,
+    `  <link rel="self" type="application/atom+xml" href="${escapeXml(`${siteUrl}/feed.xml`)}"/>`,
+    `  <link rel="alternate" type="text/html" href="${escapeXml(`${siteUrl}/`)}"/>`,
+    `  <author><name>${escapeXml(title)}</name></author>`,
+    ...entries,
+    '</feed>',
+    '',
+  ].join('\n');
+}
+
+/** `GET /feed.xml`: the Atom feed of the 20 latest published posts. */
+export function feedHandler(siteUrl: string) {
+  return async function feed(ctx: Context): Promise<void> {
+    const posts = await ctx.services.posts.feed(FEED_SIZE);
+    ctx.type = 'application/atom+xml; charset=utf-8';
+    ctx.body = atomFeed(posts, siteUrl);
+  };
+}
+
+/** The feed route; `before` inserts middleware ahead of its handler. */
+export function feedRoutes(options: { siteUrl: string; before?: Middleware[] }): Router {
+  const router = new Router();
+  router.get('feed', '/feed.xml', ...(options.before ?? []), feedHandler(options.siteUrl));
+  return router;
+}

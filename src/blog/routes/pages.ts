@@ -1,0 +1,74 @@
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { renderMarkdown } from '../markdown.ts';
+import { parseCategory, parseId, parsePage } from '../web/params.ts';
+import { loadSidebar, paginate, summarize } from './views-data.ts';
+
+/** Posts per page on the index and category pages. */
+export const PER_PAGE = 10;
+
+/** Names of the reader pages, for inserting middleware (e.g. page caching) before a handler. */
+export type PageRouteName = 'index' | 'post' | 'category' | 'about';
+
+/** `GET /`: the newest published posts, paged with `?page=N` (past the end: 404). */
+export async function indexPage(ctx: Context): Promise<void> {
+  const page = parsePage(ctx.query.page);
+  if (page === null) ctx.throw(404, 'There is no such page.');
+  const result = await ctx.services.posts.listPublished({ page, perPage: PER_PAGE });
+  if (page > result.pages) ctx.throw(404, 'There is no such page.');
+  await ctx.render('pages/index.njk', {
+    title: page > 1 ? `Page ${page}` : undefined,
+    posts: result.posts.map(summarize),
+    pagination: paginate(result, '/'),
+    sidebar: await loadSidebar(ctx),
+  });
+}
+
+/** `GET /posts/:id`: one post rendered from Markdown; a draft only for the author. */
+export async function postPage(ctx: Context): Promise<void> {
+  const id = parseId(ctx.params.id);
+  const post = id === null ? null : await ctx.services.posts.get(id, { includeDrafts: Boolean(ctx.state.author) });
+  if (post === null) ctx.throw(404, 'There is no such post.');
+  await ctx.render('pages/post.njk', {
+    title: post.title,
+    post,
+    html: renderMarkdown(post.body),
+    sidebar: await loadSidebar(ctx),
+  });
+}
+
+/** `GET /category/:name`: a category's published posts, paged like the index. */
+export async function categoryPage(ctx: Context): Promise<void> {
+  const category = parseCategory(ctx.params.name);
+  const page = parsePage(ctx.query.page);
+  if (category === null || page === null) ctx.throw(404, 'There is no such category page.');
+  const result = await ctx.services.posts.listPublished({ page, perPage: PER_PAGE, category });
+  if (result.total === 0) ctx.throw(404, 'There is no such category.');
+  if (page > result.pages) ctx.throw(404, 'There is no such page.');
+  await ctx.render('pages/category.njk', {
+    title: page > 1 ? `${category} · page ${page}` : category,
+    category,
+    posts: result.posts.map(summarize),
+    pagination: paginate(result, `/category/${category}`),
+    sidebar: await loadSidebar(ctx),
+  });
+}
+
+/** `GET /about`: what this blog is. */
+export async function aboutPage(ctx: Context): Promise<void> {
+  await ctx.render('pages/about.njk', { title: 'About', sidebar: await loadSidebar(ctx) });
+}
+
+/**
+ * The reader pages. `before` inserts middleware ahead of one page's handler, e.g.
+ * `pageRoutes({ before: { index: [cacheView({ timeout: 1200 })] } })`.
+ */
+export function pageRoutes(options: { before?: Partial<Record<PageRouteName, Middleware[]>> } = {}): Router {
+  const before = options.before ?? {};
+  const router = new Router();
+  router.get('index', '/', ...(before.index ?? []), indexPage);
+  router.get('post', '/posts/:id', ...(before.post ?? []), postPage);
+  router.get('category', '/category/:name', ...(before.category ?? []), categoryPage);
+  router.get('about', '/about', ...(before.about ?? []), aboutPage);
+  return router;
+}

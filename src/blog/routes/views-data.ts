@@ -1,0 +1,48 @@
+import type { Context } from 'koa';
+import { excerpt } from '../markdown.ts';
+import type { Post, PostPage } from '../services/posts.ts';
+
+/** What a listing shows of one post. */
+export interface PostSummary {
+  id: number;
+  title: string;
+  category: string;
+  createdAt: Date;
+  excerpt: string;
+}
+
+/** The listing form of a post. */
+export function summarize(post: Post): PostSummary {
+  return { id: post.id, title: post.title, category: post.category, createdAt: post.createdAt, excerpt: excerpt(post.body) };
+}
+
+/** Links of a paged listing at `basePath`; page 1 is the bare path (one URL per page). */
+export interface Pagination {
+  page: number;
+  pages: number;
+  prevUrl: string | null;
+  nextUrl: string | null;
+}
+
+/** The pagination of `result` for a listing at `basePath`. */
+export function paginate(result: PostPage, basePath: string): Pagination {
+  const url = (page: number) => (page === 1 ? basePath : `${basePath}?page=${page}`);
+  return {
+    page: result.page,
+    pages: result.pages,
+    prevUrl: result.page > 1 ? url(result.page - 1) : null,
+    nextUrl: result.page < result.pages ? url(result.page + 1) : null,
+  };
+}
+
+/** The sidebar's data: categories of published posts with counts, and the 5 latest posts. */
+export interface Sidebar {
+  categories: { name: string; count: number }[];
+  latest: { id: number; title: string }[];
+}
+
+/** Loads the sidebar for a reader page (rendered by views/partials/sidebar.njk). */
+export async function loadSidebar(ctx: Context): Promise<Sidebar> {
+  const [categories, latest] = await Promise.all([ctx.services.posts.categories(), ctx.services.posts.latest(5)]);
+  return { categories, latest: latest.map((p) => ({ id: p.id, title: p.title })) };
+}

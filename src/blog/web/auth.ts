@@ -1,0 +1,72 @@
+import type { Context, Next } from 'koa';
+import type { Author } from '../services/users.ts';
+import { newSessionToken } from './csrf.ts';
+
+/**
+ * Sets `ctx.state.author` (and the session's CSRF token) when the request carries a live author
+ * session. Reading `ctx.session` never creates a stored session or a cookie for a reader: an
+ * empty, unchanged koa-session is not committed.
+ */
+export function loadAuthor() {
+  return async function loadAuthor(ctx: Context, next: Next): Promise<void> {
+    const session = ctx.session;
+    if (session && !session.isNew && typeof session.authorId === 'number' && typeof session.csrf === 'string') {
+      // The account may have been removed since the session began; then the session is void.
+      const author = await ctx.services.users.byId(session.authorId);
+      if (author) {
+        ctx.state.author = author;
+        ctx.state.csrfToken = session.csrf;
+      } else {
+        ctx.session = null;
+      }
+    }
+    await next();
+  };
+}
+
+/** Sends anonymous requests to the login form (303); lets the author through. */
+export async function requireAuthor(ctx: Context, next: Next): Promise<void> {
+  if (!ctx.state.author) {
+    ctx.status = 303;
+    ctx.redirect('/login');
+    return;
+  }
+  await next();
+}
+
+/**
+ * Applies `requireAuthor` to every path under `prefix` before the body is read or the CSRF token
+ * checked, so an anonymous request for the author's area is always a 303 to the login form.
+ */
+export function authorArea(prefix: string) {
+  return async function authorArea(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) {
+      await requireAuthor(ctx, next);
+      return;
+    }
+    await next();
+  };
+}
+
+/**
+ * Starts the author's session under a NEW id: koa-session's `regenerate()` destroys the stored
+ * session of the old id (so a planted or stolen pre-login cookie is refused afterwards) and
+ * saves the data under a fresh one.
+ */
+export async function signIn(ctx: Context, author: Author): Promise<void> {
+  const session = ctx.session;
+  if (!session) throw new Error('signIn: no session on this request (is the session middleware mounted?)');
+  session.authorId = author.id;
+  session.username = author.username;
+  session.csrf = newSessionToken();
+  await session.regenerate();
+  ctx.state.author = author;
+  ctx.state.csrfToken = session.csrf;
+}
+
+/** Ends the session: its stored row is destroyed and the cookie expired. */
+export function signOut(ctx: Context): void {
+  ctx.session = null;
+  ctx.state.author = undefined;
+  ctx.state.csrfToken = undefined;
+}

@@ -1,0 +1,176 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/blog/db.ts';
+import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
+import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
+import { SessionStore } from '../../src/blog/services/sessions.ts';
+import { UserService } from '../../src/blog/services/users.ts';
+
+let dir: string;
+let ds: DataSource;
+let now: number;
+const clock = { now: () => now };
+const input = (over: Partial<PostInput> = {}): PostInput => ({
+  title: 'Hello',
+  body: 'Some *text*',
+  category: 'general',
+  published: true,
+  ...over,
+});
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kiln-services-'));
+  ds = await openDatabase(`sqlite:${join(dir, 'kiln.sqlite')}`);
+  now = Date.UTC(2026, 0, 1);
+});
+afterEach(async () => {
+  await ds.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('openDatabase()', () => {
+  it('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
+    const applied = await ds.query('SELECT name FROM migrations');
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000']);
+    expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    const [busy] = await ds.query('PRAGMA busy_timeout');
+    expect(Number(busy.timeout)).toBeGreaterThan(0);
+  });
+
+  it('reopens an existing database without re-running migrations and keeps its posts', async () => {
+    await new PostService(ds, clock).create(input());
+    await ds.destroy();
+    ds = await openDatabase(`sqlite:${join(dir, 'kiln.sqlite')}`);
+    expect(await new PostService(ds).count()).toBe(1);
+  });
+});
+
+describe('PostService', () => {
+  it('lists published posts newest first, ten a page, with at least one page', async () => {
+    const posts = new PostService(ds, clock);
+    expect(await posts.listPublished({ page: 1 })).toMatchObject({ posts: [], pages: 1, total: 0 });
+    for (let i = 1; i <= 12; i++) {
+      now += 1000;
+      await posts.create(input({ title: `Post ${i}` }));
+    }
+    await posts.create(input({ title: 'Draft', published: false }));
+    const first = await posts.listPublished({ page: 1 });
+    expect(first.pages).toBe(2);
+    expect(first.total).toBe(12);
+    expect(first.posts.map((p) => p.title).slice(0, 2)).toEqual(['Post 12', 'Post 11']);
+    const second = await posts.listPublished({ page: 2 });
+    expect(second.posts.map((p) => p.title)).toEqual(['Post 2', 'Post 1']);
+  });
+
+  it('filters by category and counts only published posts per category', async () => {
+    const posts = new PostService(ds, clock);
+    await posts.create(input({ category: 'koa' }));
+    await posts.create(input({ category: 'koa' }));
+    await posts.create(input({ category: 'cache' }));
+    await posts.create(input({ category: 'cache', published: false }));
+    expect((await posts.listPublished({ page: 1, category: 'koa' })).total).toBe(2);
+    expect(await posts.categories()).toEqual([
+      { name: 'cache', count: 1 },
+      { name: 'koa', count: 2 },
+    ]);
+  });
+
+  it('hides drafts unless asked and rejects ids that are not positive integers', async () => {
+    const posts = new PostService(ds, clock);
+    const draft = await posts.create(input({ published: false }));
+    expect(await posts.get(draft.id)).toBeNull();
+    expect((await posts.get(draft.id, { includeDrafts: true }))?.id).toBe(draft.id);
+    expect(await posts.get(Number.NaN)).toBeNull();
+    expect(await posts.get(-1)).toBeNull();
+  });
+
+  it('update() bumps the version and refuses a stale expected version with ConflictError', async () => {
+    const posts = new PostService(ds, clock);
+    const post = await posts.create(input());
+    now += 5000;
+    const { before, after } = await posts.update(post.id, input({ title: 'Edited' }), 1);
+    expect(before.title).toBe('Hello');
+    expect(after).toMatchObject({ title: 'Edited', slug: 'edited', version: 2 });
+    expect(after.updatedAt.getTime()).toBe(now);
+    await expect(posts.update(post.id, input({ title: 'Lost' }), 1)).rejects.toBeInstanceOf(ConflictError);
+    expect((await posts.get(post.id))?.title).toBe('Edited');
+    await expect(posts.update(999, input(), 1)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('only one of two concurrent edits from the same version wins', async () => {
+    const posts = new PostService(ds, clock);
+    const post = await posts.create(input());
+    const results = await Promise.allSettled([
+      posts.update(post.id, input({ title: 'A' }), 1),
+      posts.update(post.id, input({ title: 'B' }), 1),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof ConflictError)).toHaveLength(1);
+  });
+
+  it('remove() deletes and returns the post, null when absent', async () => {
+    const posts = new PostService(ds, clock);
+    const post = await posts.create(input());
+    expect((await posts.remove(post.id))?.id).toBe(post.id);
+    expect(await posts.remove(post.id)).toBeNull();
+  });
+});
+
+describe('validatePostInput()', () => {
+  it('accepts a valid form and reads the published checkbox', () => {
+    expect(validatePostInput({ title: ' T ', body: 'b', category: 'Web-Dev', published: 'on' })).toEqual({
+      ok: true,
+      input: { title: 'T', body: 'b', category: 'web-dev', published: true },
+    });
+  });
+
+  it('names every invalid field and keeps the values for the form', () => {
+    const result = validatePostInput({ title: '', body: ' ', category: 'not a slug!', published: 'on' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(Object.keys(result.errors).sort()).toEqual(['body', 'category', 'title']);
+    expect(result.values.category).toBe('not a slug!');
+  });
+
+  it('rejects non-string fields and over-long titles', () => {
+    const result = validatePostInput({ title: 'x'.repeat(201), body: ['a'], category: 'ok' });
+    expect(result.ok).toBe(false);
+  });
+});
+
+describe('slugify()', () => {
+  it('makes ASCII dash-separated slugs and never an empty one', () => {
+    expect(slugify('Héllo, Wörld!')).toBe('hello-world');
+    expect(slugify('日本語')).toBe('post');
+  });
+});
+
+describe('UserService', () => {
+  it('verifies the right password only, and unknown users fail the same way', async () => {
+    const users = new UserService(ds);
+    expect(await users.createIfMissing('author', 'correct horse')).toBe(true);
+    expect(await users.createIfMissing('author', 'other password')).toBe(false);
+    expect(await users.verify('author', 'correct horse')).toMatchObject({ username: 'author' });
+    expect(await users.verify('author', 'wrong')).toBeNull();
+    expect(await users.verify('nobody', 'correct horse')).toBeNull();
+  });
+});
+
+describe('SessionStore', () => {
+  it('stores, expires and destroys server-side sessions', async () => {
+    const store = new SessionStore(ds, clock);
+    await store.set('abc', { authorId: 1 }, 60_000);
+    expect(await store.get('abc')).toEqual({ authorId: 1 });
+    await store.set('abc', { authorId: 2 }, 60_000);
+    expect(await store.get('abc')).toEqual({ authorId: 2 });
+    now += 60_001;
+    expect(await store.get('abc')).toBeUndefined();
+    await store.set('def', {}, 1000);
+    await store.destroy('def');
+    expect(await store.get('def')).toBeUndefined();
+  });
+});

@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Koa from 'koa';
+import supertest from 'supertest';
+import type { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.ts';
+import { openDatabase } from '../../src/blog/db.ts';
+import { ensureAuthor, seedDemo, type Logger } from '../../src/blog/seed.ts';
+import { PostService, type Post, type PostInput } from '../../src/blog/services/posts.ts';
+import { UserService } from '../../src/blog/services/users.ts';
+import { loadConfig, type Config, type Env } from '../../src/config.ts';
+
+/** The author account every test app has. */
+export const AUTHOR = { username: 'author', password: 'correct horse battery staple' } as const;
+
+/** The configured site URL of test apps; deliberately not the address the tests connect to. */
+export const SITE_URL = 'http://kiln.test';
+
+/** A clock the test moves by hand. */
+export class FakeClock {
+  constructor(public time = Date.UTC(2026, 0, 15, 12, 0, 0)) {}
+  /** The current fake time in milliseconds. */
+  now(): number {
+    return this.time;
+  }
+  /** Moves time forward by `ms`. */
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+/** A logger that keeps what it is told, for assertions. */
+export function memoryLogger(): Logger & { lines: { level: string; msg: string }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  return {
+    lines,
+    info: (msg) => void lines.push({ level: 'info', msg }),
+    warn: (msg) => void lines.push({ level: 'warn', msg }),
+    error: (msg) => void lines.push({ level: 'error', msg }),
+  };
+}
+
+/** A running Kiln for one test file. */
+export interface TestApp {
+  config: Config;
+  app: Koa;
+  server: Server;
+  dataSource: DataSource;
+  posts: PostService;
+  clock: FakeClock;
+  logger: ReturnType<typeof memoryLogger>;
+  /** A fresh supertest client with no cookies. */
+  request(): supertest.Agent;
+  /** Creates a post directly through the service, dated `daysAgo` days before the clock. */
+  addPost(input?: Partial<PostInput>, daysAgo?: number): Promise<Post>;
+  /** Stops the server, closes the database and removes the temporary folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real app on a real SQLite file in a temporary folder, with the author account
+ * created and an HTTP server on port 0. `env` overrides the test configuration; `demo` seeds
+ * the demo posts.
+ */
+export async function startTestApp(options: { env?: Env; demo?: boolean } = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-web-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dir,
+    DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
+    SITE_URL,
+    AUTHOR_USERNAME: AUTHOR.username,
+    AUTHOR_PASSWORD: AUTHOR.password,
+    SEED_DEMO: '0',
+    ...options.env,
+  });
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const dataSource = await openDatabase(config.databaseUrl);
+  await ensureAuthor(config, new UserService(dataSource), logger);
+  const posts = new PostService(dataSource, clock);
+  if (options.demo) await seedDemo(posts, clock.now());
+  const app = await createApp(config, { dataSource, clock, logger });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  let created = 0;
+  return {
+    config,
+    app,
+    server,
+    dataSource,
+    posts,
+    clock,
+    logger,
+    request: () => supertest.agent(server),
+    addPost: (input = {}, daysAgo) => {
+      created += 1;
+      const createdAt = new Date(clock.now() - (daysAgo ?? 0) * 86_400_000 + created);
+      return posts.create(
+        { title: `Post ${created}`, body: `Body of post ${created}`, category: 'general', published: true, ...input },
+        { createdAt },
+      );
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dataSource.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The `_csrf` value of the first form in `html`. */
+export function csrfFrom(html: string): string {
+  const match = /name="_csrf" value="([^"]*)"/.exec(html);
+  if (!match) throw new Error('no _csrf field in the page');
+  return match[1];
+}
+
+/** The `name=value` pairs of a response's Set-Cookie headers (attributes dropped). */
+export function setCookies(res: { headers: Record<string, unknown> }): Map<string, string> {
+  const raw = res.headers['set-cookie'];
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  const cookies = new Map<string, string>();
+  for (const line of list) {
+    const pair = String(line).split(';')[0];
+    const eq = pair.indexOf('=');
+    cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return cookies;
+}
+
+/** The raw Set-Cookie lines of a response. */
+export function setCookieLines(res: { headers: Record<string, unknown> }): string[] {
+  const raw = res.headers['set-cookie'];
+  return Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+}
+
+/**
+ * Logs in through the real form with `agent` (which keeps the cookies) and returns the session
+ * CSRF token of the author's pages.
+ */
+export async function login(agent: supertest.Agent, credentials: { username: string; password: string } = AUTHOR): Promise<string> {
+  const form = await agent.get('/login').expect(200);
+  await agent
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), ...credentials })
+    .expect(303)
+    .expect('Location', '/admin');
+  const admin = await agent.get('/admin').expect(200);
+  return csrfFrom(admin.text);
+}
+
+/** Fetches a login form with no cookie jar: its `_csrf` token and the cookie header it set. */
+export async function loginForm(app: TestApp, headers: Record<string, string> = {}): Promise<{ csrf: string; cookie: string }> {
+  const res = await supertest(app.server).get('/login').set(headers).expect(200);
+  const cookie = setCookieLines(res)
+    .map((line) => line.split(';')[0])
+    .join('; ');
+  return { csrf: csrfFrom(res.text), cookie };
+}
+
+/** Posts the login form with raw cookies (the form's, plus `extraCookie`). */
+export function postLogin(
+  app: TestApp,
+  form: { csrf: string; cookie: string },
+  credentials: Record<string, string>,
+  extraCookie = '',
+  headers: Record<string, string> = {},
+): supertest.Test {
+  return supertest(app.server)
+    .post('/login')
+    .set('Cookie', [form.cookie, extraCookie].filter(Boolean).join('; '))
+    .set(headers)
+    .type('form')
+    .send({ _csrf: form.csrf, ...credentials });
+}
+
+/** The session cookie (`kiln.sid=id.signature`) a response set, as a Cookie header. */
+export function sessionCookie(res: { headers: Record<string, unknown> }): string {
+  const sid = setCookies(res).get('kiln.sid');
+  if (!sid) throw new Error('no session cookie set');
+  return `kiln.sid=${sid}`;
+}
+
+/** Logs in with raw requests; returns the session cookie header and the session's CSRF token. */
+export async function loginRaw(app: TestApp): Promise<{ cookie: string; csrf: string }> {
+  const res = await postLogin(app, await loginForm(app), AUTHOR).expect(303);
+  const cookie = sessionCookie(res);
+  const admin = await supertest(app.server).get('/admin').set('Cookie', cookie).expect(200);
+  return { cookie, csrf: csrfFrom(admin.text) };
+}
