@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
+import type { BackendStats, CacheBackend, Clock, Seconds } from '../types.ts';
 
 /** Options of {@link RedisBackend}; every duration is in milliseconds. */
 export interface RedisBackendOptions {
@@ -43,10 +43,11 @@ export class RedisTimeoutError extends Error {
 }
 
 /**
- * Whether an error means Redis could not be reached in time (as opposed to a reply error such as
- * WRONGTYPE or OOM, which proves the server is up). Pass it as the breaker's `isFailure`.
+ * Whether an error means Redis could not be reached in time, as opposed to a reply error
+ * (WRONGTYPE, OOM: the server is up) or a bad argument. Pass it as the breaker's `isFailure`.
  */
 export function isRedisOutage(error: unknown): boolean {
+  if (error instanceof RangeError || error instanceof TypeError) return false;
   return !(error instanceof Error && error.name === 'ReplyError');
 }
 
@@ -68,8 +69,8 @@ export function failFastOptions(options: Omit<RedisBackendOptions, 'prefix' | 'c
     ...(options.db === undefined ? {} : { db: options.db }),
     // Commands issued while disconnected reject at once instead of piling up for a replay.
     enableOfflineQueue: false,
-    // In-flight commands are rejected when their connection drops rather than resent later,
-    // where a stale SET could land after a newer DEL.
+    // In-flight commands are rejected when their connection drops rather than resent after a
+    // reconnect, when their caller has long given up and a newer write may have happened.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout,
@@ -99,6 +100,7 @@ export class RedisBackend implements CacheBackend {
   readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly ownsClient: boolean;
+  private connecting: Promise<void> | undefined;
 
   constructor(options: RedisBackendOptions) {
     if (typeof options.prefix !== 'string' || options.prefix === '') {
@@ -113,8 +115,8 @@ export class RedisBackend implements CacheBackend {
       options.client ??
       (options.url === undefined ? new Redis(failFastOptions(options)) : new Redis(options.url, failFastOptions(options)));
     // Connection errors also reject the commands that meet them; the cache counts and logs those
-    // once per state change, so the client's own error events are only silenced here.
-    this.client.on('error', () => {});
+    // once per state change, so our own client's error events are only silenced here.
+    if (this.ownsClient) this.client.on('error', () => {});
   }
 
   /** Whether the client currently has a ready connection (for health checks). */
@@ -234,7 +236,10 @@ export class RedisBackend implements CacheBackend {
     });
   }
 
-  /** Resolves once the client is ready, or rejects as soon as it is known not to be. */
+  /**
+   * Resolves once the client is ready, or rejects as soon as it is known not to be. Callers
+   * waiting on one connection attempt share one set of listeners.
+   */
   private ready(): Promise<void> {
     const client = this.client;
     switch (client.status) {
@@ -249,27 +254,25 @@ export class RedisBackend implements CacheBackend {
       default:
         return Promise.reject(new RedisUnavailableError(`Redis: not connected (${client.status})`));
     }
-    return new Promise<void>((resolve, reject) => {
-      const onReady = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onDown = (): void => {
-        cleanup();
-        reject(new RedisUnavailableError(`Redis: connection failed (${client.status})`));
-      };
-      // The run() deadline bounds this wait; the timer only removes the listeners.
-      const timer = setTimeout(onDown, this.timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
+    this.connecting ??= new Promise<void>((resolve, reject) => {
+      // No timer of its own: ioredis ends every attempt (connect/command timeout → close),
+      // and each caller's run() deadline bounds its wait.
+      const onReady = (): void => settle();
+      const onDown = (): void => settle(new RedisUnavailableError(`Redis: connection failed (${client.status})`));
+      const settle = (error?: Error): void => {
         client.off('ready', onReady);
         client.off('close', onDown);
         client.off('end', onDown);
+        this.connecting = undefined;
+        if (error) reject(error);
+        else resolve();
       };
       client.once('ready', onReady);
       client.once('close', onDown);
       client.once('end', onDown);
     });
+    this.connecting.catch(() => {});
+    return this.connecting;
   }
 }
 

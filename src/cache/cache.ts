@@ -1,0 +1,329 @@
+import type { EventEmitter } from 'node:events';
+import { checkDelta, deleteManyVia, incrVia, setManyVia } from './backends/base.ts';
+import { encodeNotFound, encodeValue, type TagVersions } from './codec.ts';
+import {
+  cached,
+  deleteMemoized,
+  memoize,
+  type CachedFunction,
+  type CachedOptions,
+  type MemoizedFunction,
+  type MemoizeOptions,
+} from './memoize.ts';
+import { EntryReader } from './reader.ts';
+import { SingleFlight } from './single-flight.ts';
+import { TagStore } from './tags.ts';
+import { now, Telemetry, type CacheHealth, type CacheLogger, type CacheStats } from './telemetry.ts';
+import {
+  systemClock,
+  type CacheBackend,
+  type CacheOp,
+  type Clock,
+  type GetOptions,
+  type Seconds,
+  type SetOptions,
+} from './types.ts';
+
+/** Options of a {@link Cache}; every one but `backend` has a default. */
+export interface CacheOptions {
+  /** Where entries live. */
+  backend: CacheBackend;
+  /** Seconds an entry lives when a call names no timeout (default 300, as `CACHE_DEFAULT_TIMEOUT`). */
+  defaultTimeout?: Seconds;
+  /** Fraction 0..1: a timeout t is stored as a random value in [t × (1 − jitter), t] (default 0). */
+  jitter?: number;
+  /** Random source in [0, 1) for jitter (default Math.random); injected by tests. */
+  random?: () => number;
+  /** Time source (default the wall clock). */
+  clock?: Clock;
+  /** Re-raise backend errors instead of failing open (for tests). */
+  throwOnErrors?: boolean;
+  /** Where state changes are logged (default the console). */
+  logger?: CacheLogger;
+}
+
+/** Options of {@link Cache.getOrSet}: the write options plus the Flask-Caching switches. */
+export interface GetOrSetOptions<T = unknown> extends SetOptions {
+  /** When it returns true the cache is bypassed entirely: no read, no write. */
+  unless?: () => boolean;
+  /** When it returns true the value is recomputed and overwrites the entry. */
+  forcedUpdate?: () => boolean;
+  /** A result filter: a computed value is stored only when it returns true. */
+  shouldCache?: (value: T) => boolean;
+  /** Whether a `null` result is stored (default true). */
+  cacheNull?: boolean;
+  /** When set, a `null`/`undefined` ("not found") result is stored as a marker for this many seconds. */
+  negativeTimeout?: Seconds;
+}
+
+/**
+ * The cache facade: typed values over any {@link CacheBackend}, with default and jittered
+ * timeouts, tags, single-flight `getOrSet`, memoization, an event per operation, counters, and
+ * fail-open error handling (a backend error is a miss or a no-op, logged once per state change).
+ *
+ * @example
+ * const cache = new Cache({ backend: new MemoryBackend({ prefix: 'kiln:' }) });
+ * const posts = await cache.getOrSet('posts:1', () => loadPosts(1), { timeout: 60, tags: ['posts'] });
+ */
+export class Cache {
+  /** Where entries live. */
+  readonly backend: CacheBackend;
+  /** Seconds an entry lives when a call names no timeout. */
+  readonly defaultTimeout: Seconds;
+  /** The time source given at construction, for layers built on the cache. */
+  readonly clock: Clock;
+  /** Emits `'op'` with a CacheEvent for every operation, including each memoize and getOrSet lookup. */
+  readonly events: EventEmitter;
+  private readonly jitter: number;
+  private readonly random: () => number;
+  private readonly telemetry: Telemetry;
+  private readonly tagStore: TagStore;
+  private readonly reader: EntryReader;
+  private readonly flights = new SingleFlight();
+
+  constructor(options: CacheOptions) {
+    this.backend = options.backend;
+    this.defaultTimeout = checkTimeout(options.defaultTimeout ?? 300, 'defaultTimeout');
+    this.jitter = options.jitter ?? 0;
+    if (!(this.jitter >= 0 && this.jitter <= 1)) throw new RangeError(`jitter must be within 0..1, got ${this.jitter}`);
+    this.random = options.random ?? Math.random;
+    this.clock = options.clock ?? systemClock;
+    this.telemetry = new Telemetry(this.backend.name, options.logger ?? console, options.throwOnErrors ?? false);
+    this.events = this.telemetry.events;
+    this.tagStore = new TagStore(this.backend);
+    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore);
+  }
+
+  /** The value under `key`, or undefined on a miss (absent, expired, invalidated, corrupt or a backend error). */
+  async get<T = unknown>(key: string, opts: GetOptions = {}): Promise<T | undefined> {
+    const entry = await this.reader.lookup('get', key, opts);
+    return entry?.kind === 'value' ? (entry.value as T) : undefined;
+  }
+
+  /** Whether `key` holds a value a `get` would return. */
+  async has(key: string, opts: GetOptions = {}): Promise<boolean> {
+    return (await this.reader.lookup('has', key, opts))?.kind === 'value';
+  }
+
+  /** Values for many keys, in order, undefined for each miss. */
+  async getMany<T = unknown>(keys: readonly string[], opts: GetOptions = {}): Promise<(T | undefined)[]> {
+    const entries = await this.reader.lookupMany('get', keys, opts);
+    return entries.map((entry) => (entry?.kind === 'value' ? (entry.value as T) : undefined));
+  }
+
+  /** Stores a value (null included; undefined is a TypeError); resolves false when the backend failed. */
+  async set(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    return this.write('set', key, (tags) => encodeValue(value, tags), this.ttl(opts.timeout), opts);
+  }
+
+  /** Stores a value only if `key` holds none; resolves whether it stored. */
+  async add(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
+    return this.write('add', key, (tags) => encodeValue(value, tags), this.ttl(opts.timeout), opts);
+  }
+
+  /** Stores many values with one timeout (and one set of tags); resolves false when the backend failed. */
+  async setMany(entries: Record<string, unknown> | ReadonlyArray<readonly [string, unknown]>, opts: SetOptions = {}): Promise<boolean> {
+    const pairs = Array.isArray(entries) ? entries : Object.entries(entries);
+    const ttl = this.ttl(opts.timeout);
+    const start = now();
+    const tags = await this.tagsFor(opts, start, pairs.map(([key]) => key), 'set');
+    if (tags === false) return false;
+    const encoded = pairs.map(([key, value]) => [key, encodeValue(value, tags)] as const);
+    const stored = await this.telemetry.attempt(() =>
+      this.backend.setMany ? this.backend.setMany(encoded, ttl) : setManyVia(this.backend, encoded, ttl),
+    );
+    for (const [key, raw] of encoded) {
+      if (stored.ok) this.telemetry.emit('set', key, 'set', opts, start, Buffer.byteLength(raw));
+      else this.telemetry.fail('set', key, opts, start, stored.error);
+    }
+    return stored.ok;
+  }
+
+  /** Removes `key`; resolves whether it existed. */
+  async delete(key: string, opts: GetOptions = {}): Promise<boolean> {
+    const start = now();
+    const removed = await this.telemetry.attempt(() => this.backend.delete(key));
+    if (!removed.ok) return this.telemetry.fail('delete', key, opts, start, removed.error) ?? false;
+    this.telemetry.emit('delete', key, removed.value ? 'delete' : 'miss', opts, start);
+    return removed.value;
+  }
+
+  /** Removes many keys; resolves how many existed (0 when the backend failed). */
+  async deleteMany(keys: readonly string[], opts: GetOptions = {}): Promise<number> {
+    const start = now();
+    const removed = await this.telemetry.attempt(() =>
+      this.backend.deleteMany ? this.backend.deleteMany(keys) : deleteManyVia(this.backend, keys),
+    );
+    for (const key of keys) {
+      if (removed.ok) this.telemetry.emit('delete', key, 'delete', opts, start);
+      else this.telemetry.fail('delete', key, opts, start, removed.error);
+    }
+    return removed.ok ? removed.value : 0;
+  }
+
+  /** Removes every entry under the backend's prefix (and nothing else); resolves false on failure. */
+  async clear(): Promise<boolean> {
+    const start = now();
+    const cleared = await this.telemetry.attempt(() => this.backend.clear());
+    if (!cleared.ok) return this.telemetry.fail('clear', '*', {}, start, cleared.error) ?? false;
+    this.telemetry.emit('clear', '*', 'delete', {}, start);
+    return true;
+  }
+
+  /**
+   * Adds `delta` to the integer at `key` (absent counts as 0) and resolves the new value, or
+   * undefined when the backend failed or the entry is not an integer. Atomic when the backend
+   * has `incr`; otherwise derived from get and set.
+   */
+  async incr(key: string, delta = 1, opts: GetOptions = {}): Promise<number | undefined> {
+    checkDelta(delta);
+    const start = now();
+    const result = await this.telemetry.attempt(() =>
+      this.backend.incr ? this.backend.incr(key, delta) : incrVia(this.backend, key, delta),
+    );
+    if (!result.ok) return this.telemetry.fail('incr', key, opts, start, result.error);
+    this.telemetry.emit('incr', key, 'set', opts, start);
+    return result.value;
+  }
+
+  /** Subtracts `delta` from the integer at `key`; see {@link Cache.incr}. */
+  decr(key: string, delta = 1, opts: GetOptions = {}): Promise<number | undefined> {
+    checkDelta(delta);
+    return this.incr(key, -delta, opts);
+  }
+
+  /**
+   * The cached value of `key`, or the result of `compute` stored under it. Concurrent calls for
+   * one key share a single computation and its error; errors are never stored.
+   */
+  async getOrSet<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T> = {}): Promise<T> {
+    if (opts.unless?.()) return compute();
+    const forced = opts.forcedUpdate?.() ?? false;
+    checkTimeout(opts.timeout ?? this.defaultTimeout, 'timeout');
+    return this.flights.run(forced ? `\u0000forced\u0000${key}` : key, () => this.fill(key, compute, opts, forced));
+  }
+
+  /** Makes every entry stored with any of these tags a miss, on every backend, without a key scan. */
+  async invalidateTags(tags: readonly string[], opts: GetOptions = {}): Promise<boolean> {
+    const start = now();
+    const done = await this.telemetry.attempt(() => this.tagStore.invalidate(tags));
+    for (const tag of tags) {
+      if (done.ok) this.telemetry.emit('invalidateTags', tag, 'delete', opts, start);
+      else this.telemetry.fail('invalidateTags', tag, opts, start, done.error);
+    }
+    return done.ok;
+  }
+
+  /** Wraps `fn` so its results are cached by arguments; see memoize.ts. */
+  memoize<A extends unknown[], R>(fn: (...args: A) => R, opts: MemoizeOptions<A, Awaited<R>> = {}): MemoizedFunction<A, R> {
+    return memoize(this, fn, opts);
+  }
+
+  /** Drops every cached result of a memoized function, or with arguments the one for those arguments. */
+  deleteMemoized<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A | []): Promise<boolean> {
+    return deleteMemoized(this, fn, ...args);
+  }
+
+  /** Wraps an argument-less function so its result is cached under `opts.key`. */
+  cached<R>(fn: () => R, opts: CachedOptions<Awaited<R>>): CachedFunction<R> {
+    return cached(this, fn, opts);
+  }
+
+  /**
+   * The current version of a tag, created if absent (memoize keeps each function's version as
+   * one); undefined when the backend failed. Reading it emits no event unless it fails.
+   */
+  async tagVersion(tag: string, opts: GetOptions = {}): Promise<string | undefined> {
+    const start = now();
+    const read = await this.telemetry.attempt(() => this.tagStore.current([tag]));
+    if (!read.ok) return this.telemetry.fail('get', tag, opts, start, read.error);
+    return read.value[tag];
+  }
+
+  /** Counters per origin and per backend, corrupt entries, health, and the backend's own figures. */
+  async stats(): Promise<CacheStats> {
+    let backend = {};
+    if (this.backend.stats) {
+      const read = await this.telemetry.attempt(() => this.backend.stats?.() ?? Promise.resolve({}));
+      if (read.ok) backend = read.value;
+    }
+    return this.telemetry.snapshot(backend);
+  }
+
+  /** `degraded` while the backend is failing. */
+  health(): CacheHealth {
+    return this.telemetry.health();
+  }
+
+  /** Releases the backend's connections and handles. */
+  async close(): Promise<void> {
+    await this.backend.close?.();
+  }
+
+  /** The timeout to store, in seconds: the default when omitted, jittered when configured. */
+  ttl(timeout: Seconds | undefined): Seconds {
+    const t = checkTimeout(timeout ?? this.defaultTimeout, 'timeout');
+    if (t === 0 || this.jitter === 0) return t;
+    return Math.max(1, Math.round(t * 1000 * (1 - this.jitter * this.random()))) / 1000;
+  }
+
+  private async fill<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T>, forced: boolean): Promise<T> {
+    if (!forced) {
+      const entry = await this.reader.lookup('get', key, opts);
+      if (entry) return entry.value as T;
+    }
+    const start = now();
+    // Tag versions are read before computing, so an invalidation during the computation wins.
+    const tags = await this.tagsFor(opts, start, [key], 'set');
+    const value = await compute();
+    if (tags === false || (opts.shouldCache && !opts.shouldCache(value))) return value;
+    if (value === null || value === undefined) {
+      const nothing = value === null ? null : undefined;
+      if (opts.negativeTimeout !== undefined) {
+        await this.write('set', key, (t) => encodeNotFound(nothing, t), this.ttl(opts.negativeTimeout), opts, tags);
+      } else if (value === null && (opts.cacheNull ?? true)) {
+        await this.write('set', key, (t) => encodeValue(null, t), this.ttl(opts.timeout), opts, tags);
+      }
+      return value;
+    }
+    await this.write('set', key, (t) => encodeValue(value, t), this.ttl(opts.timeout), opts, tags);
+    return value;
+  }
+
+  private async write(
+    op: 'set' | 'add',
+    key: string,
+    encode: (tags: TagVersions | undefined) => string,
+    ttl: Seconds,
+    opts: SetOptions,
+    snapshot?: TagVersions | false,
+  ): Promise<boolean> {
+    const start = now();
+    const tags = snapshot === undefined ? await this.tagsFor(opts, start, [key], op) : snapshot;
+    if (tags === false) return false;
+    const raw = encode(tags);
+    const stored = await this.telemetry.attempt(() =>
+      op === 'set' ? this.backend.set(key, raw, ttl).then(() => true) : this.backend.add(key, raw, ttl),
+    );
+    if (!stored.ok) return this.telemetry.fail(op, key, opts, start, stored.error) ?? false;
+    this.telemetry.emit(op, key, stored.value ? 'set' : 'hit', opts, start, Buffer.byteLength(raw));
+    return stored.value;
+  }
+
+  /** The current versions of `opts.tags` (undefined without tags), or false when they could not be read. */
+  private async tagsFor(opts: SetOptions, start: number, keys: readonly string[], op: CacheOp): Promise<TagVersions | undefined | false> {
+    if (!opts.tags || opts.tags.length === 0) return undefined;
+    const tags = opts.tags;
+    const read = await this.telemetry.attempt(() => this.tagStore.current(tags));
+    if (read.ok) return read.value;
+    for (const key of keys) this.telemetry.fail(op, key, opts, start, read.error);
+    return false;
+  }
+}
+
+function checkTimeout(timeout: Seconds, name: string): Seconds {
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new TypeError(`${name} must be a non-negative number of seconds (0 = no expiry), got ${String(timeout)}`);
+  }
+  return timeout;
+}

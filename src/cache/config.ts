@@ -1,0 +1,243 @@
+import { FilesystemBackend } from './backends/filesystem.ts';
+import { MemoryBackend } from './backends/memory.ts';
+import { NullBackend } from './backends/null.ts';
+import { Cache } from './cache.ts';
+import type { CacheLogger } from './telemetry.ts';
+import { systemClock, type CacheBackend, type Clock, type Seconds } from './types.ts';
+
+/** The backends `CACHE_TYPE` can name. */
+export type CacheType = 'null' | 'memory' | 'filesystem' | 'redis';
+
+/** Where the Redis backend connects; `url` wins over host/port/password/db. */
+export interface CacheRedisConfig {
+  url?: string;
+  host: string;
+  port: number;
+  password?: string;
+  db: number;
+  /** Longest a single Redis command may take, in milliseconds. */
+  commandTimeoutMs: number;
+}
+
+/** The cache's configuration, read from `CACHE_*` variables by {@link cacheConfigFromEnv}. */
+export interface CacheConfig {
+  type: CacheType;
+  /** `env` when `CACHE_TYPE` named the backend, `default` when chosen from `NODE_ENV` (log it). */
+  chosenBy: 'env' | 'default';
+  defaultTimeout: Seconds;
+  /** Prefix of every key the backend writes; never empty, so `clear()` stays within it. */
+  keyPrefix: string;
+  /** Most entries (memory, filesystem). */
+  threshold: number;
+  /** Most bytes (memory). */
+  maxBytes: number;
+  /** Folder of the filesystem backend. */
+  dir: string;
+  /** Fraction 0..1 of random shortening applied to timeouts. */
+  jitter: number;
+  /** Silences the warning logged when the null backend is in use. */
+  noNullWarning: boolean;
+  redis: CacheRedisConfig;
+}
+
+/** A bad `CACHE_*` value; the message starts with the variable's name. */
+export class CacheConfigError extends Error {
+  override readonly name = 'CacheConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+/** Every default in one block. */
+export const CACHE_DEFAULTS = {
+  CACHE_DEFAULT_TIMEOUT: 300,
+  CACHE_KEY_PREFIX: 'kiln:',
+  CACHE_THRESHOLD: 500,
+  CACHE_MAX_BYTES: 64 * 1024 * 1024,
+  CACHE_DIR: 'data/cache',
+  CACHE_JITTER: 0,
+  CACHE_REDIS_HOST: '127.0.0.1',
+  CACHE_REDIS_PORT: 6379,
+  CACHE_REDIS_DB: 0,
+  CACHE_REDIS_TIMEOUT_MS: 250,
+} as const;
+
+const TYPES: Record<string, CacheType> = {
+  null: 'null',
+  nullcache: 'null',
+  memory: 'memory',
+  simple: 'memory',
+  simplecache: 'memory',
+  filesystem: 'filesystem',
+  filesystemcache: 'filesystem',
+  redis: 'redis',
+  rediscache: 'redis',
+};
+
+type Env = Record<string, string | undefined>;
+
+function present(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = present(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new CacheConfigError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = present(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || value > 1) throw new CacheConfigError(name, `expected a fraction from 0 to 1, got "${raw}"`);
+  return value;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parses a size: plain bytes or a binary multiple (`64MB`, `64M`, `64MiB`, `512kb`, `1g`). */
+export function parseSize(name: string, raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(raw.trim());
+  if (!match) throw new CacheConfigError(name, `expected bytes or a size such as 64MB, got "${raw}"`);
+  const bytes = Math.floor(Number(match[1]) * UNITS[match[2].toLowerCase()]);
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) throw new CacheConfigError(name, `expected a positive size, got "${raw}"`);
+  return bytes;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = present(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new CacheConfigError(name, `expected 1 or 0, got "${raw}"`);
+}
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // The value is never echoed: it may carry the password.
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CacheConfigError('CACHE_REDIS_URL', 'is not a valid URL (expected redis://[:password@]host[:port][/db])');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new CacheConfigError('CACHE_REDIS_URL', `must start with redis:// or rediss://, not ${url.protocol}//`);
+  }
+  if (!url.hostname) throw new CacheConfigError('CACHE_REDIS_URL', 'has no host');
+  if (!/^\/?(\d+)?$/.test(url.pathname)) throw new CacheConfigError('CACHE_REDIS_URL', 'database must be a number, as /0');
+  return raw;
+}
+
+/**
+ * Reads the `CACHE_*` variables. Without `CACHE_TYPE`: null under `NODE_ENV=test` (without the
+ * null warning), memory otherwise, with `chosenBy: 'default'` so a production start can say so.
+ * Throws {@link CacheConfigError} naming the first bad variable.
+ */
+export function cacheConfigFromEnv(env: Env, options: { nodeEnv: string }): CacheConfig {
+  const named = present(env, 'CACHE_TYPE');
+  let type: CacheType;
+  if (named === undefined) type = options.nodeEnv === 'test' ? 'null' : 'memory';
+  else {
+    const known = TYPES[named.toLowerCase()];
+    if (!known) throw new CacheConfigError('CACHE_TYPE', `unknown cache type "${named}" (expected null, memory, filesystem or redis)`);
+    type = known;
+  }
+  const keyPrefix = env.CACHE_KEY_PREFIX ?? CACHE_DEFAULTS.CACHE_KEY_PREFIX;
+  if (keyPrefix.trim() === '') throw new CacheConfigError('CACHE_KEY_PREFIX', 'must not be empty: clear() removes everything under it');
+  const maxBytesRaw = present(env, 'CACHE_MAX_BYTES');
+  const password = env.CACHE_REDIS_PASSWORD === '' ? undefined : env.CACHE_REDIS_PASSWORD;
+  return {
+    type,
+    chosenBy: named === undefined ? 'default' : 'env',
+    defaultTimeout: integer(env, 'CACHE_DEFAULT_TIMEOUT', CACHE_DEFAULTS.CACHE_DEFAULT_TIMEOUT, 0),
+    keyPrefix,
+    threshold: integer(env, 'CACHE_THRESHOLD', CACHE_DEFAULTS.CACHE_THRESHOLD, 1),
+    maxBytes: maxBytesRaw === undefined ? CACHE_DEFAULTS.CACHE_MAX_BYTES : parseSize('CACHE_MAX_BYTES', maxBytesRaw),
+    dir: present(env, 'CACHE_DIR') ?? CACHE_DEFAULTS.CACHE_DIR,
+    jitter: fraction(env, 'CACHE_JITTER', CACHE_DEFAULTS.CACHE_JITTER),
+    noNullWarning: flag(env, 'CACHE_NO_NULL_WARNING', named === undefined && options.nodeEnv === 'test'),
+    redis: {
+      url: redisUrl(present(env, 'CACHE_REDIS_URL')),
+      host: present(env, 'CACHE_REDIS_HOST') ?? CACHE_DEFAULTS.CACHE_REDIS_HOST,
+      port: integer(env, 'CACHE_REDIS_PORT', CACHE_DEFAULTS.CACHE_REDIS_PORT, 1, 65535),
+      password,
+      db: integer(env, 'CACHE_REDIS_DB', CACHE_DEFAULTS.CACHE_REDIS_DB, 0),
+      commandTimeoutMs: integer(env, 'CACHE_REDIS_TIMEOUT_MS', CACHE_DEFAULTS.CACHE_REDIS_TIMEOUT_MS, 1),
+    },
+  };
+}
+
+/** A one-line description for logs, with any Redis password masked. */
+export function describeCacheConfig(config: CacheConfig): string {
+  const how = config.chosenBy === 'default' ? 'chosen by default; set CACHE_TYPE to choose' : 'from CACHE_TYPE';
+  let where = '';
+  if (config.type === 'filesystem') where = ` in ${config.dir}`;
+  if (config.type === 'redis') {
+    if (config.redis.url !== undefined) {
+      const url = new URL(config.redis.url);
+      if (url.password) url.password = '***';
+      where = ` at ${url.href}`;
+    } else where = ` at ${config.redis.host}:${config.redis.port}/${config.redis.db}`;
+  }
+  return `cache: ${config.type}${where}, prefix ${JSON.stringify(config.keyPrefix)}, default timeout ${config.defaultTimeout} s (${how})`;
+}
+
+/** Collaborators of {@link createBackend} and {@link createCache}. */
+export interface CreateCacheDeps {
+  clock?: Clock;
+  /** Where warnings go (default the console). */
+  logger?: CacheLogger;
+  /** Passed to the Cache: re-raise backend errors (tests). */
+  throwOnErrors?: boolean;
+}
+
+/**
+ * The backend a configuration names. Redis is imported only when chosen and wrapped in a circuit
+ * breaker; the filesystem backend throws here (naming CACHE_DIR) if its folder is unwritable.
+ */
+export async function createBackend(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<CacheBackend> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? console;
+  switch (config.type) {
+    case 'null':
+      if (!config.noNullWarning) {
+        logger.warn('cache: CACHE_TYPE=null, nothing is cached (set CACHE_NO_NULL_WARNING=1 to silence this)');
+      }
+      return new NullBackend();
+    case 'memory':
+      return new MemoryBackend({ prefix: config.keyPrefix, clock, threshold: config.threshold, maxBytes: config.maxBytes });
+    case 'filesystem':
+      return new FilesystemBackend({ dir: config.dir, prefix: config.keyPrefix, clock, threshold: config.threshold });
+    case 'redis': {
+      const [{ RedisBackend, isRedisOutage }, { withBreaker }] = await Promise.all([
+        import('./backends/redis.ts'),
+        import('./breaker.ts'),
+      ]);
+      const { url, host, port, password, db, commandTimeoutMs } = config.redis;
+      const redis = new RedisBackend({ url, host, port, password, db, commandTimeoutMs, prefix: config.keyPrefix, clock });
+      return withBreaker(redis, { clock, isFailure: isRedisOutage });
+    }
+  }
+}
+
+/** A {@link Cache} over the configured backend, with the configured default timeout and jitter. */
+export async function createCache(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<Cache> {
+  const backend = await createBackend(config, deps);
+  return new Cache({
+    backend,
+    defaultTimeout: config.defaultTimeout,
+    jitter: config.jitter,
+    clock: deps.clock,
+    logger: deps.logger,
+    throwOnErrors: deps.throwOnErrors,
+  });
+}

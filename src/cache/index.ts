@@ -1,0 +1,71 @@
+// The public surface of Kiln's caching library: re-exports only.
+
+export { Cache, type CacheOptions, type GetOrSetOptions } from './cache.ts';
+export {
+  systemClock,
+  type BackendStats,
+  type CacheBackend,
+  type CacheEvent,
+  type CacheOp,
+  type CacheOrigin,
+  type CacheResult,
+  type Clock,
+  type GetOptions,
+  type Seconds,
+  type SetOptions,
+} from './types.ts';
+export type { CacheCounters, CacheHealth, CacheLogger, CacheStats } from './telemetry.ts';
+export {
+  canonicalQuery,
+  fragmentKey,
+  makeKey,
+  MAX_KEY_LENGTH,
+  memoKey,
+  stableStringify,
+  viewKey,
+  type ViewKeyOptions,
+} from './keys.ts';
+export {
+  CODEC_VERSION,
+  CorruptEntryError,
+  decodeEntry,
+  encodeNotFound,
+  encodeValue,
+  type DecodedEntry,
+  type TagVersions,
+} from './codec.ts';
+export { memoVersionTag, type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
+export { SingleFlight } from './single-flight.ts';
+export { tagKey, TagStore } from './tags.ts';
+export {
+  CACHE_DEFAULTS,
+  cacheConfigFromEnv,
+  CacheConfigError,
+  createBackend,
+  createCache,
+  describeCacheConfig,
+  parseSize,
+  type CacheConfig,
+  type CacheRedisConfig,
+  type CacheType,
+  type CreateCacheDeps,
+} from './config.ts';
+export { BaseBackend, deleteManyVia, getManyVia, incrVia, setManyVia } from './backends/base.ts';
+export { NullBackend } from './backends/null.ts';
+export { MemoryBackend, MemoryStore, type MemoryBackendOptions, type MemoryStoreOptions } from './backends/memory.ts';
+export { FilesystemBackend, type FilesystemBackendOptions } from './backends/filesystem.ts';
+export {
+  isRedisOutage,
+  RedisBackend,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  type RedisBackendOptions,
+} from './backends/redis.ts';
+export {
+  BreakerOpenError,
+  CircuitBreaker,
+  withBreaker,
+  type BreakerBackend,
+  type BreakerOptions,
+  type BreakerState,
+} from './breaker.ts';

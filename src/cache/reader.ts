@@ -1,0 +1,87 @@
+import { deleteManyVia, getManyVia } from './backends/base.ts';
+import { decodeEntry, type DecodedEntry } from './codec.ts';
+import type { TagStore } from './tags.ts';
+import { messageOf, now, type Telemetry } from './telemetry.ts';
+import type { CacheBackend, CacheOp, GetOptions } from './types.ts';
+
+/**
+ * The cache's read path: fetch raw strings, decode them, delete the corrupt ones, check tag
+ * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
+ */
+export class EntryReader {
+  constructor(
+    private readonly backend: CacheBackend,
+    private readonly telemetry: Telemetry,
+    private readonly tagStore: TagStore,
+  ) {}
+
+  /** The live entry under `key` (a value or a not-found marker), or undefined. */
+  async lookup(op: CacheOp, key: string, opts: GetOptions): Promise<DecodedEntry | undefined> {
+    const start = now();
+    const read = await this.telemetry.attempt(() => this.backend.get(key));
+    if (!read.ok) return this.telemetry.fail(op, key, opts, start, read.error);
+    const [entry] = await this.decode(op, [key], [read.value], opts, start);
+    return entry;
+  }
+
+  /** The live entries under many keys, in order, in one backend round trip (plus one for tags). */
+  async lookupMany(op: CacheOp, keys: readonly string[], opts: GetOptions): Promise<(DecodedEntry | undefined)[]> {
+    const start = now();
+    const read = await this.telemetry.attempt(() =>
+      this.backend.getMany ? this.backend.getMany(keys) : getManyVia(this.backend, keys),
+    );
+    if (!read.ok) {
+      for (const key of keys) this.telemetry.fail(op, key, opts, start, read.error);
+      return keys.map(() => undefined);
+    }
+    return this.decode(op, keys, read.value, opts, start);
+  }
+
+  private async decode(
+    op: CacheOp,
+    keys: readonly string[],
+    raws: ReadonlyArray<string | undefined>,
+    opts: GetOptions,
+    start: number,
+  ): Promise<(DecodedEntry | undefined)[]> {
+    const entries: (DecodedEntry | undefined)[] = [];
+    const corrupt = new Set<number>();
+    raws.forEach((raw, i) => {
+      if (raw === undefined) return void entries.push(undefined);
+      try {
+        entries.push(decodeEntry(raw));
+      } catch (error) {
+        // A corrupt entry is a miss: counted, reported and deleted, never thrown at the caller.
+        corrupt.add(i);
+        entries.push(undefined);
+        this.telemetry.recordCorrupt();
+        this.telemetry.emit(op, keys[i], 'error', opts, start, raw.length, `corrupt entry deleted: ${messageOf(error)}`);
+      }
+    });
+    if (corrupt.size > 0) {
+      const doomed = Array.from(corrupt, (i) => keys[i]);
+      const removed = await this.telemetry.attempt(() =>
+        this.backend.deleteMany ? this.backend.deleteMany(doomed) : deleteManyVia(this.backend, doomed),
+      );
+      if (!removed.ok) this.telemetry.fail('delete', doomed[0], opts, start, removed.error);
+    }
+    let fresh = entries.map(() => true);
+    if (entries.some((entry) => entry?.tags)) {
+      const checked = await this.telemetry.attempt(() => this.tagStore.fresh(entries.map((entry) => entry?.tags)));
+      if (!checked.ok) this.telemetry.fail(op, keys[0], opts, start, checked.error);
+      // Tag versions that cannot be read make every tagged entry a miss: never serve stale.
+      fresh = checked.ok ? checked.value : entries.map((entry) => !entry?.tags);
+    }
+    return entries.map((entry, i) => {
+      if (corrupt.has(i)) return undefined;
+      const raw = raws[i];
+      const bytes = raw === undefined ? undefined : Buffer.byteLength(raw);
+      if (entry === undefined || !fresh[i]) {
+        this.telemetry.emit(op, keys[i], 'miss', opts, start, bytes);
+        return undefined;
+      }
+      this.telemetry.emit(op, keys[i], 'hit', opts, start, bytes);
+      return entry;
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+
+/** The shared Redis every suite may use with its own key prefix (never flushed). */
+export const SHARED_REDIS_URL = process.env.KILN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Whether a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAvailable(url: string = SHARED_REDIS_URL, timeoutMs = 1000): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Checks the shared Redis for a suite that needs it. Absent under CI: throws, failing the suite.
+ * Absent elsewhere: warns loudly and resolves `false`, so the suite can `describe.skipIf(!up)`.
+ */
+export async function requireRedis(url: string = SHARED_REDIS_URL): Promise<boolean> {
+  if (await redisAvailable(url)) return true;
+  return absent(`Redis is not reachable at ${redact(url)}`, 'start redis-server');
+}
+
+/**
+ * Checks that the `redis-server` binary can be run, for suites that start private servers.
+ * Same policy as {@link requireRedis}: throws under CI, otherwise warns and resolves `false`.
+ */
+export async function requireRedisServerBinary(): Promise<boolean> {
+  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  if (run.status === 0) return true;
+  return absent('The redis-server binary cannot be run', 'install redis-server');
+}
+
+/** Fails under CI, otherwise warns loudly and resolves false. */
+function absent(message: string, remedy: string): false {
+  if (process.env.CI) throw new Error(`${message}; CI requires it (${remedy}).`);
+  console.warn(`\n!!!!!!!! ${message}: SKIPPING the suites that need it (${remedy} to run them). !!!!!!!!\n`);
+  return false;
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
