@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
+import { BlogCache, SIDEBAR_TIMEOUT } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes } from './blog/routes/auth.ts';
@@ -20,6 +21,9 @@ import { sessionMiddleware } from './blog/web/session.ts';
 import { staticFiles } from './blog/web/static.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
+import type { Cache } from './cache/cache.ts';
+import { createCache } from './cache/config.ts';
+import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
 import { systemClock, type Clock } from './cache/types.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
@@ -27,6 +31,8 @@ import { consoleLogger } from './log.ts';
 /** What `createApp` needs from outside: the opened (migrated) database, and optional doubles. */
 export interface AppDeps {
   dataSource: DataSource;
+  /** The cache for pages, fragments and memoized work (default: one built from `config.cache`). */
+  cache?: Cache;
   clock?: Clock;
   logger?: Logger;
 }
@@ -53,9 +59,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   // X-Forwarded-* only behind a configured proxy, and then only the address our proxy saw.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
 
+  const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   const views = createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' });
+  views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
+  views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
-  app.context.services = { posts: new PostService(deps.dataSource, clock), users: new UserService(deps.dataSource) };
+  const posts = new PostService(deps.dataSource, clock);
+  const pages = new BlogCache(cache, posts);
+  app.context.services = { posts, users: new UserService(deps.dataSource), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {
@@ -79,10 +90,18 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.use(authorArea('/admin'));
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
+  // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
   const routers = [
-    pageRoutes(),
-    feedRoutes({ siteUrl: config.siteUrl }),
-    apiRoutes(),
+    pageRoutes({
+      before: {
+        index: [pages.page('index')],
+        post: [pages.page('post')],
+        category: [pages.page('category')],
+        about: [pages.page('about')],
+      },
+    }),
+    feedRoutes({ siteUrl: config.siteUrl, before: [pages.page('feed')] }),
+    apiRoutes({ before: { list: [pages.page('apiList')], one: [pages.page('apiPost')] } }),
     authRoutes({ loginCsrf, throttle }),
     adminRoutes(),
   ];

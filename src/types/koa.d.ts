@@ -1,4 +1,5 @@
 // Kiln's additions to Koa's context, declared once for every middleware and route.
+import type { BlogCache } from '../blog/caching.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
 
@@ -31,6 +32,8 @@ declare module 'koa' {
 export interface BlogServices {
   posts: PostService;
   users: UserService;
+  /** The blog's cached pages, memoized pieces and their invalidation. */
+  pages: BlogCache;
 }
 
 /**

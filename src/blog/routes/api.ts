@@ -1,6 +1,8 @@
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { makeKey } from '../../cache/keys.ts';
 import { excerpt, renderMarkdown } from '../markdown.ts';
+import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { PER_PAGE } from './pages.ts';
 
@@ -47,8 +49,41 @@ export async function onePost(ctx: Context): Promise<void> {
     createdAt: post.createdAt.toISOString(),
     updatedAt: post.updatedAt.toISOString(),
     excerpt: excerpt(post.body),
-    html: renderMarkdown(post.body),
+    html: await ctx.services.pages.postHtml(post),
   };
+}
+
+/** How long a preview stays cached: the editor asks again for every pause in typing. */
+export const PREVIEW_TIMEOUT = 10 * 60;
+
+/**
+ * `POST /api/v1/preview` `{ "markdown": "…", "bypass": false }` → `{ "html" }`: the editor's live
+ * preview, cached by the Markdown itself (the seeds' "key from the body's fields"); `bypass: true`
+ * renders without the cache (`X-Cache: BYPASS`). Bad bodies are 400 or 413 and never cached.
+ */
+export async function previewPost(ctx: Context): Promise<void> {
+  const body = ctx.request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) ctx.throw(400, 'Send a JSON object: { "markdown": "…" }.');
+  const { markdown, bypass = false } = body as Record<string, unknown>;
+  if (typeof markdown !== 'string') ctx.throw(400, '"markdown" must be a string.');
+  if (typeof bypass !== 'boolean') ctx.throw(400, '"bypass" must be true or false.');
+  if (markdown.length > POST_LIMITS.body) ctx.throw(413, `"markdown" is longer than ${POST_LIMITS.body} characters.`);
+  if (bypass) {
+    ctx.set('X-Cache', 'BYPASS');
+    ctx.body = { html: renderMarkdown(markdown) };
+    return;
+  }
+  let rendered = false;
+  const html = await ctx.services.pages.cache.getOrSet(
+    makeKey('preview', markdown),
+    () => {
+      rendered = true;
+      return renderMarkdown(markdown);
+    },
+    { timeout: PREVIEW_TIMEOUT },
+  );
+  ctx.set('X-Cache', rendered ? 'MISS' : 'HIT');
+  ctx.body = { html };
 }
 
 /** The JSON API under /api/v1 (published posts only); `before` inserts middleware per route. */
@@ -57,5 +92,6 @@ export function apiRoutes(options: { before?: Partial<Record<ApiRouteName, Middl
   const router = new Router({ prefix: '/api/v1' });
   router.get('api-list', '/posts', ...(before.list ?? []), listPosts);
   router.get('api-one', '/posts/:id', ...(before.one ?? []), onePost);
+  router.post('api-preview', '/preview', previewPost);
   return router;
 }

@@ -50,6 +50,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     }
     deps.throttle.reset(ctx.ip);
     await signIn(ctx, author);
+    await ctx.services.pages.sessionChanged();
     deps.loginCsrf.clear(ctx);
     ctx.status = 303;
     ctx.redirect('/admin');
@@ -57,6 +58,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
 
   router.post('logout', '/logout', async (ctx) => {
     signOut(ctx);
+    await ctx.services.pages.sessionChanged();
     ctx.status = 303;
     ctx.redirect('/');
   });

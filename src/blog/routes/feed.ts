@@ -1,6 +1,6 @@
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { excerpt, renderMarkdown } from '../markdown.ts';
+import { excerpt } from '../markdown.ts';
 import type { Post } from '../services/posts.ts';
 
 /** Entries in the Atom feed. */
@@ -11,13 +11,19 @@ export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
 
+/** A feed entry: the post and its body rendered to sanitized HTML. */
+export interface FeedEntry {
+  post: Post;
+  html: string;
+}
+
 /**
- * The Atom document for `posts`. Every URL is built from `siteUrl` (configuration), never from
+ * The Atom document for `items`. Every URL is built from `siteUrl` (configuration), never from
  * the request, so a forged Host header cannot change what a cached feed links to.
  */
-export function atomFeed(posts: Post[], siteUrl: string, title = 'Kiln'): string {
-  const updated = posts.reduce((max, p) => Math.max(max, p.updatedAt.getTime()), 0);
-  const entries = posts.map((post) => {
+export function atomFeed(items: FeedEntry[], siteUrl: string, title = 'Kiln'): string {
+  const updated = items.reduce((max, { post }) => Math.max(max, post.updatedAt.getTime()), 0);
+  const entries = items.map(({ post, html }) => {
     const url = `${siteUrl}/posts/${post.id}`;
     return [
       '  <entry>',
@@ -28,7 +34,7 @@ export function atomFeed(posts: Post[], siteUrl: string, title = 'Kiln'): string
       `    <updated>${post.updatedAt.toISOString()}</updated>`,
       `    <category term="${escapeXml(post.category)}"/>`,
       `    <summary>${escapeXml(excerpt(post.body))}</summary>`,
-      `    <content type="html">${escapeXml(renderMarkdown(post.body))}</content>`,
+      `    <content type="html">${escapeXml(html)}</content>`,
       '  </entry>',
     ].join('\n');
   });
@@ -51,8 +57,9 @@ export function atomFeed(posts: Post[], siteUrl: string, title = 'Kiln'): string
 export function feedHandler(siteUrl: string) {
   return async function feed(ctx: Context): Promise<void> {
     const posts = await ctx.services.posts.feed(FEED_SIZE);
+    const items = await Promise.all(posts.map(async (post) => ({ post, html: await ctx.services.pages.postHtml(post) })));
     ctx.type = 'application/atom+xml; charset=utf-8';
-    ctx.body = atomFeed(posts, siteUrl);
+    ctx.body = atomFeed(items, siteUrl);
   };
 }
 

@@ -1,6 +1,5 @@
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { renderMarkdown } from '../markdown.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { loadSidebar, paginate, summarize } from './views-data.ts';
 
@@ -32,7 +31,7 @@ export async function postPage(ctx: Context): Promise<void> {
   await ctx.render('pages/post.njk', {
     title: post.title,
     post,
-    html: renderMarkdown(post.body),
+    html: await ctx.services.pages.postHtml(post),
     sidebar: await loadSidebar(ctx),
   });
 }

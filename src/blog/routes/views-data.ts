@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { excerpt } from '../markdown.ts';
+import type { Sidebar } from '../caching.ts';
 import type { Post, PostPage } from '../services/posts.ts';
 
 /** What a listing shows of one post. */
@@ -35,14 +36,7 @@ export function paginate(result: PostPage, basePath: string): Pagination {
   };
 }
 
-/** The sidebar's data: categories of published posts with counts, and the 5 latest posts. */
-export interface Sidebar {
-  categories: { name: string; count: number }[];
-  latest: { id: number; title: string }[];
-}
-
-/** Loads the sidebar for a reader page (rendered by views/partials/sidebar.njk). */
-export async function loadSidebar(ctx: Context): Promise<Sidebar> {
-  const [categories, latest] = await Promise.all([ctx.services.posts.categories(), ctx.services.posts.latest(5)]);
-  return { categories, latest: latest.map((p) => ({ id: p.id, title: p.title })) };
+/** Loads the sidebar for a reader page (rendered by views/partials/sidebar.njk), memoized. */
+export function loadSidebar(ctx: Context): Promise<Sidebar> {
+  return ctx.services.pages.sidebar();
 }

@@ -1,0 +1,56 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/metrics.ts';
+import { isLoopbackClient } from '../../cache/toolbar/access.ts';
+import { ConfigError, type Env } from '../../config.ts';
+import { tokensEqual } from '../web/csrf.ts';
+
+/**
+ * Reads `METRICS_TOKEN`: the bearer token that lets a non-loopback scraper read /metrics
+ * (undefined when unset: loopback only). Throws `ConfigError` when it is shorter than 16 characters.
+ */
+export function metricsTokenFromEnv(env: Env): string | undefined {
+  const token = env.METRICS_TOKEN?.trim() ?? '';
+  if (token === '') return undefined;
+  if (token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  return token;
+}
+
+/** Who may read the metrics: `ok`, `unauthorized` (a token is configured but not sent), or `hidden`. */
+export type MetricsAccess = 'ok' | 'unauthorized' | 'hidden';
+
+/**
+ * Decides access to /metrics: a loopback client (not relayed by an untrusted proxy) always; anyone
+ * with `Authorization: Bearer <METRICS_TOKEN>`; otherwise `unauthorized` (401) when a token is
+ * configured, so a misconfigured scraper sees why, and `hidden` (404) when none is, so the
+ * endpoint does not exist for the outside world.
+ */
+export function metricsAccess(ctx: Context, token: string | undefined): MetricsAccess {
+  if (isLoopbackClient(ctx)) return 'ok';
+  if (token === undefined) return 'hidden';
+  const sent = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
+  return sent !== undefined && tokensEqual(sent, token) ? 'ok' : 'unauthorized';
+}
+
+/** `GET /metrics`: the Prometheus text exposition, guarded by {@link metricsAccess}. */
+export function metricsRoutes(options: { metrics: CacheMetrics; token?: string }): Router {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    const access = metricsAccess(ctx, options.token);
+    if (access === 'hidden') {
+      ctx.status = 404;
+      return;
+    }
+    if (access === 'unauthorized') {
+      ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
+      ctx.status = 401;
+      ctx.type = 'text';
+      ctx.body = 'A bearer token is required.\n';
+      return;
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Type', METRICS_CONTENT_TYPE);
+    ctx.body = await options.metrics.render();
+  });
+  return router;
+}

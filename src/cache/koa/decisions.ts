@@ -1,0 +1,163 @@
+import type { Seconds } from '../types.ts';
+import type { StoredHeader } from './entry.ts';
+
+/**
+ * The page cache's decisions as small pure functions, so each rule is tested on its own:
+ * which requests may use the cache, which responses may be stored, which headers are kept,
+ * how fresh an entry is, and whether a conditional GET matches.
+ */
+
+/** What happened to a request on a cached route, as sent in `X-Cache` and kept in `ctx.state.cacheStatus`. */
+export type PageCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
+
+/**
+ * Response headers stored with a page and replayed on a hit. Everything else is left out on
+ * purpose: `Set-Cookie` above all, and per-request headers (`Date`, security headers added by an
+ * outer middleware on every response anyway).
+ */
+export const STORED_HEADERS: readonly string[] = [
+  'content-type',
+  'content-language',
+  'content-disposition',
+  'content-location',
+  'link',
+  'cache-control',
+  'last-modified',
+  'vary',
+  'x-robots-tag',
+];
+
+const STORED = new Set(STORED_HEADERS);
+
+/** Whether the method may be answered from the cache: GET and HEAD only. */
+export function isCacheableMethod(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+/** The response facts the store decision looks at. */
+export interface ResponseFacts {
+  status: number;
+  /** Node's response headers (lower-case names). */
+  headers: Readonly<Record<string, string | string[] | number | undefined>>;
+  /** The body's bytes (see {@link bodyBytes}); undefined when the body is not replayable data. */
+  body: Buffer | undefined;
+  /** False when a handler wrote to `ctx.res` itself (`ctx.respond = false`) or headers went out. */
+  replayable: boolean;
+}
+
+/** Why a response is not stored; `status` responses count as a MISS, the others as a BYPASS. */
+export type UncacheableReason =
+  | 'status'
+  | 'set-cookie'
+  | 'cache-control'
+  | 'vary'
+  | 'content-encoding'
+  | 'body'
+  | 'not-replayable';
+
+/** Cache-Control directives in a response that forbid a shared cache to store or reuse it. */
+const FORBIDDING_DIRECTIVE = /(?:^|,)\s*(?:private|no-store|no-cache)\s*(?:$|,|=)/i;
+
+/**
+ * Why the response must not be stored, or undefined when it may be: status 200 only, never with
+ * `Set-Cookie`, `Cache-Control: private | no-store | no-cache`, a `Vary` on anything but
+ * `Accept-Encoding` (the key does not vary on it), a `Content-Encoding`, a body that is not
+ * bytes, text or JSON data (streams, blobs), or a response written outside Koa.
+ */
+export function uncacheableReason(facts: ResponseFacts): UncacheableReason | undefined {
+  if (!facts.replayable) return 'not-replayable';
+  if (facts.status !== 200) return 'status';
+  const h = facts.headers;
+  if (h['set-cookie'] !== undefined) return 'set-cookie';
+  if (FORBIDDING_DIRECTIVE.test(headerText(h['cache-control']))) return 'cache-control';
+  const vary = headerText(h.vary).toLowerCase().split(',').map((part) => part.trim()).filter(Boolean);
+  if (vary.some((name) => name !== 'accept-encoding')) return 'vary';
+  const encoding = headerText(h['content-encoding']).trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') return 'content-encoding';
+  if (facts.body === undefined) return 'body';
+  return undefined;
+}
+
+/** Whether the response may be stored (see {@link uncacheableReason}). */
+export function isCacheableResponse(facts: ResponseFacts): boolean {
+  return uncacheableReason(facts) === undefined;
+}
+
+function headerText(value: string | string[] | number | undefined): string {
+  if (value === undefined) return '';
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/**
+ * The exact bytes Koa would send for a body: strings as UTF-8, Buffers as they are, plain JSON
+ * data (objects and arrays) as `JSON.stringify` — what Koa writes; undefined for anything else
+ * (streams, Blobs, web streams, Responses, class instances).
+ */
+export function bodyBytes(body: unknown): Buffer | undefined {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (Buffer.isBuffer(body)) return body;
+  if (body === null || typeof body !== 'object') return undefined;
+  const proto: unknown = Object.getPrototypeOf(body);
+  if (!Array.isArray(body) && proto !== Object.prototype && proto !== null) return undefined;
+  const json = JSON.stringify(body);
+  return json === undefined ? undefined : Buffer.from(json, 'utf8');
+}
+
+/** The allow-listed headers of a response (see {@link STORED_HEADERS}), in a storable form. */
+export function storedHeaders(headers: Readonly<Record<string, string | string[] | number | undefined>>): StoredHeader[] {
+  const kept: StoredHeader[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || !STORED.has(lower)) continue;
+    kept.push([lower, Array.isArray(value) ? [...value] : String(value)]);
+  }
+  return kept;
+}
+
+/** Where an entry stands in its life, given its age. */
+export type Freshness = 'fresh' | 'stale-while-revalidate' | 'stale-if-error' | 'expired';
+
+/** The page's timing options, in seconds; `timeout` 0 means the page never goes stale. */
+export interface FreshnessWindows {
+  timeout: Seconds;
+  staleWhileRevalidate: Seconds;
+  staleIfError: Seconds;
+}
+
+/**
+ * Classifies an entry stored at `storedAt` (ms) at time `now` (ms): fresh before `timeout`, then
+ * servable at once while a refresh runs for `staleWhileRevalidate` more seconds, then usable only
+ * when a new render fails until `timeout + staleIfError`, then expired.
+ */
+export function freshness(storedAt: number, now: number, windows: FreshnessWindows): Freshness {
+  if (windows.timeout === 0) return 'fresh';
+  const age = (now - storedAt) / 1000;
+  if (age < windows.timeout) return 'fresh';
+  if (age < windows.timeout + windows.staleWhileRevalidate) return 'stale-while-revalidate';
+  if (age < windows.timeout + windows.staleIfError) return 'stale-if-error';
+  return 'expired';
+}
+
+/** Seconds the backend keeps a page: long enough for the stale windows (0 stays "no expiry"). */
+export function storageTimeout(windows: FreshnessWindows): Seconds {
+  if (windows.timeout === 0) return 0;
+  return windows.timeout + Math.max(windows.staleWhileRevalidate, windows.staleIfError);
+}
+
+/**
+ * Whether an `If-None-Match` header matches the ETag, with the weak comparison RFC 9110 §13.1.2
+ * prescribes for it (`W/"x"` matches `"x"`); `*` matches any stored page.
+ */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const wanted = stripWeak(etag);
+  for (const candidate of ifNoneMatch.split(',')) {
+    const tag = candidate.trim();
+    if (tag === '*' || stripWeak(tag) === wanted) return true;
+  }
+  return false;
+}
+
+function stripWeak(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag;
+}

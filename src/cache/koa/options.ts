@@ -1,0 +1,101 @@
+import type { Context } from 'koa';
+import type { Cache } from '../cache.ts';
+import { systemClock, type Clock, type Seconds } from '../types.ts';
+import type { FreshnessWindows } from './decisions.ts';
+
+/** Options of `cacheView`, named after Flask-Caching's `cached`. */
+export interface CacheViewOptions {
+  /** The cache pages are stored in. */
+  cache: Cache;
+  /** Seconds a page stays fresh (default: the cache's default timeout; 0 = until invalidated). */
+  timeout?: Seconds;
+  /** Namespace of this route's keys (default `''`); the key is `viewKey(keyPrefix, path, query)`. */
+  keyPrefix?: string;
+  /** Builds the whole key instead (then the query is the function's business); excludes `keyPrefix`. */
+  makeCacheKey?: (ctx: Context) => string;
+  /** When it returns true the cache is skipped: no lookup, no store, `X-Cache: BYPASS` (default: never). */
+  unless?: (ctx: Context) => boolean;
+  /**
+   * Whether the canonical query string is part of the key (default false). When false, a request
+   * that carries a query string bypasses the cache rather than being answered with the page of
+   * another query.
+   */
+  queryString?: boolean;
+  /** Called after rendering: the page is stored only when it returns true (default: always). */
+  responseFilter?: (ctx: Context) => boolean;
+  /** When it returns true the page is rendered and overwrites the stored one (default: never). */
+  forcedUpdate?: (ctx: Context) => boolean;
+  /** Tags of the stored page, from the request (called before rendering, so no invalidation is lost). */
+  tags?: (ctx: Context) => readonly string[];
+  /** Seconds after `timeout` a page is still served at once while one background render refreshes it. */
+  staleWhileRevalidate?: Seconds;
+  /** Seconds after `timeout` a page is served when its new render throws or answers 5xx. */
+  staleIfError?: Seconds;
+  /** Time source for page ages (default the wall clock); give it the cache's clock. */
+  clock?: Clock;
+}
+
+/** Options checked once, with every default filled in. */
+export interface CacheViewConfig {
+  cache: Cache;
+  keyPrefix: string;
+  makeCacheKey: ((ctx: Context) => string) | undefined;
+  unless: (ctx: Context) => boolean;
+  queryString: boolean;
+  responseFilter: (ctx: Context) => boolean;
+  forcedUpdate: (ctx: Context) => boolean;
+  tags: ((ctx: Context) => readonly string[]) | undefined;
+  windows: FreshnessWindows;
+  clock: Clock;
+}
+
+/** Checks `cacheView`'s options once, at start-up, throwing a TypeError that names the bad option. */
+export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
+  if (options === null || typeof options !== 'object') throw new TypeError('cacheView: options are required');
+  const { cache } = options;
+  if (!cache || typeof cache.getOrSet !== 'function') throw new TypeError('cacheView: `cache` must be a Cache');
+  if (options.keyPrefix !== undefined && options.makeCacheKey !== undefined) {
+    throw new TypeError('cacheView: pass `keyPrefix` or `makeCacheKey`, not both');
+  }
+  if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
+    throw new TypeError('cacheView: `keyPrefix` must be a string');
+  }
+  for (const name of ['makeCacheKey', 'unless', 'responseFilter', 'forcedUpdate', 'tags'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new TypeError(`cacheView: \`${name}\` must be a function`);
+    }
+  }
+  if (options.queryString !== undefined && typeof options.queryString !== 'boolean') {
+    throw new TypeError('cacheView: `queryString` must be a boolean');
+  }
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
+    throw new TypeError('cacheView: `clock` must have a now() method');
+  }
+  const windows: FreshnessWindows = {
+    timeout: seconds(options.timeout ?? cache.defaultTimeout, 'timeout'),
+    staleWhileRevalidate: seconds(options.staleWhileRevalidate ?? 0, 'staleWhileRevalidate'),
+    staleIfError: seconds(options.staleIfError ?? 0, 'staleIfError'),
+  };
+  if (windows.timeout === 0 && (windows.staleWhileRevalidate > 0 || windows.staleIfError > 0)) {
+    throw new TypeError('cacheView: staleWhileRevalidate and staleIfError need a timeout above 0');
+  }
+  return {
+    cache,
+    keyPrefix: options.keyPrefix ?? '',
+    makeCacheKey: options.makeCacheKey,
+    unless: options.unless ?? (() => false),
+    queryString: options.queryString ?? false,
+    responseFilter: options.responseFilter ?? (() => true),
+    forcedUpdate: options.forcedUpdate ?? (() => false),
+    tags: options.tags,
+    windows,
+    clock: options.clock ?? systemClock,
+  };
+}
+
+function seconds(value: unknown, name: string): Seconds {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`cacheView: \`${name}\` must be a non-negative number of seconds, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,69 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import supertest from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { metricsRoutes, metricsTokenFromEnv } from '../../../src/blog/routes/metrics.ts';
+import { CacheMetrics } from '../../../src/cache/metrics.ts';
+import { ConfigError } from '../../../src/config.ts';
+
+const TOKEN = 'scrape-token-0123456789';
+let server: Server | undefined;
+
+afterEach(async () => {
+  const s = server;
+  server = undefined;
+  if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+});
+
+/** A Koa app serving only /metrics; with `proxy` it trusts X-Forwarded-For, as behind TLS proxy. */
+async function start(options: { token?: string; proxy?: boolean } = {}) {
+  const app = new Koa({ proxy: options.proxy ?? false, maxIpsCount: 1 });
+  const router = metricsRoutes({ metrics: new CacheMetrics(), token: options.token });
+  app.use(router.routes());
+  server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return supertest(server);
+}
+
+describe('GET /metrics', () => {
+  it('answers a loopback client with the Prometheus text format, uncached', async () => {
+    const http = await start();
+    const res = await http.get('/metrics').expect(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('# TYPE kiln_page_cache_results_total counter');
+  });
+
+  it('does not exist (404) for a remote client when no token is configured', async () => {
+    const http = await start({ proxy: true });
+    await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').expect(404);
+    await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').set('Authorization', `Bearer ${TOKEN}`).expect(404);
+  });
+
+  it('asks a remote client for the bearer token (401) and lets the right one through', async () => {
+    const http = await start({ token: TOKEN, proxy: true });
+    const remote = () => http.get('/metrics').set('X-Forwarded-For', '203.0.113.5');
+    const refused = await remote().expect(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+    expect(refused.text).not.toContain('kiln_');
+    await remote().set('Authorization', 'Bearer wrong-token-0123456789').expect(401);
+    await remote().set('Authorization', `Basic ${TOKEN}`).expect(401);
+    await remote().set('Authorization', `Bearer ${TOKEN}`).expect(200);
+  });
+
+  it('treats a loopback peer relaying for someone else (untrusted proxy) as remote', async () => {
+    const http = await start({ token: TOKEN });
+    await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').expect(401);
+    await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+  });
+});
+
+describe('metricsTokenFromEnv()', () => {
+  it('reads METRICS_TOKEN, absent when empty, refusing a short one', () => {
+    expect(metricsTokenFromEnv({})).toBeUndefined();
+    expect(metricsTokenFromEnv({ METRICS_TOKEN: ' ' })).toBeUndefined();
+    expect(metricsTokenFromEnv({ METRICS_TOKEN: TOKEN })).toBe(TOKEN);
+    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(ConfigError);
+  });
+});
