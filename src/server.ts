@@ -3,6 +3,7 @@ import { openDatabase } from './blog/db.ts';
 import { ensureAuthor, seedDemo } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
 import { UserService } from './blog/services/users.ts';
+import { createCache, describeCacheConfig } from './cache/config.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { consoleLogger } from './log.ts';
 
@@ -18,13 +19,15 @@ async function main(): Promise<void> {
     const seeded = await seedDemo(new PostService(dataSource), Date.now());
     if (seeded > 0) log.info(`Added ${seeded} demo posts (SEED_DEMO=0 starts empty)`);
   }
-  const app = await createApp(config, { dataSource, logger: log });
+  const cache = await createCache(config.cache, { logger: log });
+  log.info(describeCacheConfig(config.cache));
+  const app = await createApp(config, { dataSource, cache, logger: log });
   const server = app.listen(config.port, config.host, () => {
     log.info(`Kiln listening on http://${config.host}:${config.port} (${config.nodeEnv})`);
   });
   const stop = () => {
     log.info('Shutting down');
-    server.close(() => void dataSource.destroy().finally(() => process.exit(0)));
+    server.close(() => void Promise.allSettled([cache.close(), dataSource.destroy()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.once('SIGTERM', stop);

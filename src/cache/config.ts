@@ -224,7 +224,11 @@ export async function createBackend(config: CacheConfig, deps: CreateCacheDeps =
       ]);
       const { url, host, port, password, db, commandTimeoutMs } = config.redis;
       const redis = new RedisBackend({ url, host, port, password, db, commandTimeoutMs, prefix: config.keyPrefix, clock });
-      return withBreaker(redis, { clock, isFailure: isRedisOutage });
+      // The breaker's pause runs on the wall clock: a test's frozen clock would keep it open.
+      return withBreaker(redis, {
+        isFailure: isRedisOutage,
+        onStateChange: (state) => logger.warn(`cache: redis circuit breaker ${state}`),
+      });
     }
   }
 }
