@@ -3,9 +3,8 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricsRoutes, metricsTokenFromEnv } from '../../../src/blog/routes/metrics.ts';
+import { metricsRoutes } from '../../../src/blog/routes/metrics.ts';
 import { CacheMetrics } from '../../../src/cache/metrics.ts';
-import { ConfigError } from '../../../src/config.ts';
 
 const TOKEN = 'scrape-token-0123456789';
 let server: Server | undefined;
@@ -56,14 +55,5 @@ describe('GET /metrics', () => {
     const http = await start({ token: TOKEN });
     await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').expect(401);
     await http.get('/metrics').set('X-Forwarded-For', '203.0.113.5').set('Authorization', `Bearer ${TOKEN}`).expect(200);
-  });
-});
-
-describe('metricsTokenFromEnv()', () => {
-  it('reads METRICS_TOKEN, absent when empty, refusing a short one', () => {
-    expect(metricsTokenFromEnv({})).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: ' ' })).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: TOKEN })).toBe(TOKEN);
-    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(ConfigError);
   });
 });

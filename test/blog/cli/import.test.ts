@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/blog/db.ts';
-import { ImportError, importPosts, parseImportFile } from '../../src/blog/import.ts';
-import { PostService } from '../../src/blog/services/posts.ts';
+import { openDatabase } from '../../../src/blog/db.ts';
+import { ImportError, importPosts, parseImportFile } from '../../../src/blog/import.ts';
+import { PostService } from '../../../src/blog/services/posts.ts';
 
 const run = promisify(execFile);
-const BENCH = join(import.meta.dirname, '../../../shared/bench/posts.json');
+const BENCH = join(import.meta.dirname, '../../../../shared/bench/posts.json');
 const record = (over: Record<string, unknown> = {}) => ({
   title: 'T',
   category: 'koa',
@@ -64,22 +64,22 @@ describe('importPosts()', () => {
 describe('npm run import', () => {
   it('imports the benchmark file into a fresh database with a progress line', async () => {
     const env = { ...process.env, NODE_ENV: 'test', DATABASE_URL: `sqlite:${join(dir, 'fresh.sqlite')}` };
-    const { stdout } = await run('npx', ['tsx', 'src/blog/cli/import.ts', BENCH], { env, cwd: join(import.meta.dirname, '../..') });
+    const { stdout } = await run('npx', ['tsx', 'src/blog/cli/import.ts', BENCH], { env, cwd: join(import.meta.dirname, '../../..') });
     expect(stdout).toContain('importing 300/300 posts');
     const ds = await openDatabase(env.DATABASE_URL);
     expect(await new PostService(ds).count()).toBe(300);
     await ds.destroy();
-  });
+  }, 60_000);
 
   it('fails with a message naming the bad record and writes nothing', async () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify([record(), record({ title: 'Broken', body: '' })]));
     const env = { ...process.env, NODE_ENV: 'test', DATABASE_URL: `sqlite:${join(dir, 'bad.sqlite')}` };
-    const failure = await run('npx', ['tsx', 'src/blog/cli/import.ts', file], { env, cwd: join(import.meta.dirname, '../..') }).catch(
+    const failure = await run('npx', ['tsx', 'src/blog/cli/import.ts', file], { env, cwd: join(import.meta.dirname, '../../..') }).catch(
       (err: { code: number; stderr: string }) => err,
     );
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain('record 2 ("Broken"): "body"');
     expect(existsSync(join(dir, 'bad.sqlite'))).toBe(false);
-  });
+  }, 60_000);
 });

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/blog/db.ts';
+import { PostService } from '../../../src/blog/services/posts.ts';
+import { warmPaths } from '../../../src/blog/warm.ts';
+import { startTestApp } from '../../support/app.ts';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../../..');
+
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kiln-cache-tools-'));
+  env = {
+    NODE_ENV: 'test',
+    DATA_DIR: dir,
+    DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
+    CACHE_TYPE: 'filesystem',
+    CACHE_DIR: join(dir, 'cache'),
+    SITE_URL: 'http://kiln.test',
+  };
+  const ds = await openDatabase(env.DATABASE_URL);
+  const posts = new PostService(ds);
+  for (let i = 1; i <= 13; i++) {
+    await posts.create({ title: `Post ${i}`, body: `Body ${i}`, category: i % 2 ? 'odd' : 'even', published: true }, { createdAt: new Date(Date.UTC(2025, 0, i)) });
+  }
+  await ds.destroy();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cli = (script: string) => run('npx', ['tsx', `src/blog/cli/${script}.ts`], { cwd: ROOT, env: { ...process.env, ...env } });
+
+describe('warmPaths()', () => {
+  it('lists every index and category page, the feed, about and the newest posts', async () => {
+    const ds = await openDatabase(env.DATABASE_URL);
+    const paths = await warmPaths(new PostService(ds));
+    await ds.destroy();
+    expect(paths).toEqual(expect.arrayContaining(['/', '/?page=2', '/category/odd', '/category/even', '/feed.xml', '/about', '/posts/13', '/posts/1']));
+    expect(paths).not.toContain('/?page=3');
+  });
+});
+
+describe('npm run cache:warm and cache:clear', () => {
+  it('warm fills the configured cache with progress, so a server starts with hits; clear empties it', async () => {
+    const warm = await cli('cache-warm');
+    expect(warm.stdout).toMatch(/warming \d+\/\d+ pages/);
+    expect(warm.stdout).toMatch(/warmed \d+ pages/);
+
+    const app = await startTestApp({ env });
+    try {
+      for (const path of ['/', '/?page=2', '/category/odd', '/posts/13']) {
+        expect((await app.request().get(path).expect(200)).headers['x-cache'], path).toBe('HIT');
+      }
+      const clear = await cli('cache-clear');
+      expect(clear.stdout).toContain('cleared every entry');
+      expect((await app.request().get('/').expect(200)).headers['x-cache']).toBe('MISS');
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+
+  it('explains that a memory cache cannot be warmed or cleared from another process', async () => {
+    const { stderr } = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory' } });
+    expect(stderr).toContain('lives inside each server process');
+  }, 60_000);
+});
