@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { renderTemplate } from '../../cache/nunjucks/render.ts';
 
 /** Nunjucks tag delimiters: blocks are `<% %>` (so `{% %}` stays free in posts), variables `{{ }}`. */
 export const VIEW_TAGS = {
@@ -48,9 +49,7 @@ export function createViews(options: { dir: string; noCache: boolean }): Views {
   env.addFilter('isodate', isoDate);
   return {
     env,
-    render: (template, context) =>
-      new Promise((resolve, reject) => {
-        env.render(template, context, (err, html) => (err ? reject(err) : resolve(html ?? '')));
-      }),
+    // renderTemplate turns an asynchronous tag that Nunjucks would silently drop into an error.
+    render: (template, context) => renderTemplate(env, template, context),
   };
 }

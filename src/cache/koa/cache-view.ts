@@ -64,7 +64,7 @@ type Rendered = PageRecord | Uncacheable;
  */
 export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   const config = resolveOptions(options);
-  const bodies = new PageBodies();
+  const bodies = PageBodies.of(config.cache);
   const owner = {};
   const refresher = new BackgroundRefresher(owner);
   const ttl = storageTimeout(config.windows);

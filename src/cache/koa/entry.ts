@@ -118,9 +118,11 @@ export async function loadPage(cache: Cache, key: string): Promise<PageEntry | u
 export interface PageBodiesOptions {
   /** Most bodies kept (default 256). */
   maxEntries?: number;
-  /** Most bytes kept (default 16 MiB). */
+  /** Most bytes kept (default 8 MiB). */
   maxBytes?: number;
 }
+
+const shared = new WeakMap<Cache, PageBodies>();
 
 /**
  * Recently served bodies by ETag, least recently stored first out. Safe to keep: a body's ETag
@@ -134,7 +136,17 @@ export class PageBodies {
 
   constructor(options: PageBodiesOptions = {}) {
     this.maxEntries = options.maxEntries ?? 256;
-    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** The bodies kept for one cache, shared by every `cacheView` on it so the bound holds per process. */
+  static of(cache: Cache): PageBodies {
+    let bodies = shared.get(cache);
+    if (!bodies) {
+      bodies = new PageBodies();
+      shared.set(cache, bodies);
+    }
+    return bodies;
   }
 
   /** The body with this ETag, if kept. */

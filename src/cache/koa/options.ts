@@ -31,7 +31,7 @@ export interface CacheViewOptions {
   staleWhileRevalidate?: Seconds;
   /** Seconds after `timeout` a page is served when its new render throws or answers 5xx. */
   staleIfError?: Seconds;
-  /** Time source for page ages (default the wall clock); give it the cache's clock. */
+  /** Time source for page ages (default: the cache's clock). */
   clock?: Clock;
 }
 
@@ -89,7 +89,7 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
     forcedUpdate: options.forcedUpdate ?? (() => false),
     tags: options.tags,
     windows,
-    clock: options.clock ?? systemClock,
+    clock: options.clock ?? cache.clock ?? systemClock,
   };
 }
 

@@ -129,10 +129,13 @@ export class FragmentCacheExtension {
     if (name !== undefined && name !== null && (typeof name !== 'string' || name === '')) {
       throw new TypeError(`cache tag at ${where}: the fragment name must be a non-empty string or none`);
     }
-    const key =
-      typeof name === 'string'
-        ? fragmentKey(name, varyOn)
-        : positionalFragmentKey(label, Number(line), Number(column), varyOn);
+    let key: string;
+    try {
+      key = typeof name === 'string' ? fragmentKey(name, varyOn) : positionalFragmentKey(label, Number(line), Number(column), varyOn);
+    } catch (error) {
+      // A vary value with no stable form (a function, a class instance without cacheId/toJSON).
+      throw new TypeError(`cache tag at ${where}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return {
       key,
       timeout: readTimeout(timeoutArg, where),

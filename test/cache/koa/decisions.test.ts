@@ -1,0 +1,166 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  bodyBytes,
+  etagMatches,
+  freshness,
+  isCacheableMethod,
+  isCacheableResponse,
+  storageTimeout,
+  storedHeaders,
+  uncacheableReason,
+  type ResponseFacts,
+} from '../../../src/cache/koa/decisions.ts';
+
+const ok: ResponseFacts = {
+  status: 200,
+  headers: { 'content-type': 'text/html; charset=utf-8', 'content-length': 5 },
+  body: Buffer.from('hello'),
+  replayable: true,
+};
+
+describe('isCacheableMethod()', () => {
+  it('accepts GET and HEAD only', () => {
+    expect(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'get'].map(isCacheableMethod)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+});
+
+describe('uncacheableReason()', () => {
+  it('accepts a plain 200 with a body', () => {
+    expect(uncacheableReason(ok)).toBeUndefined();
+    expect(isCacheableResponse(ok)).toBe(true);
+  });
+
+  it.each([201, 204, 301, 302, 304, 404, 500, 503])('refuses status %i', (status) => {
+    expect(uncacheableReason({ ...ok, status })).toBe('status');
+  });
+
+  it('refuses any Set-Cookie', () => {
+    expect(uncacheableReason({ ...ok, headers: { ...ok.headers, 'set-cookie': ['a=1'] } })).toBe('set-cookie');
+  });
+
+  it.each(['private', 'PRIVATE', 'no-store', 'no-cache', 'public, max-age=0, no-store', 'private="set-cookie"', 'max-age=60 ,private'])(
+    'refuses Cache-Control: %s',
+    (value) => {
+      expect(uncacheableReason({ ...ok, headers: { ...ok.headers, 'cache-control': value } })).toBe('cache-control');
+    },
+  );
+
+  it.each(['public, max-age=60', 'max-age=600', 'no-transform', 's-maxage=30'])('accepts Cache-Control: %s', (value) => {
+    expect(uncacheableReason({ ...ok, headers: { ...ok.headers, 'cache-control': value } })).toBeUndefined();
+  });
+
+  it('refuses a Vary on anything but Accept-Encoding', () => {
+    const vary = (value: string) => uncacheableReason({ ...ok, headers: { ...ok.headers, vary: value } });
+    expect(vary('Accept-Encoding')).toBeUndefined();
+    expect(vary('accept-encoding, Accept-Encoding')).toBeUndefined();
+    expect(vary('Cookie')).toBe('vary');
+    expect(vary('Accept-Encoding, Accept-Language')).toBe('vary');
+    expect(vary('*')).toBe('vary');
+  });
+
+  it('refuses an encoded body, which a client might not accept', () => {
+    expect(uncacheableReason({ ...ok, headers: { ...ok.headers, 'content-encoding': 'gzip' } })).toBe('content-encoding');
+    expect(uncacheableReason({ ...ok, headers: { ...ok.headers, 'content-encoding': 'identity' } })).toBeUndefined();
+  });
+
+  it('refuses a body it cannot replay and a response written outside Koa', () => {
+    expect(uncacheableReason({ ...ok, body: undefined })).toBe('body');
+    expect(uncacheableReason({ ...ok, replayable: false })).toBe('not-replayable');
+  });
+});
+
+describe('bodyBytes()', () => {
+  it('gives the bytes Koa would send', () => {
+    expect(bodyBytes('héllo')).toEqual(Buffer.from('héllo', 'utf8'));
+    const buffer = Buffer.from([0, 255]);
+    expect(bodyBytes(buffer)).toBe(buffer);
+    expect(bodyBytes({ b: 1, a: [1, 'x'] })?.toString()).toBe('{"b":1,"a":[1,"x"]}');
+    expect(bodyBytes([1, 2])?.toString()).toBe('[1,2]');
+    expect(bodyBytes(Object.assign(Object.create(null), { a: 1 }))?.toString()).toBe('{"a":1}');
+  });
+
+  it('refuses streams, blobs, class instances and empty bodies', () => {
+    expect(bodyBytes(Readable.from(['x']))).toBeUndefined();
+    expect(bodyBytes(new Blob(['x']))).toBeUndefined();
+    expect(bodyBytes(new Map())).toBeUndefined();
+    expect(bodyBytes(new Uint8Array([1]))).toBeUndefined();
+    expect(bodyBytes(null)).toBeUndefined();
+    expect(bodyBytes(undefined)).toBeUndefined();
+    expect(bodyBytes(42)).toBeUndefined();
+  });
+});
+
+describe('storedHeaders()', () => {
+  it('keeps only the allow-listed headers, lower-cased, and never Set-Cookie', () => {
+    const kept = storedHeaders({
+      'Content-Type': 'text/html',
+      'content-length': 12,
+      'set-cookie': ['a=1', 'b=2'],
+      link: ['</a.css>; rel=preload', '</b.js>; rel=preload'],
+      'x-request-id': 'abc',
+      'content-language': 'en',
+      date: 'today',
+      etag: '"old"',
+      vary: undefined,
+    });
+    expect(kept).toEqual([
+      ['content-type', 'text/html'],
+      ['link', ['</a.css>; rel=preload', '</b.js>; rel=preload']],
+      ['content-language', 'en'],
+    ]);
+  });
+});
+
+describe('freshness()', () => {
+  const windows = { timeout: 60, staleWhileRevalidate: 30, staleIfError: 300 };
+  const at = (seconds: number) => freshness(1_000_000, 1_000_000 + seconds * 1000, windows);
+
+  it('classifies an entry by its age', () => {
+    expect([at(0), at(59.999), at(60), at(89.999), at(90), at(359.999), at(360)]).toEqual([
+      'fresh',
+      'fresh',
+      'stale-while-revalidate',
+      'stale-while-revalidate',
+      'stale-if-error',
+      'stale-if-error',
+      'expired',
+    ]);
+  });
+
+  it('keeps a no-expiry entry fresh forever', () => {
+    expect(freshness(0, 10 ** 12, { timeout: 0, staleWhileRevalidate: 0, staleIfError: 0 })).toBe('fresh');
+  });
+
+  it('stores long enough for the longer stale window', () => {
+    expect(storageTimeout(windows)).toBe(360);
+    expect(storageTimeout({ timeout: 60, staleWhileRevalidate: 0, staleIfError: 0 })).toBe(60);
+    expect(storageTimeout({ timeout: 0, staleWhileRevalidate: 0, staleIfError: 0 })).toBe(0);
+  });
+});
+
+describe('etagMatches()', () => {
+  const etag = '"abc"';
+
+  it('matches exact, weak, listed and wildcard validators', () => {
+    expect(etagMatches('"abc"', etag)).toBe(true);
+    expect(etagMatches('W/"abc"', etag)).toBe(true);
+    expect(etagMatches('"x", "abc"', etag)).toBe(true);
+    expect(etagMatches('*', etag)).toBe(true);
+  });
+
+  it('does not match others or an absent header', () => {
+    expect(etagMatches('"abcd"', etag)).toBe(false);
+    expect(etagMatches('abc', etag)).toBe(false);
+    expect(etagMatches('', etag)).toBe(false);
+    expect(etagMatches(undefined, etag)).toBe(false);
+  });
+});
