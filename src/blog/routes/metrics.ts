@@ -2,19 +2,7 @@ import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/metrics.ts';
 import { isLoopbackClient } from '../../cache/toolbar/access.ts';
-import { ConfigError, type Env } from '../../config.ts';
 import { tokensEqual } from '../web/csrf.ts';
-
-/**
- * Reads `METRICS_TOKEN`: the bearer token that lets a non-loopback scraper read /metrics
- * (undefined when unset: loopback only). Throws `ConfigError` when it is shorter than 16 characters.
- */
-export function metricsTokenFromEnv(env: Env): string | undefined {
-  const token = env.METRICS_TOKEN?.trim() ?? '';
-  if (token === '') return undefined;
-  if (token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
-  return token;
-}
 
 /** Who may read the metrics: `ok`, `unauthorized` (a token is configured but not sent), or `hidden`. */
 export type MetricsAccess = 'ok' | 'unauthorized' | 'hidden';

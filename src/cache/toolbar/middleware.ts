@@ -1,0 +1,140 @@
+import { isUtf8 } from 'node:buffer';
+import type { Context, Next } from 'koa';
+import type { Cache } from '../cache.ts';
+import { breakerStateOf, matchedRoute } from '../metrics.ts';
+import type { CacheStats } from '../telemetry.ts';
+import { toolbarAllowed, type ToolbarConfig } from './access.ts';
+import type { RequestCollector, RequestRecord } from './collector.ts';
+import { renderToolbar } from './panel.ts';
+import type { ToolbarToken } from './token.ts';
+
+/** Where the toolbar's routes and assets live unless told otherwise. */
+export const TOOLBAR_PATHS = { base: '/_toolbar', assets: '/static/toolbar/' } as const;
+
+/** Response header naming the request's toolbar record, on every response that has one. */
+export const TOOLBAR_ID_HEADER = 'X-Kiln-Toolbar-Id';
+
+/** Options of {@link devToolbar}. */
+export interface DevToolbarOptions {
+  /** Whether it is on and for which clients. */
+  config: ToolbarConfig;
+  /** Where requests are recorded. */
+  collector: RequestCollector;
+  /** The cache whose counters the Stats tab shows. */
+  cache: Cache;
+  /** Issues the Clear cache button's token. */
+  token: ToolbarToken;
+  /** Path of the toolbar's routes (default `/_toolbar`). */
+  base?: string;
+  /** URL folder of toolbar.css and toolbar.js, ending in `/` (default `/static/toolbar/`). */
+  assets?: string;
+  /** Earlier requests shown in the History tab (default 10). */
+  historySize?: number;
+  /** Requests not worth recording (default {@link skipAssets}: `/favicon.ico` and `/static/…`). */
+  skip?: (path: string) => boolean;
+}
+
+/** The default of `skip`: the browser's favicon request and static files, which would crowd the History tab. */
+export function skipAssets(path: string): boolean {
+  return path === '/favicon.ico' || path.startsWith('/static/');
+}
+
+/** Whether a path is the toolbar's own (its routes or assets), which are never recorded. */
+export function isToolbarPath(path: string, base: string = TOOLBAR_PATHS.base, assets: string = TOOLBAR_PATHS.assets): boolean {
+  return path === base || path.startsWith(`${base}/`) || path.startsWith(assets);
+}
+
+/**
+ * Whether the finished response may get the bar: a complete HTML document body (string or
+ * Buffer, UTF-8) about to be sent in full, of any status. Never JSON, feeds, other types,
+ * streams, HEAD, 204/304, encoded bodies or responses written outside Koa.
+ */
+export function isInjectable(ctx: Context): boolean {
+  if (ctx.method === 'HEAD' || ctx.respond === false || ctx.headerSent) return false;
+  if (ctx.status === 204 || ctx.status === 304) return false;
+  if (ctx.response.is('html') === false) return false;
+  const encoding = responseHeader(ctx, 'Content-Encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') return false;
+  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(responseHeader(ctx, 'Content-Type'))?.[1].toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return false;
+  const body: unknown = ctx.body;
+  return typeof body === 'string' || (Buffer.isBuffer(body) && isUtf8(body));
+}
+
+/** A response header as text, '' when absent (Koa returns undefined then, whatever its types say). */
+function responseHeader(ctx: Context, name: string): string {
+  const value: unknown = ctx.response.get(name);
+  if (Array.isArray(value)) return value.join(', ');
+  return value === undefined || value === null ? '' : String(value);
+}
+
+/** `html` with `bar` inserted just before its last `</body>`, or undefined when it has none. */
+export function injectBeforeBodyEnd(html: string, bar: string): string | undefined {
+  let at = -1;
+  for (const match of html.matchAll(/<\/body\s*>/gi)) at = match.index;
+  if (at < 0) return undefined;
+  return `${html.slice(0, at)}${bar}${html.slice(at)}`;
+}
+
+/**
+ * The dev toolbar's request scope: records the cache operations, SQL and templates of each
+ * request from an allowed client, and after the rest of the chain injects the bar into HTML
+ * responses just before `</body>`. Mount it OUTSIDE (before) the page cache: a stored page never
+ * contains the bar, and a page served from the cache gets one showing the lookup that served it.
+ * A replayed cached Buffer is never modified: the bar goes into a new string. A page with the bar
+ * loses its ETag (it no longer describes these bytes) and is sent `Cache-Control: no-store`.
+ *
+ * @example
+ * app.use(devToolbar({ config, collector, cache, token }));
+ * app.use(errorHandler(logger));
+ */
+export function devToolbar(options: DevToolbarOptions) {
+  const { config, collector, cache, token } = options;
+  const base = options.base ?? TOOLBAR_PATHS.base;
+  const assets = options.assets ?? TOOLBAR_PATHS.assets;
+  const historySize = options.historySize ?? 10;
+  const skip = options.skip ?? skipAssets;
+  if (!assets.endsWith('/')) throw new TypeError('devToolbar: `assets` must end with /');
+
+  async function inject(ctx: Context, record: RequestRecord): Promise<void> {
+    if (!isInjectable(ctx)) return;
+    const body: unknown = ctx.body;
+    const html = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
+    if (html === undefined) return;
+    let stats: CacheStats | undefined;
+    try {
+      stats = await cache.stats();
+    } catch {
+      stats = undefined;
+    }
+    const history = collector.recent().filter((other) => other !== record).slice(0, historySize);
+    const bar = renderToolbar({
+      record,
+      history,
+      stats,
+      breakerState: breakerStateOf(cache.backend),
+      clearToken: token.issue(),
+      urls: { base, assets },
+    });
+    const injected = injectBeforeBodyEnd(html, bar);
+    if (injected === undefined) return;
+    ctx.body = injected;
+    ctx.remove('ETag');
+    ctx.set('Cache-Control', 'no-store');
+  }
+
+  return async function devToolbar(ctx: Context, next: Next): Promise<void> {
+    // A request that is not recorded must not inherit the scope of one that is: the page cache's
+    // background refresh is started from inside a reader's request.
+    if (!toolbarAllowed(ctx, config) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return collector.outside(next);
+    await collector.run({ method: ctx.method, url: ctx.originalUrl }, async (record) => {
+      try {
+        await next();
+      } finally {
+        collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: ctx.state.cacheStatus });
+      }
+      ctx.set(TOOLBAR_ID_HEADER, record.id);
+      await inject(ctx, record);
+    });
+  };
+}

@@ -1,0 +1,62 @@
+import type { Middleware } from 'koa';
+import type { Cache } from '../cache.ts';
+import { systemClock, type Clock } from '../types.ts';
+import type { ToolbarConfig } from './access.ts';
+import { RequestCollector, type CollectorOptions } from './collector.ts';
+import { devToolbar, TOOLBAR_PATHS } from './middleware.ts';
+import { toolbarRoutes } from './routes.ts';
+import { watchViews, type WatchableViews } from './templates.ts';
+import { ToolbarToken } from './token.ts';
+
+/** Options of {@link createToolbar}. */
+export interface ToolbarOptions {
+  config: ToolbarConfig;
+  /** The cache whose operations are shown and which the Clear button clears. */
+  cache: Cache;
+  /** The app's secret (at least 16 characters), from which the Clear button's token key is derived. */
+  secret: string;
+  /** The configured site URL, accepted as an Origin besides the request's own. */
+  siteUrl?: string;
+  clock?: Clock;
+  /** Bounds of the request store. */
+  collector?: CollectorOptions;
+}
+
+/** The pieces of the dev toolbar, built once per app. */
+export interface Toolbar {
+  /** Records requests; also the sink of the SQL logger. */
+  readonly collector: RequestCollector;
+  /** The request scope and bar injection; mount outside the error handler and the page cache. */
+  readonly middleware: Middleware;
+  /** `/_toolbar/*` and the asset guard; mount inside the error handler, before static files and CSRF. */
+  readonly routes: Middleware;
+  /** Views whose templates and render time are recorded. */
+  watchViews<V extends WatchableViews>(views: V): V;
+  /** Stops listening to the cache. */
+  close(): void;
+}
+
+/**
+ * Builds the dev toolbar. When `config.enabled` is false nothing listens to the cache, the
+ * middleware passes every request through, and the routes and assets answer 404.
+ *
+ * @example
+ * const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret });
+ * app.use(toolbar.middleware);
+ * app.use(errorHandler(logger));
+ * app.use(toolbar.routes);
+ */
+export function createToolbar(options: ToolbarOptions): Toolbar {
+  const { config, cache } = options;
+  const collector = new RequestCollector({ clock: options.clock, ...options.collector });
+  const token = new ToolbarToken(options.secret, options.clock ?? systemClock);
+  const stop = config.enabled ? collector.watch(cache) : () => {};
+  const shared = { config, collector, cache, token, ...TOOLBAR_PATHS };
+  return {
+    collector,
+    middleware: devToolbar(shared),
+    routes: toolbarRoutes({ ...shared, siteUrl: options.siteUrl }),
+    watchViews: (views) => (config.enabled ? watchViews(views, collector) : views),
+    close: stop,
+  };
+}
