@@ -10,11 +10,18 @@ import { migrations } from './src/blog/migrations/index.ts';
  */
 export const SQLITE_PRAGMAS = { journal_mode: 'wal', synchronous: 2 /* FULL */, busy_timeout: 5000 } as const;
 
-/** TypeORM options for a `sqlite:FILE` or `postgres://` URL; used by the app and the TypeORM CLI. */
+/** TypeORM options for a `sqlite:FILE` or `postgres://…[?schema=NAME]` URL; used by the app and the TypeORM CLI. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   const common = { entities: [PostEntity, UserEntity, SessionEntity], migrations, migrationsRun: false };
   if (databaseUrl.startsWith('postgres')) {
-    return { type: 'postgres', url: databaseUrl, ...common };
+    // `?schema=NAME` is Kiln's, not the driver's: TypeORM qualifies every table with it, and the
+    // search_path makes raw SQL see the same tables.
+    const url = new URL(databaseUrl);
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    if (schema !== undefined && !/^[A-Za-z_]\w{0,62}$/.test(schema)) throw new Error('DATABASE_URL: schema= must be a plain identifier');
+    const extra = schema === undefined ? {} : { options: `-c search_path=${schema}` };
+    return { type: 'postgres', url: url.href, schema, extra, ...common };
   }
   const database = databaseUrl.replace(/^sqlite:/, '');
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });

@@ -7,10 +7,14 @@ import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes } from './blog/routes/auth.ts';
 import { feedRoutes } from './blog/routes/feed.ts';
+import { healthRoutes } from './blog/routes/health.ts';
+import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
+import { pageFront } from './blog/web/page-front.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
-import { SessionStore } from './blog/services/sessions.ts';
+import { createSessionStore } from './blog/services/session-stores.ts';
+import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
@@ -18,12 +22,15 @@ import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
 import { securityHeaders } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
+import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
+import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
+import { createToolbar } from './cache/toolbar/toolbar.ts';
 import { systemClock, type Clock } from './cache/types.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
@@ -35,6 +42,8 @@ export interface AppDeps {
   cache?: Cache;
   clock?: Clock;
   logger?: Logger;
+  /** Where sessions live (default: one built from `config.session`; the caller then cannot close it). */
+  sessions?: SessionStore;
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
@@ -60,12 +69,17 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
-  const views = createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' });
+  // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
+  const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret, siteUrl: config.siteUrl, clock });
+  if (config.toolbar.enabled) attachSqlLogger(deps.dataSource, toolbar.collector);
+  const metrics = new CacheMetrics();
+  metrics.watch(cache);
+  const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
   views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
   views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts);
+  const pages = new BlogCache(cache, posts, pageFront(config, metrics));
   app.context.services = { posts, users: new UserService(deps.dataSource), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
@@ -82,10 +96,18 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
 
+  // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
+  if (pages.front) app.use(pages.front.middleware);
   app.use(securityHeaders());
+  app.use(httpMetrics(metrics));
+  // Outside the error handler (error pages get the bar) and the page cache (stored pages never do).
+  app.use(toolbar.middleware);
   app.use(errorHandler(logger));
+  // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
+  app.use(toolbar.routes);
   app.use(staticFiles(STATIC_DIR));
-  app.use(sessionMiddleware(app, config, new SessionStore(deps.dataSource, clock)));
+  const sessions = deps.sessions ?? createSessionStore(config.session, { dataSource: deps.dataSource, clock, logger });
+  app.use(sessionMiddleware(app, config, sessions));
   app.use(loadAuthor());
   app.use(authorArea('/admin'));
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
@@ -104,6 +126,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     apiRoutes({ before: { list: [pages.page('apiList')], one: [pages.page('apiPost')] } }),
     authRoutes({ loginCsrf, throttle }),
     adminRoutes(),
+    metricsRoutes({ metrics, token: config.metricsToken }),
+    healthRoutes({ cache, dataSource: deps.dataSource }),
   ];
   for (const router of routers) {
     app.use(router.routes());

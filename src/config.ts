@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheConfigFromEnv, type CacheConfig } from './cache/config.ts';
+import { metricsTokenFromEnv } from './cache/metrics.ts';
+import { toolbarConfigFromEnv, type ToolbarConfig } from './cache/toolbar/access.ts';
 
 /** The environment Kiln reads; a plain record so tests pass their own. */
 export type Env = Record<string, string | undefined>;
@@ -29,6 +32,23 @@ export interface Config {
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
   cache: CacheConfig;
+  /** The dev toolbar: `KILN_TOOLBAR` (default on in development only) and `KILN_TOOLBAR_IPS` (default loopback). */
+  toolbar: ToolbarConfig;
+  /** `METRICS_TOKEN`: bearer token for /metrics from non-loopback clients; unset = loopback only. */
+  metricsToken?: string;
+  session: SessionConfig;
+  /** `KILN_WORKERS`: worker processes (default 1 in development and test, one per core in production). */
+  workers: number;
+}
+
+/** Where the server-side sessions live. */
+export interface SessionConfig {
+  /** `SESSION_STORE`: the database's `session` table, or Redis. */
+  store: 'database' | 'redis';
+  /** `SESSION_REDIS_URL` (default `CACHE_REDIS_URL` when set, else the local Redis). */
+  redisUrl: string;
+  /** `SESSION_REDIS_PREFIX`: prefix of every session key in Redis. */
+  redisPrefix: string;
 }
 
 /** A configuration value that is missing or malformed; the message names the variable. */
@@ -49,6 +69,9 @@ const DEFAULTS = {
   DATA_DIR: 'data',
   SEED_DEMO: '1',
   BODY_LIMIT_BYTES: String(1024 * 1024),
+  SESSION_STORE: 'database',
+  SESSION_REDIS_URL: 'redis://127.0.0.1:6379',
+  SESSION_REDIS_PREFIX: 'kiln:sess:',
 } as const;
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
@@ -67,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && authorUsername && !authorPassword) {
     throw new ConfigError('AUTHOR_PASSWORD', 'is required in production when AUTHOR_USERNAME is set');
   }
+  const cache = cacheConfigFromEnv(env, { nodeEnv });
   return {
     port,
     host,
@@ -81,8 +105,30 @@ export function loadConfig(env: Env = process.env): Config {
     secureCookies: siteUrl.startsWith('https:'),
     trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? '0'),
     bodyLimitBytes: parseInteger('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? DEFAULTS.BODY_LIMIT_BYTES, 1024),
-    cache: cacheConfigFromEnv(env, { nodeEnv }),
+    cache,
+    toolbar: toolbarConfigFromEnv(env, nodeEnv),
+    metricsToken: metricsTokenFromEnv(env),
+    session: parseSession(env),
+    workers: parseWorkers(env.KILN_WORKERS, nodeEnv, cache),
   };
+}
+
+/**
+ * Worker processes: one per core in production, else 1. A memory cache lives in each process,
+ * so an edit would refresh only the worker that saved it: with it the default is 1 worker, and
+ * asking for more is refused rather than serving readers stale pages.
+ */
+function parseWorkers(raw: string | undefined, nodeEnv: Config['nodeEnv'], cache: CacheConfig): number {
+  const perProcessCache = cache.type === 'memory';
+  if (raw === undefined || raw.trim() === '') return nodeEnv === 'production' && !perProcessCache ? availableParallelism() : 1;
+  const workers = parseInteger('KILN_WORKERS', raw, 1, 256);
+  if (workers > 1 && perProcessCache) {
+    throw new ConfigError(
+      'KILN_WORKERS',
+      `${workers} workers cannot share the per-process memory cache (an edit would refresh one worker only); set CACHE_TYPE=redis, or filesystem on one host, or KILN_WORKERS=1`,
+    );
+  }
+  return workers;
 }
 
 function parseNodeEnv(value: string | undefined): Config['nodeEnv'] {
@@ -117,9 +163,36 @@ function parseDatabaseUrl(raw: string): string {
     } catch {
       throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL');
     }
+    // `?schema=NAME` puts Kiln's tables in that PostgreSQL schema (created if missing).
+    const schema = new URL(url).searchParams.get('schema');
+    if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      throw new ConfigError('DATABASE_URL', 'schema= must be a plain identifier (letters, digits, _)');
+    }
     return url;
   }
   throw new ConfigError('DATABASE_URL', 'expected sqlite:FILE or postgres://…');
+}
+
+function parseSession(env: Env): SessionConfig {
+  const store = env.SESSION_STORE?.trim().toLowerCase() || DEFAULTS.SESSION_STORE;
+  if (store !== 'database' && store !== 'redis') {
+    throw new ConfigError('SESSION_STORE', `expected database or redis, got "${env.SESSION_STORE}"`);
+  }
+  const named = env.SESSION_REDIS_URL?.trim() ? 'SESSION_REDIS_URL' : 'CACHE_REDIS_URL';
+  const redisUrl = env[named]?.trim() || DEFAULTS.SESSION_REDIS_URL;
+  // The value is never echoed: it may carry a password.
+  let url: URL | undefined;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
+    throw new ConfigError(named, 'expected redis://[:password@]host[:port][/db] or rediss://…');
+  }
+  const redisPrefix = env.SESSION_REDIS_PREFIX ?? DEFAULTS.SESSION_REDIS_PREFIX;
+  if (redisPrefix.trim() === '') throw new ConfigError('SESSION_REDIS_PREFIX', 'must not be empty');
+  return { store, redisUrl, redisPrefix };
 }
 
 function parseSiteUrl(raw: string): string {

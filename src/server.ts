@@ -1,40 +1,80 @@
+import cluster from 'node:cluster';
+import type { DataSource } from 'typeorm';
 import { createApp } from './app.ts';
 import { openDatabase } from './blog/db.ts';
 import { ensureAuthor, seedDemo } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
+import { createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
-import { createCache, describeCacheConfig } from './cache/config.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { CacheConfigError, createCache, describeCacheConfig } from './cache/config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { consoleLogger } from './log.ts';
+import { runPrimary } from './workers.ts';
 
 // The only module with side effects at import: read the configuration, prepare the database,
-// build the app and listen.
+// then either serve in this process (KILN_WORKERS=1) or fork the workers, each of which runs
+// this file again and serves.
 const log = consoleLogger();
 
-async function main(): Promise<void> {
-  const config = loadConfig();
+/** Migrates the database and creates the author and demo posts: once, before anyone serves. */
+async function prepare(config: Config): Promise<DataSource> {
   const dataSource = await openDatabase(config.databaseUrl);
   await ensureAuthor(config, new UserService(dataSource), log);
   if (config.seedDemo) {
     const seeded = await seedDemo(new PostService(dataSource), Date.now());
     if (seeded > 0) log.info(`Added ${seeded} demo posts (SEED_DEMO=0 starts empty)`);
   }
+  return dataSource;
+}
+
+/** Builds the app on an open database and listens until SIGTERM or SIGINT. */
+async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const cache = await createCache(config.cache, { logger: log });
-  log.info(describeCacheConfig(config.cache));
-  const app = await createApp(config, { dataSource, cache, logger: log });
+  const sessions = createSessionStore(config.session, { dataSource, logger: log });
+  if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
+  const app = await createApp(config, { dataSource, cache, sessions, logger: log });
   const server = app.listen(config.port, config.host, () => {
-    log.info(`Kiln listening on http://${config.host}:${config.port} (${config.nodeEnv})`);
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const who = cluster.isWorker ? `Kiln worker ${process.pid}` : 'Kiln';
+    log.info(`${who} listening on http://${config.host}:${port} (${config.nodeEnv})`);
   });
+  let stopping = false;
   const stop = () => {
-    log.info('Shutting down');
-    server.close(() => void Promise.allSettled([cache.close(), dataSource.destroy()]).finally(() => process.exit(0)));
+    if (stopping) return;
+    stopping = true;
+    log.info(cluster.isWorker ? `Kiln worker ${process.pid} shutting down` : 'Shutting down');
+    server.close(() => void Promise.allSettled([cache.close(), sessions.close(), dataSource.destroy()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (cluster.isWorker) {
+    // The primary has migrated: workers never race on the schema.
+    return serve(config, await openDatabase(config.databaseUrl, { migrate: false }));
+  }
+  const dataSource = await prepare(config);
+  if (config.workers === 1) return serve(config, dataSource);
+  await dataSource.destroy();
+  log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
+  // Every worker must sign cookies alike, also with a secret generated here (development, test).
+  const primary = runPrimary({ count: config.workers, logger: log, env: { SESSION_SECRET: config.sessionSecret } });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('Shutting down the workers');
+    void primary.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main().catch((err: unknown) => {
-  log.error(err instanceof ConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log.error(err instanceof ConfigError || err instanceof CacheConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
 import { cacheView } from '../cache/koa/cache-view.ts';
+import type { PageFront } from '../cache/koa/front.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -72,6 +73,8 @@ export class BlogCache {
   constructor(
     readonly cache: Cache,
     private readonly posts: PostService,
+    /** Where served pages are prepared for the next readers (src/blog/web/page-front.ts); none = no fast path. */
+    readonly front?: PageFront,
   ) {
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => renderMarkdown(version.body), {
@@ -80,8 +83,12 @@ export class BlogCache {
     });
   }
 
-  /** A post's body as sanitized HTML, memoized by post id, version and update time. */
+  /**
+   * A post's body as sanitized HTML, memoized by post id, version and update time. A draft is
+   * rendered without the cache: only the author sees it, and its text stays out of the shared store.
+   */
   postHtml(post: Post): Promise<string> {
+    if (!post.published) return Promise.resolve(renderMarkdown(post.body));
     return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, body: post.body });
   }
 
@@ -95,6 +102,7 @@ export class BlogCache {
       unless: (ctx) => ctx.state.author !== undefined,
       tags: PAGE_TAGS[name],
       clock: this.cache.clock,
+      front: this.front,
     });
   }
 

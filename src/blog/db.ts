@@ -1,18 +1,47 @@
 import { DataSource } from 'typeorm';
 import { SQLITE_PRAGMAS, dataSourceOptions } from '../../ormconfig.ts';
 
-/** Opens the database, runs pending migrations, and checks SQLite's durability settings. */
-export async function openDatabase(databaseUrl: string): Promise<DataSource> {
+/**
+ * Opens the database (SQLite or PostgreSQL), runs pending migrations unless `migrate` is false
+ * (worker processes: their primary has run them), and checks SQLite's durability settings.
+ */
+export async function openDatabase(databaseUrl: string, options: { migrate?: boolean } = {}): Promise<DataSource> {
   const ds = new DataSource(dataSourceOptions(databaseUrl));
   await ds.initialize();
   try {
-    await ds.runMigrations({ transaction: 'each' });
+    if (options.migrate !== false) {
+      if (ds.options.type === 'postgres') await migratePostgres(ds);
+      else await ds.runMigrations({ transaction: 'each' });
+    }
     if (ds.options.type === 'better-sqlite3') await assertDurable(ds);
   } catch (err) {
     await ds.destroy();
     throw err;
   }
   return ds;
+}
+
+/**
+ * Runs the migrations under a PostgreSQL advisory lock, so hosts starting at the same moment
+ * migrate one after another (the later ones find nothing to do) instead of racing.
+ */
+async function migratePostgres(ds: DataSource): Promise<void> {
+  const lock = ds.createQueryRunner();
+  await lock.connect();
+  try {
+    const schema = ds.options.type === 'postgres' ? ds.options.schema : undefined;
+    // One lock per schema, so unrelated blogs (and test apps) on one server do not wait for each other.
+    const key = `kiln migrations ${schema ?? ''}`;
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    try {
+      if (schema !== undefined) await ds.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+    }
+  } finally {
+    await lock.release();
+  }
 }
 
 /** Refuses to run on a SQLite connection that could lose an acknowledged write. */

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { checkDelta, deleteManyVia, incrVia, setManyVia } from './backends/base.ts';
-import { encodeNotFound, encodeValue, type TagVersions } from './codec.ts';
+import { encodeNotFound, encodeValue, MAX_ENTRY_LENGTH, type TagVersions } from './codec.ts';
 import {
   cached,
   deleteMemoized,
@@ -10,6 +10,8 @@ import {
   type MemoizedFunction,
   type MemoizeOptions,
 } from './memoize.ts';
+import { distributedFlight, lockKey } from './lock.ts';
+import { PendingInvalidations } from './pending.ts';
 import { EntryReader } from './reader.ts';
 import { SingleFlight } from './single-flight.ts';
 import { TagStore } from './tags.ts';
@@ -40,6 +42,11 @@ export interface CacheOptions {
   throwOnErrors?: boolean;
   /** Where state changes are logged (default the console). */
   logger?: CacheLogger;
+  /**
+   * Milliseconds a distributed single-flight lock lives at most, when the backend has `lock`
+   * (default 5000): a crashed holder delays the other processes by no more than this.
+   */
+  lockTtlMs?: number;
 }
 
 /** Options of {@link Cache.getOrSet}: the write options plus the Flask-Caching switches. */
@@ -80,6 +87,9 @@ export class Cache {
   private readonly tagStore: TagStore;
   private readonly reader: EntryReader;
   private readonly flights = new SingleFlight();
+  /** Invalidations that failed and are replayed until the backend takes them (pending.ts). */
+  private readonly pending = new PendingInvalidations();
+  private readonly lockTtlMs: number;
 
   constructor(options: CacheOptions) {
     this.backend = options.backend;
@@ -88,10 +98,14 @@ export class Cache {
     if (!(this.jitter >= 0 && this.jitter <= 1)) throw new RangeError(`jitter must be within 0..1, got ${this.jitter}`);
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? systemClock;
+    this.lockTtlMs = options.lockTtlMs ?? 5000;
+    if (!Number.isSafeInteger(this.lockTtlMs) || this.lockTtlMs < 1) {
+      throw new RangeError(`lockTtlMs must be a positive integer, got ${this.lockTtlMs}`);
+    }
     this.telemetry = new Telemetry(this.backend.name, options.logger ?? console, options.throwOnErrors ?? false);
     this.events = this.telemetry.events;
     this.tagStore = new TagStore(this.backend);
-    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore);
+    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore, () => this.unsettled());
   }
 
   /** The value under `key`, or undefined on a miss (absent, expired, invalidated, corrupt or a backend error). */
@@ -143,7 +157,10 @@ export class Cache {
   async delete(key: string, opts: GetOptions = {}): Promise<boolean> {
     const start = now();
     const removed = await this.telemetry.attempt(() => this.backend.delete(key));
-    if (!removed.ok) return this.telemetry.fail('delete', key, opts, start, removed.error) ?? false;
+    if (!removed.ok) {
+      this.pending.addKeys([key]);
+      return this.telemetry.fail('delete', key, opts, start, removed.error) ?? false;
+    }
     this.telemetry.emit('delete', key, removed.value ? 'delete' : 'miss', opts, start);
     return removed.value;
   }
@@ -154,6 +171,7 @@ export class Cache {
     const removed = await this.telemetry.attempt(() =>
       this.backend.deleteMany ? this.backend.deleteMany(keys) : deleteManyVia(this.backend, keys),
     );
+    if (!removed.ok) this.pending.addKeys(keys);
     for (const key of keys) {
       if (removed.ok) this.telemetry.emit('delete', key, 'delete', opts, start);
       else this.telemetry.fail('delete', key, opts, start, removed.error);
@@ -165,7 +183,10 @@ export class Cache {
   async clear(): Promise<boolean> {
     const start = now();
     const cleared = await this.telemetry.attempt(() => this.backend.clear());
-    if (!cleared.ok) return this.telemetry.fail('clear', '*', {}, start, cleared.error) ?? false;
+    if (!cleared.ok) {
+      this.pending.addClear();
+      return this.telemetry.fail('clear', '*', {}, start, cleared.error) ?? false;
+    }
     this.telemetry.emit('clear', '*', 'delete', {}, start);
     return true;
   }
@@ -194,7 +215,8 @@ export class Cache {
 
   /**
    * The cached value of `key`, or the result of `compute` stored under it. Concurrent calls for
-   * one key share a single computation and its error; errors are never stored.
+   * one key share a single computation and its error; errors are never stored. When the backend
+   * has `lock`, concurrent misses in other processes wait for this one's value too (lock.ts).
    */
   async getOrSet<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T> = {}): Promise<T> {
     if (opts.unless?.()) return compute();
@@ -207,6 +229,7 @@ export class Cache {
   async invalidateTags(tags: readonly string[], opts: GetOptions = {}): Promise<boolean> {
     const start = now();
     const done = await this.telemetry.attempt(() => this.tagStore.invalidate(tags));
+    if (!done.ok) this.pending.addTags(tags);
     for (const tag of tags) {
       if (done.ok) this.telemetry.emit('invalidateTags', tag, 'delete', opts, start);
       else this.telemetry.fail('invalidateTags', tag, opts, start, done.error);
@@ -252,7 +275,24 @@ export class Cache {
 
   /** `degraded` while the backend is failing. */
   health(): CacheHealth {
-    return this.telemetry.health();
+    return this.pending.empty ? this.telemetry.health() : 'degraded';
+  }
+
+  /**
+   * Whether reads must miss because an invalidation failed and has not reached the backend yet
+   * (the entries it should have removed may still be there); if so, a replay is started.
+   */
+  private unsettled(): boolean {
+    if (this.pending.empty) return false;
+    void this.pending.replay(async ({ clear, tags, keys }) => {
+      const done = await this.telemetry.attempt(async () => {
+        if (clear) await this.backend.clear();
+        if (tags.length > 0) await this.tagStore.invalidate(tags);
+        if (keys.length > 0) await (this.backend.deleteMany ? this.backend.deleteMany(keys) : deleteManyVia(this.backend, keys));
+      });
+      return done.ok;
+    });
+    return true;
   }
 
   /** Releases the backend's connections and handles. */
@@ -268,10 +308,25 @@ export class Cache {
   }
 
   private async fill<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T>, forced: boolean): Promise<T> {
-    if (!forced) {
-      const entry = await this.reader.lookup('get', key, opts);
-      if (entry) return entry.value as T;
-    }
+    if (forced) return this.computeAndStore(key, compute, opts);
+    const entry = await this.reader.lookup('get', key, opts);
+    if (entry) return entry.value as T;
+    const lock = this.backend.lock?.bind(this.backend);
+    if (!lock) return this.computeAndStore(key, compute, opts);
+    const watch = this.backend.waitForChange?.bind(this.backend);
+    return distributedFlight<T>({
+      acquire: () => lock(lockKey(key), this.lockTtlMs),
+      recheck: async () => {
+        const stored = await this.reader.lookup('get', key, opts);
+        return stored && { value: stored.value as T };
+      },
+      compute: () => this.computeAndStore(key, compute, opts),
+      ttlMs: this.lockTtlMs,
+      sleep: watch && ((ms: number) => watch(key, ms)),
+    });
+  }
+
+  private async computeAndStore<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T>): Promise<T> {
     const start = now();
     // Tag versions are read before computing, so an invalidation during the computation wins.
     const tags = await this.tagsFor(opts, start, [key], 'set');
@@ -302,6 +357,11 @@ export class Cache {
     const tags = snapshot === undefined ? await this.tagsFor(opts, start, [key], op) : snapshot;
     if (tags === false) return false;
     const raw = encode(tags);
+    // It would be read as corrupt: not storing it saves writing and deleting it on every request.
+    if (raw.length > MAX_ENTRY_LENGTH) {
+      this.telemetry.emit(op, key, 'error', opts, start, raw.length, 'entry too large to cache');
+      return false;
+    }
     const stored = await this.telemetry.attempt(() =>
       op === 'set' ? this.backend.set(key, raw, ttl).then(() => true) : this.backend.add(key, raw, ttl),
     );

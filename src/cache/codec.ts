@@ -21,6 +21,13 @@
 /** The envelope format version written by this codec. */
 export const CODEC_VERSION = 1;
 
+/**
+ * Longest stored string (in UTF-16 code units) the cache writes or reads: anything longer is
+ * not stored, and read as corrupt (a miss, deleted, counted), so a huge entry put into the
+ * backend from outside never stalls a request decoding it.
+ */
+export const MAX_ENTRY_LENGTH = 16 * 1024 * 1024;
+
 /** Tag name → the tag's version when the entry was stored. */
 export type TagVersions = Record<string, string>;
 
@@ -151,6 +158,7 @@ export function encodeNotFound(value: null | undefined, tags?: TagVersions): str
 
 /** Decodes a stored string; throws {@link CorruptEntryError} for anything this version did not write. */
 export function decodeEntry(raw: string): DecodedEntry {
+  if (raw.length > MAX_ENTRY_LENGTH) throw new CorruptEntryError(`entry of ${raw.length} characters is longer than ${MAX_ENTRY_LENGTH}`);
   if (INTEGER.test(raw)) return { kind: 'value', value: Number(raw) };
   if (!raw.startsWith(HEAD)) throw new CorruptEntryError('not a cache entry of this format version');
   let parsed: unknown;

@@ -2,6 +2,7 @@ import { FilesystemBackend } from './backends/filesystem.ts';
 import { MemoryBackend } from './backends/memory.ts';
 import { NullBackend } from './backends/null.ts';
 import { Cache } from './cache.ts';
+import type { RedisAddress } from './backends/redis-topology.ts';
 import type { CacheLogger } from './telemetry.ts';
 import { systemClock, type CacheBackend, type Clock, type Seconds } from './types.ts';
 
@@ -17,6 +18,12 @@ export interface CacheRedisConfig {
   db: number;
   /** Longest a single Redis command may take, in milliseconds. */
   commandTimeoutMs: number;
+  /** `CACHE_REDIS_SENTINELS`: sentinels to ask for the master (with `sentinelMaster`). */
+  sentinels?: RedisAddress[];
+  /** `CACHE_REDIS_SENTINEL_MASTER`: the master name the sentinels monitor. */
+  sentinelMaster?: string;
+  /** `CACHE_REDIS_CLUSTER`: seed nodes of a Redis Cluster. */
+  cluster?: RedisAddress[];
 }
 
 /** The cache's configuration, read from `CACHE_*` variables by {@link cacheConfigFromEnv}. */
@@ -38,6 +45,10 @@ export interface CacheConfig {
   /** Silences the warning logged when the null backend is in use. */
   noNullWarning: boolean;
   redis: CacheRedisConfig;
+  /** Most bytes of the near cache in front of Redis; 0 = none (redis only). */
+  nearMaxBytes: number;
+  /** Longest a near copy lives, in seconds (redis only). */
+  nearTtl: Seconds;
 }
 
 /** A bad `CACHE_*` value; the message starts with the variable's name. */
@@ -63,6 +74,8 @@ export const CACHE_DEFAULTS = {
   CACHE_REDIS_PORT: 6379,
   CACHE_REDIS_DB: 0,
   CACHE_REDIS_TIMEOUT_MS: 250,
+  CACHE_NEAR_MAX_BYTES: 16 * 1024 * 1024,
+  CACHE_NEAR_TTL: 10,
 } as const;
 
 const TYPES: Record<string, CacheType> = {
@@ -137,6 +150,41 @@ function redisUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
+/** Parses `host:port,host:port…` (IPv6 hosts in brackets), naming `name` when malformed. */
+function addresses(env: Env, name: string): RedisAddress[] | undefined {
+  const raw = present(env, name);
+  if (raw === undefined) return undefined;
+  return raw.split(',').map((item) => {
+    const match = /^\s*\[?([^\s[\]]+?)\]?:(\d{1,5})\s*$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new CacheConfigError(name, `expected host:port[,host:port…], got "${item.trim()}"`);
+    return { host: match[1], port };
+  });
+}
+
+/** The Sentinel and Cluster settings, checked against each other and the single-server ones. */
+function topology(env: Env, url: string | undefined, db: number): Pick<CacheRedisConfig, 'sentinels' | 'sentinelMaster' | 'cluster'> {
+  const sentinels = addresses(env, 'CACHE_REDIS_SENTINELS');
+  const sentinelMaster = present(env, 'CACHE_REDIS_SENTINEL_MASTER');
+  const cluster = addresses(env, 'CACHE_REDIS_CLUSTER');
+  if (cluster && sentinels) throw new CacheConfigError('CACHE_REDIS_CLUSTER', 'cannot be combined with CACHE_REDIS_SENTINELS');
+  if (sentinels && !sentinelMaster) throw new CacheConfigError('CACHE_REDIS_SENTINEL_MASTER', 'is required with CACHE_REDIS_SENTINELS');
+  if (sentinelMaster && !sentinels) throw new CacheConfigError('CACHE_REDIS_SENTINELS', 'is required with CACHE_REDIS_SENTINEL_MASTER');
+  const name = cluster ? 'CACHE_REDIS_CLUSTER' : 'CACHE_REDIS_SENTINELS';
+  if ((cluster || sentinels) && url !== undefined) {
+    throw new CacheConfigError(name, 'cannot be combined with CACHE_REDIS_URL (give the password in CACHE_REDIS_PASSWORD)');
+  }
+  if (cluster && db !== 0) throw new CacheConfigError('CACHE_REDIS_DB', 'must be 0 with CACHE_REDIS_CLUSTER (a Cluster has one database)');
+  return { ...(sentinels && { sentinels, sentinelMaster }), ...(cluster && { cluster }) };
+}
+
+/** `CACHE_NEAR_MAX_BYTES`: a size, or 0 for no near cache. */
+function nearBytes(env: Env): number {
+  const raw = present(env, 'CACHE_NEAR_MAX_BYTES');
+  if (raw === undefined) return CACHE_DEFAULTS.CACHE_NEAR_MAX_BYTES;
+  return /^0+$/.test(raw) ? 0 : parseSize('CACHE_NEAR_MAX_BYTES', raw);
+}
+
 /**
  * Reads the `CACHE_*` variables. Without `CACHE_TYPE`: null under `NODE_ENV=test` (without the
  * null warning), memory otherwise, with `chosenBy: 'default'` so a production start can say so.
@@ -155,6 +203,8 @@ export function cacheConfigFromEnv(env: Env, options: { nodeEnv: string }): Cach
   if (keyPrefix.trim() === '') throw new CacheConfigError('CACHE_KEY_PREFIX', 'must not be empty: clear() removes everything under it');
   const maxBytesRaw = present(env, 'CACHE_MAX_BYTES');
   const password = env.CACHE_REDIS_PASSWORD === '' ? undefined : env.CACHE_REDIS_PASSWORD;
+  const url = redisUrl(present(env, 'CACHE_REDIS_URL'));
+  const db = integer(env, 'CACHE_REDIS_DB', CACHE_DEFAULTS.CACHE_REDIS_DB, 0);
   return {
     type,
     chosenBy: named === undefined ? 'default' : 'env',
@@ -166,13 +216,16 @@ export function cacheConfigFromEnv(env: Env, options: { nodeEnv: string }): Cach
     jitter: fraction(env, 'CACHE_JITTER', CACHE_DEFAULTS.CACHE_JITTER),
     noNullWarning: flag(env, 'CACHE_NO_NULL_WARNING', named === undefined && options.nodeEnv === 'test'),
     redis: {
-      url: redisUrl(present(env, 'CACHE_REDIS_URL')),
+      url,
       host: present(env, 'CACHE_REDIS_HOST') ?? CACHE_DEFAULTS.CACHE_REDIS_HOST,
       port: integer(env, 'CACHE_REDIS_PORT', CACHE_DEFAULTS.CACHE_REDIS_PORT, 1, 65535),
       password,
-      db: integer(env, 'CACHE_REDIS_DB', CACHE_DEFAULTS.CACHE_REDIS_DB, 0),
+      db,
       commandTimeoutMs: integer(env, 'CACHE_REDIS_TIMEOUT_MS', CACHE_DEFAULTS.CACHE_REDIS_TIMEOUT_MS, 1),
+      ...topology(env, url, db),
     },
+    nearMaxBytes: nearBytes(env),
+    nearTtl: integer(env, 'CACHE_NEAR_TTL', CACHE_DEFAULTS.CACHE_NEAR_TTL, 1),
   };
 }
 
@@ -187,6 +240,10 @@ export function describeCacheConfig(config: CacheConfig): string {
       if (url.password) url.password = '***';
       where = ` at ${url.href}`;
     } else where = ` at ${config.redis.host}:${config.redis.port}/${config.redis.db}`;
+    const list = (nodes: { host: string; port: number }[]): string => nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+    if (config.redis.cluster) where = ` on the cluster ${list(config.redis.cluster)}`;
+    if (config.redis.sentinels) where = ` at master "${config.redis.sentinelMaster}" of the sentinels ${list(config.redis.sentinels)}`;
+    where += config.nearMaxBytes === 0 ? ', no near cache' : `, near cache ${config.nearMaxBytes} bytes (copies live at most ${config.nearTtl} s)`;
   }
   return `cache: ${config.type}${where}, prefix ${JSON.stringify(config.keyPrefix)}, default timeout ${config.defaultTimeout} s (${how})`;
 }
@@ -201,8 +258,9 @@ export interface CreateCacheDeps {
 }
 
 /**
- * The backend a configuration names. Redis is imported only when chosen and wrapped in a circuit
- * breaker; the filesystem backend throws here (naming CACHE_DIR) if its folder is unwritable.
+ * The backend a configuration names. Redis is imported only when chosen, wrapped in a circuit
+ * breaker and fronted by a coherent near cache (backends/redis-stack.ts); the filesystem backend
+ * throws here (naming CACHE_DIR) if its folder is unwritable.
  */
 export async function createBackend(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<CacheBackend> {
   const clock = deps.clock ?? systemClock;
@@ -218,17 +276,10 @@ export async function createBackend(config: CacheConfig, deps: CreateCacheDeps =
     case 'filesystem':
       return new FilesystemBackend({ dir: config.dir, prefix: config.keyPrefix, clock, threshold: config.threshold });
     case 'redis': {
-      const [{ RedisBackend, isRedisOutage }, { withBreaker }] = await Promise.all([
-        import('./backends/redis.ts'),
-        import('./breaker.ts'),
-      ]);
-      const { url, host, port, password, db, commandTimeoutMs } = config.redis;
-      const redis = new RedisBackend({ url, host, port, password, db, commandTimeoutMs, prefix: config.keyPrefix, clock });
-      // The breaker's pause runs on the wall clock: a test's frozen clock would keep it open.
-      return withBreaker(redis, {
-        isFailure: isRedisOutage,
-        onStateChange: (state) => logger.warn(`cache: redis circuit breaker ${state}`),
-      });
+      // Behind a circuit breaker, with the coherent near cache unless CACHE_NEAR_MAX_BYTES=0.
+      const { createRedisStack } = await import('./backends/redis-stack.ts');
+      const { nearMaxBytes, nearTtl } = config;
+      return createRedisStack({ ...config.redis, prefix: config.keyPrefix, clock, logger, nearMaxBytes, nearTtl });
     }
   }
 }

@@ -5,6 +5,7 @@ export {
   systemClock,
   type BackendStats,
   type CacheBackend,
+  type CacheLock,
   type CacheEvent,
   type CacheOp,
   type CacheOrigin,
@@ -61,6 +62,35 @@ export {
   RedisUnavailableError,
   type RedisBackendOptions,
 } from './backends/redis.ts';
+export {
+  createRedisClient,
+  groupBySlot,
+  keySlot,
+  topologyOf,
+  type RedisAddress,
+  type RedisClient,
+  type RedisTopologyOptions,
+} from './backends/redis-topology.ts';
+export { RedisCoherenceLink, type RedisCoherenceLinkOptions } from './backends/redis-pubsub.ts';
+export { createRedisStack, type RedisStackOptions } from './backends/redis-stack.ts';
+export {
+  DEFAULT_NEAR_MAX_BYTES,
+  DEFAULT_NEAR_TTL,
+  LayeredBackend,
+  type ExpiringReads,
+  type LayeredBackendOptions,
+} from './backends/layered.ts';
+export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';
+export { coherenceChannels, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
+export { HeardSequence } from './coherence-sequence.ts';
+export {
+  COMPARE_AND_DELETE,
+  distributedFlight,
+  lockKey,
+  takeLock,
+  type DistributedFlightOptions,
+  type LockCommands,
+} from './lock.ts';
 export {
   BreakerOpenError,
   CircuitBreaker,

@@ -13,6 +13,8 @@ export class EntryReader {
     private readonly backend: CacheBackend,
     private readonly telemetry: Telemetry,
     private readonly tagStore: TagStore,
+    /** True while failed invalidations are pending (see pending.ts): every answered read is then a miss. */
+    private readonly unsettled: () => boolean = () => false,
   ) {}
 
   /** The live entry under `key` (a value or a not-found marker), or undefined. */
@@ -20,6 +22,7 @@ export class EntryReader {
     const start = now();
     const read = await this.telemetry.attempt(() => this.backend.get(key));
     if (!read.ok) return this.telemetry.fail(op, key, opts, start, read.error);
+    if (this.unsettled()) return void this.telemetry.emit(op, key, 'miss', opts, start);
     const [entry] = await this.decode(op, [key], [read.value], opts, start);
     return entry;
   }
@@ -32,6 +35,10 @@ export class EntryReader {
     );
     if (!read.ok) {
       for (const key of keys) this.telemetry.fail(op, key, opts, start, read.error);
+      return keys.map(() => undefined);
+    }
+    if (this.unsettled()) {
+      for (const key of keys) this.telemetry.emit(op, key, 'miss', opts, start);
       return keys.map(() => undefined);
     }
     return this.decode(op, keys, read.value, opts, start);

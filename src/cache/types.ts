@@ -45,10 +45,27 @@ export interface CacheBackend {
    * atomic where the store allows. The stored value is the integer's decimal string.
    */
   incr?(key: string, delta: number): Promise<number>;
+  /**
+   * Takes a short exclusive lock named `key` that expires after `ttlMs` milliseconds (distributed
+   * single-flight); resolves a handle, or `undefined` while another holder has it. Only the handle
+   * that took it can release it, so a holder whose lock expired never frees someone else's.
+   */
+  lock?(key: string, ttlMs: number): Promise<CacheLock | undefined>;
+  /**
+   * Resolves when another process announces a change of `key`, or after `timeoutMs` at the
+   * latest; lets a process waiting on another's lock wake as soon as the value is stored.
+   */
+  waitForChange?(key: string, timeoutMs: number): Promise<void>;
   /** What the backend knows of its size, for stats. */
   stats?(): Promise<BackendStats>;
   /** Releases connections, timers and handles. */
   close?(): Promise<void>;
+}
+
+/** A lock taken with {@link CacheBackend.lock}. */
+export interface CacheLock {
+  /** Frees the lock if this handle still holds it (never someone else's); resolves whether it did. */
+  release(): Promise<boolean>;
 }
 
 /** Size figures a backend may report. */

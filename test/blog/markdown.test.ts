@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { excerpt, renderMarkdown } from '../../src/blog/markdown.ts';
+import { EXCERPT_MEMO_SIZE, excerpt, renderMarkdown } from '../../src/blog/markdown.ts';
 
 describe('renderMarkdown()', () => {
   it('renders Markdown: headings, emphasis, lists, code and links', () => {
@@ -35,5 +35,35 @@ describe('excerpt()', () => {
 
   it('returns short texts whole', () => {
     expect(excerpt('Short & sweet')).toBe('Short & sweet');
+  });
+});
+
+describe('excerpt() memo', () => {
+  const body = (n: number) => `# Post ${n}\n\n${'Words of post number ' + n + ', with *emphasis*. '.repeat(30)}`;
+
+  it('answers a repeated body from the memo with the same text as a fresh computation', () => {
+    const text = body(Math.random());
+    const before = excerpt.cacheInfo();
+    const first = excerpt(text);
+    const second = excerpt(text);
+    const after = excerpt.cacheInfo();
+    expect(second).toBe(first);
+    expect(first).toBe(excerpt.uncached(text));
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.hits - before.hits).toBe(1);
+  });
+
+  it('keys by content and length: an edited body or another length is computed afresh', () => {
+    const text = body(Math.random());
+    const edited = text.replace('# Post', '# Edited post');
+    expect(excerpt(edited)).toBe(excerpt.uncached(edited));
+    expect(excerpt(edited)).not.toBe(excerpt(text));
+    expect(excerpt(text, 40)).toBe(excerpt.uncached(text, 40));
+    expect(excerpt(text, 40).length).toBeLessThan(excerpt(text).length);
+  });
+
+  it('stays bounded', () => {
+    for (let i = 0; i < EXCERPT_MEMO_SIZE + 50; i++) excerpt(`short ${i} ${Math.random()}`);
+    expect(excerpt.cacheInfo().size).toBe(EXCERPT_MEMO_SIZE);
   });
 });

@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/blog/db.ts';
 import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
 import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
-import { SessionStore } from '../../src/blog/services/sessions.ts';
 import { UserService } from '../../src/blog/services/users.ts';
+import { TEST_DATABASE, testDatabase, type TestDatabase } from '../support/app.ts';
 
 let dir: string;
+let db: TestDatabase;
 let ds: DataSource;
 let now: number;
 const clock = { now: () => now };
@@ -23,16 +24,18 @@ const input = (over: Partial<PostInput> = {}): PostInput => ({
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kiln-services-'));
-  ds = await openDatabase(`sqlite:${join(dir, 'kiln.sqlite')}`);
+  db = testDatabase(dir);
+  ds = await openDatabase(db.url);
   now = Date.UTC(2026, 0, 1);
 });
 afterEach(async () => {
   await ds.destroy();
+  await db.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('openDatabase()', () => {
-  it('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
+  it.skipIf(TEST_DATABASE !== 'sqlite')('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
     const applied = await ds.query('SELECT name FROM migrations');
     expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000']);
     expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
@@ -41,10 +44,29 @@ describe('openDatabase()', () => {
     expect(Number(busy.timeout)).toBeGreaterThan(0);
   });
 
+  it.skipIf(TEST_DATABASE !== 'postgres')('runs the migrations once into the schema named by ?schema= on PostgreSQL', async () => {
+    const applied = await ds.query('SELECT name FROM migrations');
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000']);
+    const schema = new URL(db.url).searchParams.get('schema');
+    const tables = await ds.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
+    expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'migrations', 'post', 'session']);
+  });
+
+  it.skipIf(TEST_DATABASE !== 'postgres')('lets processes that start together on one PostgreSQL schema migrate in turn', async () => {
+    const fresh = testDatabase(dir);
+    try {
+      const opened = await Promise.all([openDatabase(fresh.url), openDatabase(fresh.url), openDatabase(fresh.url)]);
+      expect(await opened[0].query('SELECT name FROM migrations')).toEqual([{ name: 'Initial1700000000000' }]);
+      await Promise.all(opened.map((d) => d.destroy()));
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('reopens an existing database without re-running migrations and keeps its posts', async () => {
     await new PostService(ds, clock).create(input());
     await ds.destroy();
-    ds = await openDatabase(`sqlite:${join(dir, 'kiln.sqlite')}`);
+    ds = await openDatabase(db.url);
     expect(await new PostService(ds).count()).toBe(1);
   });
 });
@@ -157,20 +179,5 @@ describe('UserService', () => {
     expect(await users.verify('author', 'correct horse')).toMatchObject({ username: 'author' });
     expect(await users.verify('author', 'wrong')).toBeNull();
     expect(await users.verify('nobody', 'correct horse')).toBeNull();
-  });
-});
-
-describe('SessionStore', () => {
-  it('stores, expires and destroys server-side sessions', async () => {
-    const store = new SessionStore(ds, clock);
-    await store.set('abc', { authorId: 1 }, 60_000);
-    expect(await store.get('abc')).toEqual({ authorId: 1 });
-    await store.set('abc', { authorId: 2 }, 60_000);
-    expect(await store.get('abc')).toEqual({ authorId: 2 });
-    now += 60_001;
-    expect(await store.get('abc')).toBeUndefined();
-    await store.set('def', {}, 1000);
-    await store.destroy('def');
-    expect(await store.get('def')).toBeUndefined();
   });
 });

@@ -40,6 +40,8 @@ describe('cacheConfigFromEnv()', () => {
       jitter: 0,
       noNullWarning: false,
       redis: { url: undefined, host: '127.0.0.1', port: 6379, password: undefined, db: 0, commandTimeoutMs: 250 },
+      nearMaxBytes: 16 * 1024 * 1024,
+      nearTtl: 10,
     });
   });
 
@@ -83,6 +85,8 @@ describe('cacheConfigFromEnv()', () => {
       jitter: 0.1,
       noNullWarning: true,
       redis: { url: 'redis://:pw@redis.local:6380/2', host: 'other', port: 7000, password: 'secret', db: 3, commandTimeoutMs: 100 },
+      nearMaxBytes: 16 * 1024 * 1024,
+      nearTtl: 10,
     });
   });
 

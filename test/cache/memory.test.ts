@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBackend, MemoryStore } from '../../src/cache/backends/memory.ts';
+import { MemoryBackend, MemoryStore, OFF_HEAP_MIN_LENGTH } from '../../src/cache/backends/memory.ts';
 import { backendContract } from './backend-contract.ts';
 import { FakeClock } from './helpers.ts';
 
@@ -64,5 +64,49 @@ describe('MemoryBackend bounds', () => {
   it('rejects bounds that are not positive integers', () => {
     expect(() => new MemoryBackend({ threshold: 0 })).toThrow(/threshold/);
     expect(() => new MemoryBackend({ maxBytes: -1 })).toThrow(/maxBytes/);
+  });
+});
+
+describe('MemoryBackend long values', () => {
+  it('returns a long value exactly, whatever its characters (held as bytes, or as a string when UTF-8 cannot carry it)', async () => {
+    const backend = new MemoryBackend();
+    const values = [
+      'é😀 <p>page</p> '.repeat(OFF_HEAP_MIN_LENGTH),
+      `${'x'.repeat(OFF_HEAP_MIN_LENGTH)}\uD800 lone`,
+      `\uDC00${'y'.repeat(OFF_HEAP_MIN_LENGTH)}`,
+    ];
+    for (const [i, value] of values.entries()) await backend.set(`k${i}`, value, 0);
+    expect(await backend.getMany(['k0', 'k1', 'k2'])).toEqual(values);
+  });
+
+  it('counts a long value by its UTF-8 length and a short one by 2 bytes per UTF-16 unit', async () => {
+    const backend = new MemoryBackend();
+    const long = 'é'.repeat(OFF_HEAP_MIN_LENGTH); // 2 UTF-8 bytes each
+    await backend.set('k', long, 0);
+    expect((await backend.stats()).bytes).toBe(2 + Buffer.byteLength(long));
+    await backend.set('k', 'é', 0);
+    expect((await backend.stats()).bytes).toBe(2 + 2);
+  });
+
+  it('evicts an entry passed over once and not read since before a newer one', async () => {
+    const backend = new MemoryBackend({ threshold: 3 });
+    for (const key of ['a', 'b', 'c']) await backend.set(key, key, 0);
+    await backend.get('a');
+    await backend.get('b');
+    await backend.set('d', 'd', 0); // a and b were read: c goes
+    expect(await backend.has('c')).toBe(false);
+    await backend.set('e', 'e', 0); // a was passed over and not read since: it goes, d stays
+    expect(await backend.has('a')).toBe(false);
+    expect(await backend.getMany(['b', 'd', 'e'])).toEqual(['b', 'd', 'e']);
+  });
+
+  it('never evicts the entry being written', async () => {
+    const backend = new MemoryBackend({ threshold: 2 });
+    await backend.set('a', 'a', 0);
+    await backend.set('b', 'b', 0);
+    await backend.getMany(['a', 'b']);
+    await backend.set('c', 'c', 0);
+    expect(await backend.get('c')).toBe('c');
+    expect((await backend.stats()).entries).toBe(2);
   });
 });

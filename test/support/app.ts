@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,10 @@ import { createApp } from '../../src/app.ts';
 import { openDatabase } from '../../src/blog/db.ts';
 import { ensureAuthor, seedDemo, type Logger } from '../../src/blog/seed.ts';
 import { PostService, type Post, type PostInput } from '../../src/blog/services/posts.ts';
+import { createSessionStore } from '../../src/blog/services/session-stores.ts';
 import { UserService } from '../../src/blog/services/users.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
+import { SHARED_POSTGRES_URL } from './services.ts';
 
 /** The author account every test app has. */
 export const AUTHOR = { username: 'author', password: 'correct horse battery staple' } as const;
@@ -42,6 +45,42 @@ export function memoryLogger(): Logger & { lines: { level: string; msg: string }
   };
 }
 
+/** The database the suites run on: `KILN_TEST_DATABASE=postgres` (vitest's postgres project) or SQLite. */
+export const TEST_DATABASE: 'sqlite' | 'postgres' = (() => {
+  const named = process.env.KILN_TEST_DATABASE?.trim() || 'sqlite';
+  if (named === 'sqlite' || named === 'postgres') return named;
+  throw new Error(`KILN_TEST_DATABASE: expected sqlite or postgres, got "${named}"`);
+})();
+
+/** A database for one test: a SQLite file in `dir`, or a fresh PostgreSQL schema that `drop()` removes. */
+export interface TestDatabase {
+  /** The `DATABASE_URL` to open. */
+  url: string;
+  /** Removes the PostgreSQL schema and everything in it (a no-op on SQLite, whose folder the caller removes). */
+  drop(): Promise<void>;
+}
+
+/** A new, empty database of the kind {@link TEST_DATABASE} names; `openDatabase(url)` migrates it. */
+export function testDatabase(dir: string): TestDatabase {
+  if (TEST_DATABASE === 'sqlite') return { url: `sqlite:${join(dir, 'kiln.sqlite')}`, drop: async () => {} };
+  const schema = `kiln_test_${randomBytes(6).toString('hex')}`;
+  const url = new URL(SHARED_POSTGRES_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.href,
+    drop: async () => {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: SHARED_POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
 /** A running Kiln for one test file. */
 export interface TestApp {
   config: Config;
@@ -55,21 +94,23 @@ export interface TestApp {
   request(): supertest.Agent;
   /** Creates a post directly through the service, dated `daysAgo` days before the clock. */
   addPost(input?: Partial<PostInput>, daysAgo?: number): Promise<Post>;
-  /** Stops the server, closes the database and removes the temporary folder. */
+  /** Stops the server, closes the sessions and the database, and removes the temporary folder (or schema). */
   close(): Promise<void>;
 }
 
 /**
- * Starts the real app on a real SQLite file in a temporary folder, with the author account
+ * Starts the real app on a real SQLite file in a temporary folder (or, under
+ * `KILN_TEST_DATABASE=postgres`, a fresh PostgreSQL schema), with the author account
  * created and an HTTP server on port 0. `env` overrides the test configuration; `demo` seeds
  * the demo posts.
  */
 export async function startTestApp(options: { env?: Env; demo?: boolean } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-web-'));
+  const database = testDatabase(dir);
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dir,
-    DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
+    DATABASE_URL: database.url,
     SITE_URL,
     AUTHOR_USERNAME: AUTHOR.username,
     AUTHOR_PASSWORD: AUTHOR.password,
@@ -82,7 +123,8 @@ export async function startTestApp(options: { env?: Env; demo?: boolean } = {}):
   await ensureAuthor(config, new UserService(dataSource), logger);
   const posts = new PostService(dataSource, clock);
   if (options.demo) await seedDemo(posts, clock.now());
-  const app = await createApp(config, { dataSource, clock, logger });
+  const sessions = createSessionStore(config.session, { dataSource, clock, logger });
+  const app = await createApp(config, { dataSource, clock, logger, sessions });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   let created = 0;
@@ -106,7 +148,9 @@ export async function startTestApp(options: { env?: Env; demo?: boolean } = {}):
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sessions.close();
       await dataSource.destroy();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

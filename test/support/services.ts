@@ -61,3 +61,31 @@ function redact(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+/** The PostgreSQL the suites may use; each test app works in its own schema, dropped afterwards. */
+export const SHARED_POSTGRES_URL = process.env.KILN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Whether PostgreSQL answers a query at `url` within `timeoutMs`. */
+export async function postgresAvailable(url: string = SHARED_POSTGRES_URL, timeoutMs = 2000): Promise<boolean> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Checks PostgreSQL for the suites that run on it. Same policy as {@link requireRedis}: absent
+ * under CI throws, elsewhere warns loudly and resolves `false`.
+ */
+export async function requirePostgres(url: string = SHARED_POSTGRES_URL): Promise<boolean> {
+  if (await postgresAvailable(url)) return true;
+  return absent(`PostgreSQL is not reachable at ${redact(url)}`, 'start PostgreSQL, e.g. pg_ctlcluster 15 main start');
+}

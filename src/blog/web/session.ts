@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts';
 import type { SessionStore } from '../services/sessions.ts';
 import { tokensEqual } from './csrf.ts';
 
-/** Name of the session cookie; it carries only `id.signature` of a session stored in the database. */
+/** Name of the session cookie; it carries only `id.signature` of a session stored server-side. */
 export const SESSION_COOKIE = 'kiln.sid';
 
 /** How long an author stays signed in without activity, in milliseconds. */
@@ -45,7 +45,7 @@ export function signedSessionCookie(config: Config) {
 }
 
 /**
- * koa-session over the database store. What Kiln relies on (koa-session 7.0.2, src/context.ts):
+ * koa-session over the server-side store (database or Redis). What Kiln relies on (koa-session 7.0.2, src/context.ts):
  * with a store, a request without a valid cookie gets a new, empty in-memory session that is
  * saved (and a cookie set) only once it holds data, so readers never receive a Set-Cookie; an
  * unchanged session is not re-saved (`rolling: false`); `regenerate()` destroys the old id's row

@@ -1,11 +1,36 @@
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
 import { checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
 
-interface Entry {
-  value: string;
+/** A stored value as the store holds it: small strings as they are, large ones as UTF-8 bytes (see below). */
+interface Held {
+  held: string | Buffer;
   /** Absolute expiry in ms by the owning backend's clock; 0 = never. */
   expiresAt: number;
   size: number;
+  /** Read since it was last passed over for eviction (second-chance LRU). */
+  used: boolean;
+}
+
+/** A live entry read from a {@link MemoryStore}. */
+export interface Entry {
+  value: string;
+  /** Absolute expiry in ms by the owning backend's clock; 0 = never. */
+  expiresAt: number;
+}
+
+/**
+ * Values of at least this many UTF-16 units are held as UTF-8 bytes outside the JS heap: their
+ * memory is counted exactly, and an evicted one is returned to the system promptly instead of
+ * waiting as heap garbage for a full collection (issue 6's memory bound: page bodies are such
+ * values). Reading one decodes it again, which page hits avoid (pages keep their bodies).
+ */
+export const OFF_HEAP_MIN_LENGTH = 1024;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hold(value: string): string | Buffer {
+  // A lone surrogate would not survive UTF-8: such strings stay strings.
+  return value.length >= OFF_HEAP_MIN_LENGTH && !LONE_SURROGATE.test(value) ? Buffer.from(value, 'utf8') : value;
 }
 
 /** Bounds of a {@link MemoryStore}. */
@@ -14,8 +39,9 @@ export interface MemoryStoreOptions {
   threshold?: number;
   /**
    * Most bytes kept (default 64 MiB). An entry costs 2 bytes per UTF-16 code unit of its key
-   * and value (how V8 may hold a string), without per-entry overhead; an entry larger than the
-   * whole bound is not stored.
+   * and of a value shorter than {@link OFF_HEAP_MIN_LENGTH} (how V8 may hold a string), and the
+   * UTF-8 length of a longer value (held as bytes), without per-entry overhead; an entry larger
+   * than the whole bound is not stored.
    */
   maxBytes?: number;
 }
@@ -27,12 +53,14 @@ export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * An LRU map of strings bounded by entry count and bytes, with lazy expiry (no timer per key).
- * Several {@link MemoryBackend}s with different prefixes may share one store.
+ * Eviction is second-chance LRU: a read only marks its entry, and an entry read since it was
+ * last considered is moved to the young end instead of being evicted, so reads (the hot path)
+ * never reorder the map. Several {@link MemoryBackend}s with different prefixes may share one store.
  */
 export class MemoryStore {
   readonly threshold: number;
   readonly maxBytes: number;
-  private readonly map = new Map<string, Entry>();
+  private readonly map = new Map<string, Held>();
   private bytes = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -46,41 +74,49 @@ export class MemoryStore {
     }
   }
 
-  /** The live entry under `key`, marking it most recently used when `touch` is set. */
+  /** The live entry under `key`, marking it recently used when `touch` is set. */
   read(key: string, clock: Clock, touch: boolean): Entry | undefined {
-    const entry = this.map.get(key);
-    if (entry === undefined) return undefined;
-    if (isExpired(clock, entry.expiresAt)) {
+    const held = this.map.get(key);
+    if (held === undefined) return undefined;
+    if (held.expiresAt !== 0 && isExpired(clock, held.expiresAt)) {
       this.remove(key);
       return undefined;
     }
-    if (touch) {
-      this.map.delete(key);
-      this.map.set(key, entry);
-    }
-    return entry;
+    if (touch) held.used = true;
+    const value = typeof held.held === 'string' ? held.held : held.held.toString('utf8');
+    return { value, expiresAt: held.expiresAt };
   }
 
-  /** Stores a value as most recently used, evicting the least recently used beyond the bounds. */
+  /** Stores a value as most recently used, first evicting the least recently used to make room. */
   write(key: string, value: string, expiresAt: number): void {
-    const size = (key.length + value.length) * 2;
+    const stored = hold(value);
+    const size = key.length * 2 + (typeof stored === 'string' ? stored.length * 2 : stored.length);
     this.remove(key);
     if (size > this.maxBytes) return;
-    this.map.set(key, { value, expiresAt, size });
-    this.bytes += size;
-    while (this.map.size > this.threshold || this.bytes > this.maxBytes) {
-      const oldest = this.map.keys().next();
+    // Every entry gets at most one second chance per write, so this ends.
+    let chances = this.map.size;
+    while (this.map.size > 0 && (this.map.size >= this.threshold || this.bytes + size > this.maxBytes)) {
+      const oldest = this.map.entries().next();
       if (oldest.done) break;
-      this.remove(oldest.value);
+      const [name, held] = oldest.value;
+      if (held.used && chances-- > 0) {
+        held.used = false;
+        this.map.delete(name);
+        this.map.set(name, held);
+      } else {
+        this.remove(name);
+      }
     }
+    this.map.set(key, { held: stored, expiresAt, size, used: false });
+    this.bytes += size;
   }
 
   /** Removes a key; whether it was present (expired or not). */
   remove(key: string): boolean {
-    const entry = this.map.get(key);
-    if (entry === undefined) return false;
+    const held = this.map.get(key);
+    if (held === undefined) return false;
     this.map.delete(key);
-    this.bytes -= entry.size;
+    this.bytes -= held.size;
     return true;
   }
 

@@ -1,91 +1,37 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import type { BackendStats, CacheBackend, Clock, Seconds } from '../types.ts';
+import type { Redis, RedisOptions } from 'ioredis';
+import { COMPARE_AND_DELETE, takeLock } from '../lock.ts';
+import type { BackendStats, CacheBackend, CacheLock, Seconds } from '../types.ts';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  escapeGlob,
+  failFastOptions,
+  RedisUnavailableError,
+  RedisTimeoutError,
+  ttlMs,
+  validateUrl,
+  type RedisBackendOptions,
+} from './redis-options.ts';
+import { RedisCoherenceLink } from './redis-pubsub.ts';
+import { createRedisClient, groupBySlot, isCluster, topologyOf, type RedisClient } from './redis-topology.ts';
 
-/** Options of {@link RedisBackend}; every duration is in milliseconds. */
-export interface RedisBackendOptions {
-  /** `redis://[user:password@]host:port/db` or `rediss://…`; wins over `host`/`port`. */
-  url?: string;
-  /** Server host when no `url` is given (default `127.0.0.1`). */
-  host?: string;
-  /** Server port when no `url` is given (default 6379). */
-  port?: number;
-  /** Password, used when the URL carries none. */
-  password?: string;
-  /** Database index, used when the URL names none. */
-  db?: number;
-  /** Every key this backend writes starts with it; must be non-empty, e.g. `kiln:`. */
-  prefix: string;
-  /** Longest time any single operation may take before it rejects (default 250). */
-  commandTimeoutMs?: number;
-  /** Longest time a TCP connection attempt may take (default 2000). */
-  connectTimeoutMs?: number;
-  /**
-   * A connection that answers nothing for this long while commands wait is dropped and
-   * reconnected, so a frozen or partitioned server is detected (default 4 × command timeout, ≥ 1000).
-   */
-  socketTimeoutMs?: number;
-  /** Longest pause between background reconnection attempts (default 1000). */
-  maxReconnectDelayMs?: number;
-  /** Accepted for symmetry with the other backends; Redis expires keys on its own clock. */
-  clock?: Clock;
-  /** An existing client to use instead of opening one; `close()` then leaves it open. */
-  client?: Redis;
-}
-
-/** Thrown when an operation is attempted while the client has no usable connection. */
-export class RedisUnavailableError extends Error {
-  override readonly name = 'RedisUnavailableError';
-}
-
-/** Thrown when an operation does not finish within the command timeout. */
-export class RedisTimeoutError extends Error {
-  override readonly name = 'RedisTimeoutError';
-}
-
-/**
- * Whether an error means Redis could not be reached in time, as opposed to a reply error
- * (WRONGTYPE, OOM: the server is up) or a bad argument. Pass it as the breaker's `isFailure`.
- */
-export function isRedisOutage(error: unknown): boolean {
-  if (error instanceof RangeError || error instanceof TypeError) return false;
-  return !(error instanceof Error && error.name === 'ReplyError');
-}
-
-/** Escapes the glob characters of Redis `MATCH` patterns so the text matches only itself. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
+export {
+  escapeGlob,
+  failFastOptions,
+  isRedisOutage,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  type RedisBackendOptions,
+} from './redis-options.ts';
 
 const SCAN_COUNT = 500;
-const DEFAULT_COMMAND_TIMEOUT_MS = 250;
-
-/** The ioredis settings that make a client fail fast and heal itself in the background. */
-export function failFastOptions(options: Omit<RedisBackendOptions, 'prefix' | 'client'>): RedisOptions {
-  const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const maxDelay = options.maxReconnectDelayMs ?? 1000;
-  return {
-    ...(options.url === undefined ? { host: options.host ?? '127.0.0.1', port: options.port ?? 6379 } : {}),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    ...(options.db === undefined ? {} : { db: options.db }),
-    // Commands issued while disconnected reject at once instead of piling up for a replay.
-    enableOfflineQueue: false,
-    // In-flight commands are rejected when their connection drops rather than resent after a
-    // reconnect, when their caller has long given up and a newer write may have happened.
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
-    socketTimeout: options.socketTimeoutMs ?? Math.max(1000, commandTimeout * 4),
-    enableReadyCheck: true,
-    // Never give up: exponential backoff capped at maxDelay, so hits return after a restart.
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 10), maxDelay),
-  };
-}
 
 /**
  * A cache backend on Redis through ioredis, configured to fail fast: no offline queue, no
  * retries of a request, a hard per-operation timeout, and reconnection in the background.
- * Keys are `prefix + key`; `clear()` scans only that prefix.
+ * Keys are `prefix + key`; `clear()` scans only that prefix. A single server, Sentinel or a
+ * Cluster (multi-key commands split per hash slot, `clear()` on every master; see
+ * redis-topology.ts). It offers the distributed lock (lock.ts) and the coherence bus
+ * (`coherenceLink()`, see coherence.ts) the near cache uses.
  *
  * @example
  * const backend = withBreaker(new RedisBackend({ url: 'redis://127.0.0.1:6379/0', prefix: 'kiln:' }),
@@ -95,25 +41,32 @@ export class RedisBackend implements CacheBackend {
   /** Backend name used in events and stats. */
   readonly name = 'redis';
   /** The ioredis client, for inspection and for tests. */
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** The key prefix every entry carries. */
   readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly ownsClient: boolean;
+  private readonly cluster: boolean;
+  private readonly nodeOptions: RedisOptions;
   private connecting: Promise<void> | undefined;
+  /** Until then (performance.now() ms) commands fail at once: one just went unanswered (see run). */
+  private stalledUntil = 0;
 
   constructor(options: RedisBackendOptions) {
     if (typeof options.prefix !== 'string' || options.prefix === '') {
       throw new TypeError('RedisBackend: `prefix` must be a non-empty string (clear() removes everything under it)');
     }
     if (options.url !== undefined) validateUrl(options.url);
+    if (topologyOf(options) === 'sentinel' && !options.sentinelMaster) {
+      throw new TypeError('RedisBackend: `sentinelMaster` is required with `sentinels`');
+    }
     this.prefix = options.prefix;
     this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     if (!(this.timeoutMs > 0)) throw new RangeError('RedisBackend: `commandTimeoutMs` must be positive');
     this.ownsClient = options.client === undefined;
-    this.client =
-      options.client ??
-      (options.url === undefined ? new Redis(failFastOptions(options)) : new Redis(options.url, failFastOptions(options)));
+    this.nodeOptions = failFastOptions(options);
+    this.client = options.client ?? createRedisClient(options, this.nodeOptions);
+    this.cluster = isCluster(this.client);
     // Connection errors also reject the commands that meet them; the cache counts and logs those
     // once per state change, so our own client's error events are only silenced here.
     if (this.ownsClient) this.client.on('error', () => {});
@@ -160,42 +113,122 @@ export class RedisBackend implements CacheBackend {
    * in batches; never `KEYS`, `FLUSHDB` or `FLUSHALL`. Each round trip has its own timeout.
    */
   async clear(): Promise<void> {
+    const client = this.client;
+    const nodes = isCluster(client) ? await this.run(async (c) => (isCluster(c) ? c.nodes('master') : [])) : [client];
+    await Promise.all(nodes.map((node) => this.clearNode(node)));
+  }
+
+  /** SCAN + UNLINK of the prefix on one server (a Cluster master holds only its own slots). */
+  private async clearNode(node: Redis): Promise<void> {
     const pattern = `${escapeGlob(this.prefix)}*`;
     let cursor = '0';
     do {
-      const [next, keys] = await this.run((c) => c.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
-      if (keys.length > 0) await this.run((c) => c.unlink(...keys));
+      const [next, keys] = await this.run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+      await Promise.all(this.slotGroups(keys).map((group) => this.run((c) => c.unlink(...group))));
       cursor = next;
     } while (cursor !== '0');
   }
 
-  /** `MGET` of all keys in one round trip. */
-  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+  /** Full keys in groups one multi-key command can take: all together, or per slot on a Cluster. */
+  private slotGroups(keys: readonly string[]): string[][] {
     if (keys.length === 0) return [];
-    const values = await this.run((c) => c.mget(keys.map((k) => this.prefix + k)));
-    return values.map((v) => v ?? undefined);
+    if (!this.cluster) return [[...keys]];
+    return groupBySlot(keys).map((group) => group.map((i) => keys[i]));
   }
 
-  /** One `MULTI … EXEC` of `SET … PX`, so the entries land together. */
+  /** `MGET` of all keys in one round trip (one per hash slot on a Cluster, in parallel). */
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = new Array<string | undefined>(keys.length).fill(undefined);
+    await Promise.all(
+      this.positions(keys).map(async (group) => {
+        const values = await this.run((c) => c.mget(group.map((i) => this.prefix + keys[i])));
+        group.forEach((i, j) => (out[i] = values[j] ?? undefined));
+      }),
+    );
+    return out;
+  }
+
+  /** One `MULTI … EXEC` of `SET … PX`, so the entries land together (per hash slot on a Cluster). */
   async setMany(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void> {
-    if (entries.length === 0) return;
     const ms = ttlMs(ttl);
-    const results = await this.run((c) => {
-      const multi = c.multi();
-      for (const [key, value] of entries) {
-        if (ms === 0) multi.set(this.prefix + key, value);
-        else multi.set(this.prefix + key, value, 'PX', ms);
-      }
-      return multi.exec();
-    });
-    if (results === null) throw new RedisUnavailableError('Redis: MULTI was aborted');
-    for (const [error] of results) if (error) throw error;
+    const groups = this.positions(entries.map(([key]) => key));
+    await Promise.all(
+      groups.map(async (group) => {
+        const results = await this.run((c) => {
+          const multi = c.multi();
+          for (const i of group) {
+            const [key, value] = entries[i];
+            if (ms === 0) multi.set(this.prefix + key, value);
+            else multi.set(this.prefix + key, value, 'PX', ms);
+          }
+          return multi.exec();
+        });
+        if (results === null) throw new RedisUnavailableError('Redis: MULTI was aborted');
+        for (const [error] of results) if (error) throw error;
+      }),
+    );
   }
 
-  /** One `UNLINK` of all keys; resolves how many existed. */
+  /** One `UNLINK` of all keys (per hash slot on a Cluster); resolves how many existed. */
   async deleteMany(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    return this.run((c) => c.unlink(...keys.map((k) => this.prefix + k)));
+    const counts = await Promise.all(
+      this.positions(keys).map((group) => this.run((c) => c.unlink(...group.map((i) => this.prefix + keys[i])))),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Positions of `keys` grouped for multi-key commands (by the slot of the prefixed key on a Cluster). */
+  private positions(keys: readonly string[]): number[][] {
+    if (keys.length === 0) return [];
+    if (!this.cluster) return [keys.map((_, i) => i)];
+    return groupBySlot(keys.map((key) => this.prefix + key));
+  }
+
+  /**
+   * The value and its remaining time to live in seconds (0 = no expiry), in one round trip
+   * (`GET` + `PTTL`), for each key; undefined for a miss. The near cache keeps copies no longer.
+   */
+  async getManyWithTtl(keys: readonly string[]): Promise<({ value: string; ttl: Seconds } | undefined)[]> {
+    const out: ({ value: string; ttl: Seconds } | undefined)[] = new Array<undefined>(keys.length).fill(undefined);
+    await Promise.all(
+      this.positions(keys).map(async (group) => {
+        const replies = await this.run((c) => {
+          const pipeline = c.pipeline();
+          for (const i of group) pipeline.get(this.prefix + keys[i]).pttl(this.prefix + keys[i]);
+          return pipeline.exec();
+        });
+        if (replies === null) throw new RedisUnavailableError('Redis: pipeline was aborted');
+        group.forEach((i, j) => {
+          const [getError, value] = replies[2 * j];
+          const [ttlError, pttl] = replies[2 * j + 1];
+          if (getError) throw getError;
+          if (ttlError) throw ttlError;
+          if (typeof value !== 'string' || typeof pttl !== 'number' || pttl === -2) return;
+          out[i] = { value, ttl: pttl < 0 ? 0 : Math.max(pttl, 1) / 1000 };
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * A lock for distributed single-flight: `SET <prefix>key token NX PX ttlMs`, released by a
+   * compare-and-delete script so only its holder frees it (lock.ts).
+   */
+  lock(key: string, ttlMs: number): Promise<CacheLock | undefined> {
+    return takeLock(
+      {
+        setIfAbsent: async (k, token, ms) => (await this.run((c) => c.set(this.prefix + k, token, 'PX', ms, 'NX'))) === 'OK',
+        deleteIfEquals: async (k, token) => (await this.run((c) => c.eval(COMPARE_AND_DELETE, 1, this.prefix + k, token))) === 1,
+      },
+      key,
+      ttlMs,
+    );
+  }
+
+  /** The pub/sub bus for near-cache coherence, on its own subscription connection (coherence.ts). */
+  coherenceLink(): RedisCoherenceLink {
+    return new RedisCoherenceLink({ client: this.client, run: (command) => this.run(command), prefix: this.prefix, nodeOptions: this.nodeOptions });
   }
 
   /** `INCRBY`: atomic across every client of the server; keeps the key's expiry. */
@@ -223,15 +256,24 @@ export class RedisBackend implements CacheBackend {
    * Runs one round trip under a hard deadline: waits for a connection only while one is being
    * made, rejects at once while the client is reconnecting, and never exceeds the timeout.
    */
-  private run<T>(command: (client: Redis) => Promise<T>): Promise<T> {
+  private run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    // Redis answers in order, so behind a command that went unanswered the next one would wait
+    // too: for one timeout's length, fail at once, so a request with several cache operations
+    // waits one timeout in all, not one per operation, while Redis is frozen (issue 7).
+    if (performance.now() < this.stalledUntil) {
+      return Promise.reject(new RedisTimeoutError('Redis: the previous command got no reply in time; failing fast'));
+    }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RedisTimeoutError(`Redis: no reply within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        this.stalledUntil = performance.now() + this.timeoutMs;
+        reject(new RedisTimeoutError(`Redis: no reply within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
       this.ready()
         .then(() => command(this.client))
-        .then(resolve, reject)
+        .then((value) => {
+          this.stalledUntil = 0;
+          resolve(value);
+        }, reject)
         .finally(() => clearTimeout(timer));
     });
   }
@@ -273,24 +315,5 @@ export class RedisBackend implements CacheBackend {
     });
     this.connecting.catch(() => {});
     return this.connecting;
-  }
-}
-
-/** Seconds to whole milliseconds for `PX`; 0 stays "no expiry", a tiny positive ttl is at least 1 ms. */
-function ttlMs(ttl: Seconds): number {
-  if (!Number.isFinite(ttl) || ttl < 0) throw new RangeError(`RedisBackend: ttl must be ≥ 0 seconds, got ${ttl}`);
-  return ttl === 0 ? 0 : Math.max(1, Math.round(ttl * 1000));
-}
-
-/** Rejects a URL that is not `redis:` or `rediss:`, naming the option. */
-function validateUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError('RedisBackend: `url` is not a valid URL');
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new TypeError(`RedisBackend: \`url\` must start with redis:// or rediss://, got ${parsed.protocol}//`);
   }
 }

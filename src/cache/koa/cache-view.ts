@@ -158,14 +158,22 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   }
 
   /** Finishes the response of the request that rendered: the stored bytes and ETag, or its own uncacheable response. */
-  async function finishRendered(ctx: Context, value: unknown): Promise<void> {
+  async function finishRendered(ctx: Context, key: string, value: unknown): Promise<void> {
     const entry = await entryOf(ctx, value);
     if (!entry) {
       mark(ctx, value instanceof Uncacheable && value.reason !== 'status' ? 'BYPASS' : 'MISS');
       return;
     }
     mark(ctx, 'MISS');
+    prepare(ctx, key, entry);
     replay(ctx, entry);
+  }
+
+  /** Hands a page served or stored for a GET to the front, which may answer the next requests for this URL. */
+  function prepare(ctx: Context, key: string, entry: PageEntry): void {
+    if (!config.front || ctx.method !== 'GET') return;
+    const { cache, windows, clock, forcedUpdate, unless } = config;
+    config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
   }
 
   /** Renders afresh (forced), falling back to `stale` when the render fails with a server error. */
@@ -185,7 +193,7 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
       restoreHeaders(ctx, before);
       return serve(ctx, stale, 'STALE');
     }
-    if (rendered) return finishRendered(ctx, value);
+    if (rendered) return finishRendered(ctx, key, value);
     const entry = await entryOf(ctx, value);
     if (entry) return serve(ctx, entry, 'HIT');
     // The request that rendered got a response that cannot be shared: this one renders its own.
@@ -219,7 +227,7 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
     if (mine || config.forcedUpdate(ctx)) return revalidate(ctx, next, key, undefined);
 
     const { value, rendered } = await fill(ctx, next, key, false);
-    if (rendered) return finishRendered(ctx, value);
+    if (rendered) return finishRendered(ctx, key, value);
     if (value instanceof Uncacheable) {
       // The request that rendered got a response that cannot be shared: this one renders its own.
       mark(ctx, 'MISS');
@@ -228,7 +236,10 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
     const entry = await entryOf(ctx, value);
     if (!entry) return revalidate(ctx, next, key, undefined);
     const state = freshness(entry.storedAt, config.clock.now(), config.windows);
-    if (state === 'fresh') return serve(ctx, entry, 'HIT');
+    if (state === 'fresh') {
+      prepare(ctx, key, entry);
+      return serve(ctx, entry, 'HIT');
+    }
     if (state === 'stale-while-revalidate') {
       if (!ticket) refresher.start(ctx, key);
       return serve(ctx, entry, 'STALE');

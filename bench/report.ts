@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import type { BenchResults } from './suite.ts';
+import { ratio } from './stats.ts';
+import type { TargetResult } from './throughput.ts';
+
+/**
+ * BENCHMARKS.md from one run: the command, the machine, every table, the verdict on each of
+ * issue 6's targets computed from this run's ratios, and the hand-written notes (bench/notes.md).
+ */
+
+const MB = 1024 * 1024;
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const times = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+const mb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / MB).toFixed(0)} MB` : '–');
+
+/**
+ * The stated overhead of the memory bound: peak RSS may grow by the bound plus this many bytes
+ * (V8's young generation and the allocator's free lists, whatever the bound) plus
+ * {@link MEMORY_SLACK_FACTOR} of the bound (evicted values not yet returned to the system).
+ */
+export const MEMORY_SLACK_BYTES = 64 * 1024 * 1024;
+/** See {@link MEMORY_SLACK_BYTES}. */
+export const MEMORY_SLACK_FACTOR = 0.5;
+
+/** The peak RSS growth the memory-bound run allows for a byte bound. */
+export function allowedGrowth(maxBytes: number): number {
+  return maxBytes * (1 + MEMORY_SLACK_FACTOR) + MEMORY_SLACK_BYTES;
+}
+
+/** One target of issue 6, judged on this run. */
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function row(results: BenchResults, name: string, path: string): TargetResult | undefined {
+  return results.rows.find((r) => r.name === name && r.path === path);
+}
+
+/** Issue 6's targets, each judged from this run's figures (undefined: not measured in this run). */
+export function verdicts(results: BenchResults): Verdict[] {
+  const bare = results.bare;
+  const out: Verdict[] = [];
+  const hit = (backend: string, floor: number, p99Ceiling?: number) => {
+    const r = row(results, `kiln ${backend}`, '/');
+    if (!r) return out.push({ target: `${backend} HIT on / ≥ ${floor}× bare req/s`, measured: 'not measured', met: undefined });
+    const rps = ratio(r.rps, bare.rps);
+    out.push({ target: `${backend} HIT on / ≥ ${floor.toFixed(2)}× bare Koa req/s`, measured: `${times(rps)} (${fmt(r.rps)} vs ${fmt(bare.rps)} req/s; X-Cache ${r.xCache})`, met: r.xCache === 'HIT' && rps >= floor });
+    if (p99Ceiling !== undefined) {
+      const p99 = ratio(r.p99Ms, bare.p99Ms);
+      out.push({ target: `${backend} HIT on / p99 ≤ ${p99Ceiling.toFixed(1)}× bare Koa p99`, measured: `${times(p99)} (${fmt(r.p99Ms, 2)} vs ${fmt(bare.p99Ms, 2)} ms)`, met: p99 <= p99Ceiling });
+    }
+  };
+  hit('memory', 0.9, 1.2);
+  hit('redis', 0.8);
+  hit('filesystem', 0.5);
+  const nullIndex = row(results, 'kiln null', '/');
+  const memoryIndex = row(results, 'kiln memory', '/');
+  if (nullIndex && memoryIndex) {
+    out.push({
+      target: 'uncached (null) index: profiled and fixed; ratio to the cached page reported',
+      measured: `${times(ratio(nullIndex.rps, memoryIndex.rps))} of the memory HIT (${fmt(nullIndex.rps)} req/s, ${fmt(nullIndex.cpuUs)} µs CPU per request)`,
+      met: undefined,
+    });
+  }
+  for (const s of results.stampede) {
+    out.push({ target: `stampede, ${s.backend}, ${s.state} page: 1 render for ${s.requests} requests`, measured: `${s.renders} render(s), p99 ${fmt(s.p99Ms, 1)} ms`, met: s.renders === 1 && s.failed === 0 });
+  }
+  const m = results.memory;
+  const growth = m.rssPeak - m.rssBefore;
+  out.push({
+    target: `memory bound: ${fmt(m.pages)} pages, peak RSS growth ≤ bound + ${mb(MEMORY_SLACK_BYTES)} + ${MEMORY_SLACK_FACTOR * 100}% of the bound`,
+    measured: `${mb(growth)} peak growth (${mb(m.rssAfter - m.rssBefore)} after GC) for a ${mb(m.maxBytes)} bound: allowed ${mb(allowedGrowth(m.maxBytes))}`,
+    met: growth <= allowedGrowth(m.maxBytes),
+  });
+  if (results.outage) {
+    const { nullCache, redisDown } = results.outage;
+    out.push({
+      target: 'Redis outage: cost reported as a ratio to CACHE_TYPE=null',
+      measured: `${times(ratio(redisDown.rps, nullCache.rps))} req/s, p99 ${times(ratio(redisDown.p99Ms, nullCache.p99Ms))}`,
+      met: undefined,
+    });
+  }
+  return out;
+}
+
+function throughputTable(results: BenchResults): string[] {
+  const bare = results.bare;
+  const lines = [
+    '| Server | Route | X-Cache | req/s | × bare | p50 ms | p99 ms | p99 × bare | CPU µs/req | CPU × bare | RSS |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const line = (r: TargetResult, label: string) =>
+    `| ${label} | \`${r.path}\` | ${r.xCache} | ${fmt(r.rps)} | ${times(ratio(r.rps, bare.rps))} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${times(ratio(r.p99Ms, bare.p99Ms))} | ${fmt(r.cpuUs)} | ${times(ratio(r.cpuUs, bare.cpuUs))} | ${mb(r.rss)} |`;
+  lines.push(line(bare, '**bare Koa** (the limit)'));
+  for (const r of results.rows) lines.push(line(r, r.name.replace(/^kiln /, 'Kiln ')));
+  return lines;
+}
+
+/** The whole BENCHMARKS.md text. */
+export function renderReport(results: BenchResults, command: string, notesFile?: string): string {
+  const o = results.options;
+  const { machine } = results;
+  const out: string[] = [
+    '# Kiln benchmarks',
+    '',
+    `Generated by \`${command}\` on ${results.date} in ${fmt(results.seconds)} s. Do not edit by hand: the notes come from \`bench/notes.md\`.`,
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load average ${machine.loadBefore.toFixed(2)} before and ${machine.loadAfter.toFixed(2)} after the run (other work on the machine shows here).`,
+    '',
+    `Load: ${o.tool === 'wrk' ? 'wrk (1 thread)' : 'the Node load generator bench/load.ts (wrk not installed)'}, ${o.connections} keep-alive connections, ${o.durationS} s per measurement after ${o.warmupS} s of warm-up, ${o.rounds} interleaved round(s); each figure is the median of its rounds. Kiln runs in production mode (one process, toolbar off) on a fresh SQLite database with the 300 posts of \`../shared/bench/posts.json\`; the bare Koa server answers the exact bytes of Kiln's index page. CPU µs/req is the server's CPU time (all threads, from /proc) per request served: on a shared machine it is steadier than req/s.${o.quick ? ' **Quick run: figures are a smoke test only.**' : ''}`,
+    '',
+    '## Throughput',
+    '',
+    ...throughputTable(results),
+    '',
+    '## Stampede',
+    '',
+    `${o.stampede} concurrent GET / (each on its own connection) on a cold page (cache emptied) and on an expired one (the server's clock moved past the index timeout). Renders are counted by the server (calls to \`ctx.render\`).`,
+    '',
+    '| Backend | Page | Requests | Renders | X-Cache | Not 200 | p50 ms | p99 ms |',
+    '| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |',
+    ...results.stampede.map(
+      (s) => `| ${s.backend} | ${s.state} | ${s.requests} | ${s.renders} | ${Object.entries(s.xCache).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.failed} | ${fmt(s.p50Ms, 1)} | ${fmt(s.p99Ms, 1)} |`,
+    ),
+    '',
+    '## Memory bound',
+    '',
+    `${fmt(results.memory.pages)} distinct index pages stored as the page cache stores them (body + tagged record) through a Cache over the memory backend with CACHE_MAX_BYTES=${o.memoryMaxBytes}, in a process of its own (\`node --expose-gc\`, RSS after a full GC).`,
+    '',
+    '| Pages | Bound | Entries kept | Bytes counted | RSS before | RSS after (GC) | Peak RSS | Peak growth | Heap used after |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    (() => {
+      const m = results.memory;
+      return `| ${fmt(m.pages)} | ${mb(m.maxBytes)} | ${fmt(m.entries)} | ${mb(m.countedBytes)} | ${mb(m.rssBefore)} | ${mb(m.rssAfter)} | ${mb(m.rssPeak)} | ${mb(m.rssPeak - m.rssBefore)} | ${mb(m.heapUsedAfter)} |`;
+    })(),
+    '',
+    '## Redis outage',
+    '',
+  ];
+  if (results.outage) {
+    const { nullCache, redisDown } = results.outage;
+    out.push(
+      'Kiln with CACHE_TYPE=redis on a private redis-server that was then stopped, against Kiln with CACHE_TYPE=null, on `/`, interleaved.',
+      '',
+      '| Server | req/s | × null | p50 ms | p99 ms | p99 × null | X-Cache |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+      `| Kiln null | ${fmt(nullCache.rps)} | 1.00× | ${fmt(nullCache.p50Ms, 2)} | ${fmt(nullCache.p99Ms, 2)} | 1.00× | ${nullCache.xCache} |`,
+      `| Kiln redis (stopped) | ${fmt(redisDown.rps)} | ${times(ratio(redisDown.rps, nullCache.rps))} | ${fmt(redisDown.p50Ms, 2)} | ${fmt(redisDown.p99Ms, 2)} | ${times(ratio(redisDown.p99Ms, nullCache.p99Ms))} | ${redisDown.xCache} |`,
+    );
+  } else out.push('Not measured in this run.');
+  out.push('', '## Targets (this run)', '', '| Target | Measured | Met |', '| --- | --- | --- |');
+  for (const v of verdicts(results)) out.push(`| ${v.target} | ${v.measured} | ${v.met === undefined ? 'reported' : v.met ? 'yes' : '**no**'} |`);
+  if (results.skipped.length > 0) out.push('', `Skipped: ${results.skipped.join('; ')}.`);
+  const errors = [results.bare, ...results.rows].filter((r) => r.errors > 0 || r.badStatus > 0);
+  if (errors.length > 0) out.push('', `Errors during load: ${errors.map((r) => `${r.name} ${r.path}: ${r.errors} socket errors, ${r.badStatus} non-2xx/3xx`).join('; ')}.`);
+  if (notesFile) {
+    try {
+      out.push('', readFileSync(notesFile, 'utf8').trim());
+    } catch {
+      // No notes yet: the tables stand alone.
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

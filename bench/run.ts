@@ -1,0 +1,74 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderReport } from './report.ts';
+import { ROOT } from './servers.ts';
+import { fullOptions, quickOptions, runSuite, type SuiteOptions } from './suite.ts';
+
+/**
+ * `npm run bench` — Kiln's benchmark suite (issue 6): about 8 minutes, writes BENCHMARKS.md and
+ * prints it. `npm run bench -- --quick` is a smoke run of every phase with tiny durations that
+ * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
+ * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`.
+ */
+
+function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: string | undefined } {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const quick = argv.includes('--quick');
+  const options = quick ? quickOptions(log) : fullOptions(log);
+  let out: string | undefined = quick ? undefined : join(ROOT, 'BENCHMARKS.md');
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    const number = () => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${argv[i]} needs a number, got ${value}`);
+      i++;
+      return n;
+    };
+    switch (argv[i]) {
+      case '--quick':
+        break;
+      case '--out':
+        out = value;
+        i++;
+        break;
+      case '--duration':
+        options.durationS = number();
+        break;
+      case '--warmup':
+        options.warmupS = number();
+        break;
+      case '--rounds':
+        options.rounds = number();
+        break;
+      case '--pages':
+        options.memoryPages = number();
+        break;
+      case '--routes':
+        options.routes = (value ?? '').split(',').filter(Boolean);
+        i++;
+        break;
+      case '--backends':
+        options.backends = (value ?? '').split(',').filter(Boolean) as SuiteOptions['backends'];
+        i++;
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  return { options, out };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { options, out } = parseArgs(argv);
+  const results = await runSuite(options);
+  const command = ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
+  const markdown = renderReport(results, command, join(ROOT, 'bench/notes.md'));
+  if (out) writeFileSync(out, markdown);
+  process.stdout.write(markdown);
+  if (out) process.stderr.write(`written to ${out}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CacheStats } from '../src/cache/telemetry.ts';
+import type { ControlMessage } from './kiln-server.ts';
+
+/** The repository root (where package.json is). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The benchmark's 300 posts, shared by every run so figures stay comparable. */
+export const POSTS_FILE = fileURLToPath(new URL('../../shared/bench/posts.json', import.meta.url));
+
+/** The cache backends the suite runs Kiln with. */
+export type BenchCacheType = 'null' | 'memory' | 'filesystem' | 'redis';
+
+/** What a Kiln child answers on its control channel (see bench/kiln-server.ts). */
+export interface ControlReply {
+  renders: number;
+  stats: CacheStats;
+}
+
+/** A server child process listening on loopback. */
+export interface ServerProcess {
+  readonly name: string;
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly pid: number;
+  /** Stops it (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** A Kiln child, with the bench-only control channel. */
+export interface KilnProcess extends ServerProcess {
+  /** Sends a control message (without its id) and resolves the child's answer. */
+  control(message: DistributiveOmit<ControlMessage, 'id'>): Promise<ControlReply>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The environment of a child: only what Node needs from ours, plus `extra` (never our secrets or CACHE_*). */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) if (process.env[name] !== undefined) base[name] = process.env[name];
+  return { ...base, ...extra };
+}
+
+/** Runs a TypeScript entry point of this repository with Node and tsx, with IPC. */
+function spawnTs(script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Resolves once `child` has exited, sending SIGKILL if it takes longer than `ms`. */
+function exited(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Starts a server child and resolves once it reports its port; rejects with its output if it dies first. */
+async function startServer(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]) {
+  const child = spawnTs(script, { ...env, PORT: '0', HOST: '127.0.0.1' }, nodeArgs);
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 30 s:\n${output}`));
+    }, 30_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output}`));
+    });
+    child.on('message', (message: { type?: string; port?: number }) => {
+      if (message.type === 'ready' && typeof message.port === 'number') {
+        clearTimeout(timer);
+        resolve(message.port);
+      }
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name} has no pid`);
+  const stop = async () => {
+    const done = exited(child, 5000);
+    child.kill('SIGTERM');
+    await done;
+  };
+  return { child, name, url: `http://127.0.0.1:${port}`, pid, stop, output: () => output };
+}
+
+/** Options of {@link startKiln}. */
+export interface KilnOptions {
+  cacheType: BenchCacheType;
+  /** A SQLite file with the posts imported; the server gets its own copy. */
+  database: string;
+  /** Folder for this server's copy of the database and its cache files. */
+  dir: string;
+  /** Key prefix, unique per run, so the shared Redis is never touched outside it. */
+  keyPrefix: string;
+  /** Extra environment (e.g. CACHE_REDIS_URL). */
+  env?: Record<string, string>;
+  /** Extra Node flags (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
+  /** The child's entry point, relative to the repository (default bench/kiln-server.ts; experiments swap it). */
+  entry?: string;
+}
+
+/** Starts Kiln in production mode (toolbar off) with the given cache backend, on a free port. */
+export async function startKiln(options: KilnOptions): Promise<KilnProcess> {
+  mkdirSync(options.dir, { recursive: true });
+  const database = join(options.dir, 'kiln.sqlite');
+  copyFileSync(options.database, database);
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    SESSION_SECRET: randomBytes(24).toString('hex'),
+    KILN_TOOLBAR: '0',
+    KILN_WORKERS: '1',
+    SEED_DEMO: '0',
+    DATA_DIR: options.dir,
+    DATABASE_URL: `sqlite:${database}`,
+    SITE_URL: 'http://127.0.0.1',
+    CACHE_TYPE: options.cacheType,
+    CACHE_KEY_PREFIX: options.keyPrefix,
+    CACHE_DIR: join(options.dir, 'cache'),
+    CACHE_NO_NULL_WARNING: '1',
+    ...options.env,
+  };
+  const entry = join(ROOT, options.entry ?? 'bench/kiln-server.ts');
+  const server = await startServer(`kiln (${options.cacheType})`, entry, env, options.nodeArgs);
+  let nextId = 1;
+  const control = (message: DistributiveOmit<ControlMessage, 'id'>) =>
+    new Promise<ControlReply>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error(`${server.name} did not answer ${message.type}`)), 10_000);
+      const onMessage = (reply: { id?: number } & ControlReply) => {
+        if (reply.id !== id) return;
+        clearTimeout(timer);
+        server.child.off('message', onMessage);
+        resolve({ renders: reply.renders, stats: reply.stats });
+      };
+      server.child.on('message', onMessage);
+      server.child.send({ ...message, id });
+    });
+  return { name: server.name, url: server.url, pid: server.pid, stop: server.stop, control };
+}
+
+/** Starts the bare Koa baseline answering the bytes in `bodyFile`, on a free port. */
+export async function startBareKoa(bodyFile: string): Promise<ServerProcess> {
+  const server = await startServer('bare koa', join(ROOT, 'bench/bare-koa.ts'), { BODY_FILE: bodyFile });
+  return { name: server.name, url: server.url, pid: server.pid, stop: server.stop };
+}
+
+/**
+ * Makes a fresh SQLite database in `dir` with the benchmark posts imported through the
+ * `npm run import` CLI (migrations first), and resolves its path.
+ */
+export async function prepareDatabase(dir: string, postsFile = POSTS_FILE): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'kiln.sqlite');
+  const env = { NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SEED_DEMO: '0', DATA_DIR: dir, DATABASE_URL: `sqlite:${file}` };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/blog/cli/import.ts'), postsFile], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`import failed (${code}):\n${output}`);
+  return file;
+}

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MemoryBoundResult } from './memory-bound.ts';
+import { memoryBound, redisOutage, stampede, type OutageResult, type StampedeResult } from './scenarios.ts';
+import { prepareDatabase, startBareKoa, startKiln, type BenchCacheType, type KilnProcess, type ServerProcess } from './servers.ts';
+import { measureInterleaved, mergeResults, type Target, type TargetResult } from './throughput.ts';
+import { hasWrk, type LoadTool } from './wrk.ts';
+
+/** The routes the suite measures. */
+export const ROUTES: readonly string[] = ['/', '/posts/150', '/about', '/api/v1/posts'];
+/** The cache backends the suite runs Kiln with, in the order they are measured. */
+export const BACKENDS: readonly BenchCacheType[] = ['null', 'memory', 'filesystem', 'redis'];
+
+/** How a run is shaped; `quickOptions` and `fullOptions` are the two presets. */
+export interface SuiteOptions {
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  routes: readonly string[];
+  backends: readonly BenchCacheType[];
+  /** Concurrent requests of each stampede. */
+  stampede: number;
+  /** Pages and byte bound of the memory-bound run. */
+  memoryPages: number;
+  memoryMaxBytes: string;
+  /** Load generator; wrk when installed, else the Node one. */
+  tool: LoadTool;
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+/** The full run behind BENCHMARKS.md (about 8 minutes on the 2-core machine). */
+export function fullOptions(log: (line: string) => void): SuiteOptions {
+  return {
+    connections: 32, durationS: 5, warmupS: 2, rounds: 3, routes: ROUTES, backends: BACKENDS,
+    stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB',
+    tool: hasWrk() ? 'wrk' : 'node', quick: false, log,
+  };
+}
+
+/** A smoke run: every phase, tiny durations and sizes. */
+export function quickOptions(log: (line: string) => void): SuiteOptions {
+  return { ...fullOptions(log), durationS: 1, warmupS: 1, rounds: 1, memoryPages: 5_000, memoryMaxBytes: '4MB', quick: true };
+}
+
+/** Where and on what the run happened. */
+export interface Machine {
+  cores: number;
+  cpu: string;
+  node: string;
+  /** 1-minute load average before and after the run: other work on a shared machine shows here. */
+  loadBefore: number;
+  loadAfter: number;
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  date: string;
+  machine: Machine;
+  options: Omit<SuiteOptions, 'log'>;
+  /** The bare Koa baseline, merged over every place it was measured. */
+  bare: TargetResult;
+  rows: TargetResult[];
+  stampede: StampedeResult[];
+  memory: MemoryBoundResult;
+  outage: OutageResult | undefined;
+  /** Why a part did not run (e.g. no Redis). */
+  skipped: string[];
+  seconds: number;
+}
+
+/** Whether a Redis answers PING on 127.0.0.1:6379 within a second. */
+export function sharedRedisUp(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(6379, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * Runs the suite: a fresh database with the 300 posts; Kiln with each backend and the bare Koa
+ * baseline (serving Kiln's own index bytes) measured interleaved on every route; stampedes;
+ * the memory bound; a Redis outage. Every server and temp file is gone when it resolves.
+ */
+export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
+  const started = performance.now();
+  const loadBefore = loadavg()[0];
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+  const runId = randomBytes(4).toString('hex');
+  const servers: ServerProcess[] = [];
+  const skipped: string[] = [];
+  const kilns = new Map<BenchCacheType, KilnProcess>();
+  const log = options.log;
+  try {
+    log(`importing posts into a fresh database in ${dir}`);
+    const database = await prepareDatabase(join(dir, 'import'));
+    let backends = [...options.backends];
+    if (backends.includes('redis') && !(await sharedRedisUp())) {
+      if (process.env.CI) throw new Error('Redis is not answering on 127.0.0.1:6379 (required when CI is set)');
+      console.warn('bench: WARNING no Redis on 127.0.0.1:6379; the redis rows are skipped');
+      skipped.push('Kiln with CACHE_TYPE=redis: no Redis on 127.0.0.1:6379');
+      backends = backends.filter((b) => b !== 'redis');
+    }
+    if (!backends.includes('null')) backends.unshift('null');
+    const keyPrefix = (type: string) => `kiln-bench-${runId}-${type}:`;
+    log(`starting Kiln with ${backends.join(', ')}`);
+    await Promise.all(
+      backends.map(async (cacheType) => {
+        const kiln = await startKiln({ cacheType, database, dir: join(dir, cacheType), keyPrefix: keyPrefix(cacheType) });
+        servers.push(kiln);
+        kilns.set(cacheType, kiln);
+      }),
+    );
+    const nullKiln = kilns.get('null');
+    if (!nullKiln) throw new Error('the null-cache server did not start');
+    const index = Buffer.from(await (await fetch(`${nullKiln.url}/`)).arrayBuffer());
+    const bodyFile = join(dir, 'index.html');
+    writeFileSync(bodyFile, index);
+    const bare = await startBareKoa(bodyFile);
+    servers.push(bare);
+    log(`bare Koa answers the ${index.length} bytes of Kiln's index page`);
+
+    const measured = options.backends.filter((b) => kilns.has(b));
+    const targets: Target[] = options.routes.flatMap((path) => [
+      { name: 'bare koa', server: bare, path: '/' },
+      ...measured.map((b): Target => {
+        const kiln = kilns.get(b) as KilnProcess;
+        return { name: `kiln ${b}`, server: kiln, path, kiln };
+      }),
+    ]);
+    log(`throughput: ${targets.length} targets × ${options.rounds} rounds × ${options.durationS} s (${options.tool})`);
+    const results = await measureInterleaved(targets, options);
+    const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
+    const rows = results.filter((r) => r.name !== 'bare koa');
+
+    log(`stampede: ${options.stampede} concurrent requests`);
+    const stampedes: StampedeResult[] = [];
+    for (const b of ['memory', 'redis'] as const) {
+      const kiln = kilns.get(b);
+      if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+    }
+
+    log('redis outage');
+    let outage: OutageResult | undefined;
+    try {
+      outage = await redisOutage(nullKiln, { database, dir: join(dir, 'outage'), keyPrefix: keyPrefix('outage') }, options);
+    } catch (error) {
+      if (process.env.CI) throw error;
+      console.warn(`bench: WARNING redis outage skipped: ${error instanceof Error ? error.message : String(error)}`);
+      skipped.push('Redis outage: no redis-server binary');
+    }
+
+    log(`memory bound: ${options.memoryPages} pages, CACHE_MAX_BYTES=${options.memoryMaxBytes}`);
+    const memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
+
+    const { log: _log, ...shape } = options;
+    return {
+      date: new Date().toISOString(),
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore, loadAfter: loadavg()[0] },
+      options: shape,
+      bare: bareResult,
+      rows,
+      stampede: stampedes,
+      memory,
+      outage,
+      skipped,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    // Our keys only: the shared Redis is emptied of this run's prefix, never flushed.
+    await kilns.get('redis')?.control({ type: 'clear' }).catch(() => undefined);
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,43 @@
+import { withBreaker, type BreakerBackend } from '../breaker.ts';
+import { Coherence } from '../coherence.ts';
+import type { CacheLogger } from '../telemetry.ts';
+import type { CacheBackend, CacheLock, Seconds } from '../types.ts';
+import { LayeredBackend } from './layered.ts';
+import { RedisBackend, isRedisOutage, type RedisBackendOptions } from './redis.ts';
+
+/** Options of {@link createRedisStack}: the Redis connection plus the near cache's bounds. */
+export interface RedisStackOptions extends RedisBackendOptions {
+  /** Most bytes of the in-process near cache; 0 = no near cache. */
+  nearMaxBytes: number;
+  /** Longest a near copy lives, in seconds. */
+  nearTtl: Seconds;
+  /** Where the breaker and coherence log their state changes. */
+  logger: CacheLogger;
+}
+
+/**
+ * What `CACHE_TYPE=redis` runs on: the Redis backend (single, Sentinel or Cluster) behind a
+ * circuit breaker, its distributed lock going through the same breaker, and, unless
+ * `nearMaxBytes` is 0, a coherent near cache in front of it (layered.ts + coherence.ts).
+ */
+export function createRedisStack(options: RedisStackOptions): CacheBackend {
+  const { nearMaxBytes, nearTtl, logger, ...connection } = options;
+  const redis = new RedisBackend(connection);
+  // The breaker's pause runs on the wall clock: a test's frozen clock would keep it open.
+  const breaker = withBreaker(redis, {
+    isFailure: isRedisOutage,
+    onStateChange: (state) => logger.warn(`cache: redis circuit breaker ${state}`),
+  });
+  const guarded: BreakerBackend & Required<Pick<CacheBackend, 'lock'>> = Object.assign(breaker, {
+    lock: (key: string, ttlMs: number): Promise<CacheLock | undefined> => breaker.breaker.run(() => redis.lock(key, ttlMs)),
+  });
+  if (nearMaxBytes === 0) return guarded;
+  return new LayeredBackend({
+    remote: guarded,
+    maxBytes: nearMaxBytes,
+    maxTtl: nearTtl,
+    clock: connection.clock,
+    coherence: new Coherence({ link: redis.coherenceLink(), scope: connection.prefix, logger }),
+    reads: { getManyWithTtl: (keys) => breaker.breaker.run(() => redis.getManyWithTtl(keys)) },
+  });
+}

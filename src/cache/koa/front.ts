@@ -1,0 +1,179 @@
+import type { Context, Next } from 'koa';
+import type { Cache } from '../cache.ts';
+import type { Clock } from '../types.ts';
+import { etagMatches, freshness, type FreshnessWindows } from './decisions.ts';
+import { readPageRecord, type PageEntry } from './entry.ts';
+import { refreshTicketOf } from './refresh.ts';
+
+/**
+ * The page cache's fast path (issue 6): a middleware mounted first that answers a request for a
+ * page `cacheView` has already served, before sessions, body parsing, routing and the other
+ * middleware run, by writing the response prepared when the page was stored (header block, body
+ * bytes, ETag) in one `writeHead` + `end`.
+ *
+ * It never decides on its own that a page may be served: every answer re-reads the page's record
+ * through the cache (so its tags are checked, a deleted or replaced page falls through, the
+ * cache counts the hit) and serves only a record that is still the very page it prepared, and
+ * still fresh. Anything else, and every request `eligible` refuses, goes down the whole chain.
+ */
+
+/** What the front answered, for metrics and logs. */
+export interface FrontServed {
+  /** The route pattern the page was served under (from @koa/router), if known. */
+  route: string | undefined;
+  status: 200 | 304;
+  /** Milliseconds from the front seeing the request to the response being handed to Node. */
+  durationMs: number;
+}
+
+/** Options of {@link PageFront}. */
+export interface PageFrontOptions {
+  /**
+   * Whether this request may be answered before the rest of the app runs. It must imply that
+   * every `cacheView`'s `unless` would let the request through once the app's own middleware
+   * ran (e.g. "carries no session cookie, so it cannot be the author's").
+   */
+  eligible: (ctx: Context) => boolean;
+  /** Headers outer middleware add to every response, the same for all (e.g. security headers). */
+  headers?: Readonly<Record<string, string>>;
+  /** Called for every response the front writes (the app's metrics count it there). */
+  onServe?: (ctx: Context, served: FrontServed) => void;
+  /** Most pages prepared (default 1000); the least recently served go first. */
+  maxEntries?: number;
+  /** Most body bytes prepared (default 32 MiB). */
+  maxBytes?: number;
+}
+
+/** What `cacheView` hands the front about a page it served or stored. */
+export interface FrontPage {
+  cache: Cache;
+  /** The page's key (from the URL alone: `cacheView` only registers routes without `makeCacheKey`). */
+  key: string;
+  entry: PageEntry;
+  windows: FreshnessWindows;
+  clock: Clock;
+  forcedUpdate: (ctx: Context) => boolean;
+  unless: (ctx: Context) => boolean;
+}
+
+interface Prepared extends FrontPage {
+  path: string;
+  route: string | undefined;
+  /** `writeHead` header lists for a 200 and a 304. */
+  ok: string[];
+  notModified: string[];
+}
+
+// Not sent with a 304 (Koa drops them for an empty body, so the full chain does not send them either).
+const BODY_HEADERS = new Set(['content-type', 'content-length']);
+
+/** Prepared pages by request URL, served before the middleware chain; see the module comment. */
+export class PageFront {
+  private readonly pages = new Map<string, Prepared>();
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
+  private answered = 0;
+  private readonly extra: readonly (readonly [string, string])[];
+
+  constructor(private readonly options: PageFrontOptions) {
+    if (typeof options?.eligible !== 'function') throw new TypeError('PageFront: `eligible` must be a function');
+    this.maxEntries = options.maxEntries ?? 1000;
+    this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    this.extra = Object.entries(options.headers ?? {});
+  }
+
+  /** Prepares the response of a page just served or stored for `ctx`'s URL. */
+  remember(ctx: Context, page: FrontPage): void {
+    const { entry } = page;
+    if (entry.body.length > this.maxBytes) return;
+    const ok: string[] = [];
+    for (const [name, value] of entry.headers) {
+      for (const one of typeof value === 'string' ? [value] : value) ok.push(name, one);
+    }
+    ok.push('X-Cache', 'HIT', 'ETag', entry.etag, 'Content-Length', String(entry.body.length));
+    for (const [name, value] of this.extra) ok.push(name, value);
+    const notModified: string[] = [];
+    for (let i = 0; i < ok.length; i += 2) if (!BODY_HEADERS.has(ok[i].toLowerCase())) notModified.push(ok[i], ok[i + 1]);
+    this.forget(ctx.url);
+    this.pages.set(ctx.url, { ...page, path: ctx.path, route: routeOf(ctx), ok, notModified });
+    this.bytes += entry.body.length;
+    while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const oldest = this.pages.keys().next();
+      if (oldest.done) break;
+      this.forget(oldest.value);
+    }
+  }
+
+  /** How many pages are prepared (for tests and stats). */
+  get size(): number {
+    return this.pages.size;
+  }
+
+  /** How many responses the front has written since it was made. */
+  get served(): number {
+    return this.answered;
+  }
+
+  /** Drops everything prepared (pages are prepared again as they are served). */
+  clear(): void {
+    this.pages.clear();
+    this.bytes = 0;
+  }
+
+  /** The middleware; mount it before everything else. */
+  readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
+    const method = ctx.method;
+    if (method !== 'GET' && method !== 'HEAD') return next();
+    const page = this.pages.get(ctx.url);
+    if (page === undefined) return next();
+    const started = performance.now();
+    const status = await this.answer(ctx, page);
+    if (status === undefined) return next();
+    this.answered += 1;
+    this.options.onServe?.(ctx, { route: page.route, status, durationMs: performance.now() - started });
+  };
+
+  /** Writes the prepared response if the page may be served now; undefined when the chain must answer. */
+  private async answer(ctx: Context, page: Prepared): Promise<200 | 304 | undefined> {
+    try {
+      if (!this.options.eligible(ctx) || refreshTicketOf(ctx) !== undefined || page.unless(ctx) || page.forcedUpdate(ctx)) {
+        return undefined;
+      }
+      const record = readPageRecord(await page.cache.get(page.key, { origin: 'view', detail: page.path }));
+      const { entry } = page;
+      if (record === undefined || record.e !== entry.etag || record.t !== entry.storedAt) {
+        // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
+        if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
+        return undefined;
+      }
+      if (freshness(record.t, page.clock.now(), page.windows) !== 'fresh') return undefined;
+      // Most recently served last, so the least recently served are evicted first.
+      this.pages.delete(ctx.url);
+      this.pages.set(ctx.url, page);
+      const status = etagMatches(ctx.get('If-None-Match'), entry.etag) ? 304 : 200;
+      ctx.state.cacheStatus = 'HIT';
+      ctx.respond = false;
+      ctx.res.writeHead(status, status === 200 ? page.ok : page.notModified);
+      ctx.res.end(status === 200 && ctx.method === 'GET' ? entry.body : undefined);
+      return status;
+    } catch {
+      // The front is only a shortcut: whatever went wrong before writing, the full chain answers.
+      if (ctx.res.headersSent) return 200;
+      ctx.respond = true;
+      return undefined;
+    }
+  }
+
+  private forget(url: string): void {
+    const page = this.pages.get(url);
+    if (page === undefined) return;
+    this.pages.delete(url);
+    this.bytes -= page.entry.body.length;
+  }
+}
+
+function routeOf(ctx: Context): string | undefined {
+  const route: unknown = Reflect.get(ctx, '_matchedRoute');
+  return typeof route === 'string' ? route : undefined;
+}

@@ -1,0 +1,117 @@
+import Koa from 'koa';
+import type { Context } from 'koa';
+import supertest from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
+import { Cache } from '../../../src/cache/cache.ts';
+import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
+import { PageFront, type FrontServed } from '../../../src/cache/koa/front.ts';
+import { FakeClock, MemoryLogger } from '../helpers.ts';
+
+/** A Koa app with the front first, a counter of requests that reach the chain, then one cached route. */
+function frontApp(viewOptions: Partial<CacheViewOptions> = {}) {
+  const clock = new FakeClock();
+  const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
+  const served: FrontServed[] = [];
+  const front = new PageFront({
+    eligible: (ctx) => ctx.get('Cookie') === '',
+    headers: { 'X-Frame-Options': 'DENY' },
+    onServe: (_ctx, info) => served.push(info),
+  });
+  const state = { reachedChain: 0, renders: 0 };
+  const app = new Koa();
+  app.use(front.middleware);
+  app.use(async (ctx, next) => {
+    state.reachedChain += 1;
+    await next();
+    ctx.set('X-Frame-Options', 'DENY');
+  });
+  const view = cacheView({ cache, timeout: 60, tags: () => ['pages'], front, ...viewOptions });
+  app.use(view);
+  app.use((ctx: Context) => {
+    state.renders += 1;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'public, max-age=60');
+    ctx.body = `<p>render ${state.renders} of ${ctx.url}</p>`;
+  });
+  return { app, cache, clock, front, served, state, http: () => supertest(app.callback()) };
+}
+
+describe('PageFront', () => {
+  it('answers a page cacheView served before, without running the chain, with the same response', async () => {
+    const t = frontApp();
+    const miss = await t.http().get('/page');
+    const chainHit = await t.http().get('/page').set('Cookie', 'x=1');
+    const frontHit = await t.http().get('/page');
+    expect([miss.headers['x-cache'], chainHit.headers['x-cache'], frontHit.headers['x-cache']]).toEqual(['MISS', 'HIT', 'HIT']);
+    expect(t.state).toEqual({ reachedChain: 2, renders: 1 });
+    expect(t.front.served).toBe(1);
+    expect(frontHit.text).toBe('<p>render 1 of /page</p>');
+    const same = ['content-type', 'content-length', 'etag', 'cache-control', 'x-frame-options', 'x-cache'];
+    for (const name of same) expect([name, frontHit.headers[name]]).toEqual([name, chainHit.headers[name]]);
+    expect(frontHit.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('checks the cache on every answer: an invalidated tag, a deleted or an expired page goes down the chain', async () => {
+    const t = frontApp();
+    await t.http().get('/page');
+    await t.cache.invalidateTags(['pages']);
+    const afterTag = await t.http().get('/page');
+    expect([afterTag.headers['x-cache'], afterTag.text]).toEqual(['MISS', '<p>render 2 of /page</p>']);
+    expect((await t.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
+    await t.cache.clear();
+    expect((await t.http().get('/page')).text).toBe('<p>render 3 of /page</p>');
+    t.clock.advance(61_000);
+    expect((await t.http().get('/page')).text).toBe('<p>render 4 of /page</p>');
+    expect(t.state.renders).toBe(4);
+    expect(t.front.served).toBe(1);
+  });
+
+  it('leaves requests it may not answer to the chain: ineligible, forced update, other methods', async () => {
+    let forced = false;
+    const t = frontApp({ forcedUpdate: () => forced });
+    await t.http().get('/page');
+    await t.http().get('/page').set('Cookie', 'session=1');
+    await t.http().post('/page'); // not cacheable: rendered by the chain
+    forced = true;
+    const refreshed = await t.http().get('/page');
+    expect(refreshed.text).toBe('<p>render 3 of /page</p>');
+    expect(t.state.reachedChain).toBe(4);
+    expect(t.front.served).toBe(0);
+  });
+
+  it('answers If-None-Match with 304 and HEAD without a body, and reports each answer', async () => {
+    const t = frontApp({ queryString: true });
+    const first = await t.http().get('/page?a=1');
+    const notModified = await t.http().get('/page?a=1').set('If-None-Match', first.headers.etag);
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.etag).toBe(first.headers.etag);
+    expect(notModified.headers['content-type']).toBeUndefined();
+    const head = await t.http().head('/page?a=1');
+    expect([head.status, head.headers['content-length'], head.text]).toEqual([200, first.headers['content-length'], undefined]);
+    expect(t.served.map((s) => s.status)).toEqual([304, 200]);
+    expect(t.state.reachedChain).toBe(1);
+  });
+
+  it('prepares nothing for a route whose key is made by makeCacheKey (it may depend on more than the URL)', async () => {
+    const t = frontApp({ makeCacheKey: (ctx) => `page:${ctx.get('Accept-Language')}` });
+    await t.http().get('/page').set('Accept-Language', 'fr');
+    await t.http().get('/page').set('Accept-Language', 'fr');
+    expect(t.front.size).toBe(0);
+    expect(t.front.served).toBe(0);
+  });
+
+  it('stays within its bounds', async () => {
+    const clock = new FakeClock();
+    const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
+    const front = new PageFront({ eligible: () => true, maxEntries: 2 });
+    const app = new Koa();
+    app.use(front.middleware);
+    app.use(cacheView({ cache, timeout: 60, queryString: true, front }));
+    app.use((ctx) => {
+      ctx.body = `page ${ctx.url}`;
+    });
+    for (const n of [1, 2, 3]) await supertest(app.callback()).get(`/?n=${n}`);
+    expect(front.size).toBe(2);
+  });
+});

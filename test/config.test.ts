@@ -1,0 +1,78 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Env } from '../src/config.ts';
+
+/** The ConfigError `loadConfig(env)` throws, or a failure if it accepts `env`. */
+function refusal(env: Env): ConfigError {
+  try {
+    loadConfig({ NODE_ENV: 'test', ...env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig(): DATABASE_URL', () => {
+  it('accepts sqlite: files and postgres:// URLs, with an optional ?schema=', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'sqlite:/tmp/k.sqlite' }).databaseUrl).toBe('sqlite:/tmp/k.sqlite');
+    const url = 'postgres://kiln:secret@db.internal:5432/kiln?schema=blog_1';
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgresql://db/kiln' }).databaseUrl).toBe('postgresql://db/kiln');
+  });
+
+  it('refuses other schemes and schema names that are not plain identifiers, naming DATABASE_URL', () => {
+    expect(refusal({ DATABASE_URL: 'mysql://db/kiln' }).variable).toBe('DATABASE_URL');
+    const bad = refusal({ DATABASE_URL: 'postgres://db/kiln?schema=x";DROP' });
+    expect(bad.variable).toBe('DATABASE_URL');
+    expect(bad.message).not.toContain('DROP');
+  });
+});
+
+describe('loadConfig(): SESSION_*', () => {
+  it('keeps sessions in the database by default, with the local Redis and kiln:sess: ready for SESSION_STORE=redis', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).session).toEqual({
+      store: 'database',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'kiln:sess:',
+    });
+  });
+
+  it('takes SESSION_REDIS_URL, else CACHE_REDIS_URL', () => {
+    const both = loadConfig({ NODE_ENV: 'test', SESSION_STORE: 'redis', SESSION_REDIS_URL: 'redis://s:1/2', CACHE_REDIS_URL: 'redis://c:3/0' });
+    expect(both.session).toMatchObject({ store: 'redis', redisUrl: 'redis://s:1/2' });
+    const cacheOnly = loadConfig({ NODE_ENV: 'test', SESSION_STORE: 'Redis', CACHE_REDIS_URL: 'redis://c:3/0' });
+    expect(cacheOnly.session).toMatchObject({ store: 'redis', redisUrl: 'redis://c:3/0' });
+  });
+
+  it('refuses a bad value naming its variable, without echoing a URL that may hold a password', () => {
+    expect(refusal({ SESSION_STORE: 'memory' }).variable).toBe('SESSION_STORE');
+    const url = refusal({ SESSION_REDIS_URL: 'http://user:hunter2@host' });
+    expect(url.variable).toBe('SESSION_REDIS_URL');
+    expect(url.message).not.toContain('hunter2');
+    expect(refusal({ SESSION_REDIS_URL: 'not a url' }).variable).toBe('SESSION_REDIS_URL');
+    expect(refusal({ SESSION_REDIS_PREFIX: ' ' }).variable).toBe('SESSION_REDIS_PREFIX');
+  });
+});
+
+describe('loadConfig(): KILN_WORKERS', () => {
+  it('runs one process in development and test, one worker per core in production', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).workers).toBe(1);
+    expect(loadConfig({ NODE_ENV: 'development', SESSION_SECRET: 'x'.repeat(32) }).workers).toBe(1);
+    const shared = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), CACHE_TYPE: 'redis' };
+    expect(loadConfig(shared).workers).toBe(availableParallelism());
+    expect(loadConfig({ ...shared, KILN_WORKERS: '3' }).workers).toBe(3);
+  });
+
+  it('keeps one worker with the per-process memory cache, and refuses more rather than serve stale pages', () => {
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), CACHE_TYPE: 'memory' }).workers).toBe(1);
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) }).workers).toBe(1);
+    const error = refusal({ NODE_ENV: 'development', CACHE_TYPE: 'memory', KILN_WORKERS: '2' });
+    expect(error.variable).toBe('KILN_WORKERS');
+    expect(error.message).toContain('CACHE_TYPE=redis');
+  });
+
+  it('refuses zero, fractions and words, naming KILN_WORKERS', () => {
+    for (const bad of ['0', '1.5', 'many', '-2', '257']) expect(refusal({ KILN_WORKERS: bad }).variable).toBe('KILN_WORKERS');
+  });
+});
