@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/blog/password.ts';
 import { AUTHOR, SITE_URL, login, loginForm, postLogin, setCookieLines, startTestApp, type TestApp } from '../support/app.ts';
 import { closeApp } from './blog.ts';
+import { recordFigures } from './scale.ts';
 
 // Already proven in test/blog and cited in RELIABILITY.md: session fixation and forged session
 // cookies (routes/auth.test.ts), logout revocation of a copied cookie (routes/auth.test.ts),
@@ -142,6 +143,7 @@ describe('CSRF on every POST route', () => {
         expect(await attempt(path, headers, withToken), `${path}: ${what}`).toBe(403);
       }
     }
+    recordFigures('CSRF on every POST route', { routes: postRoutes(), attemptsRefused: postRoutes().length * refusals.length });
     expect(await t.posts.count()).toBe(posts);
     expect((await t.posts.get(postId))?.title).toBe('Target post');
     // Still signed in: the forged logouts did nothing.

@@ -10,7 +10,7 @@ import type { Env } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
 import { closeApp, seedBlog, type SeededBlog } from './blog.ts';
-import { scaled } from './scale.ts';
+import { recordFigures, scaled } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
 const redisUp = await requireRedis();
@@ -67,6 +67,7 @@ describe.each(BACKENDS)('damaged entries on $name', (backend) => {
   describe.each(DAMAGE)('$name', (damage) => {
     it.skipIf(backend.skip)('is a miss (deleted or replaced), counted, and never a 500 or a wrong page', async () => {
       const path = `/posts/${blog.ids[5]}`;
+      const cases: { kind: string; counted: number }[] = [];
       for (const kind of KINDS) {
         if (damage.only && !damage.only.includes(kind)) continue;
         written.clear();
@@ -93,12 +94,17 @@ describe.each(BACKENDS)('damaged entries on $name', (backend) => {
         expect(res.text, kind).not.toContain('xxxxxxxxxx');
         // A body is immutable under its ETag, so this process serves it from its own copy and never
         // reads the damaged one (a process without the copy reads, drops and rewrites it).
-        if (kind === 'view-body|') continue;
+        if (kind === 'view-body|') {
+          cases.push({ kind, counted: 0 });
+          continue;
+        }
         for (const [key, value] of bad) expect((await raw.get(key)) === value, `${kind}: damaged entry still there`).toBe(false);
         const counted = (await cacheOf(t).stats()).corrupt - corruptBefore;
         if (damage.counted) expect(counted, `${kind}: corrupt entries counted`).toBeGreaterThan(0);
         expect((await t.request().get(path).expect(200)).text).toContain(blog.expect[path]);
+        cases.push({ kind, counted });
       }
+      recordFigures(`damaged entry, ${damage.name}, ${backend.name}`, { kinds: cases.map((c) => c.kind), corruptCounted: cases.reduce((n, c) => n + c.counted, 0), responses: '200, correct page' });
     }, 60_000);
   });
 

@@ -2,7 +2,7 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login, startTestApp, type TestApp } from '../support/app.ts';
 import { closeApp, seedBlog, type SeededBlog } from './blog.ts';
-import { scaled } from './scale.ts';
+import { recordFigures, scaled } from './scale.ts';
 import { rawRequest } from './raw-http.ts';
 import { cacheOf } from './stored.ts';
 
@@ -89,7 +89,8 @@ describe.each([{ trustProxy: '0' }, { trustProxy: '1' }])('cache poisoning (TRUS
 
   it('stores the clean page whatever headers the filling request carried', async () => {
     // Behind a trusted proxy only the forwarded and Host headers mean anything new.
-    for (const headers of trustProxy === '1' ? POISON.slice(0, 6) : POISON) {
+    const sets = trustProxy === '1' ? POISON.slice(0, 6) : POISON;
+    for (const headers of sets) {
       for (const route of routes) {
         await cacheOf(t).clear();
         const poisoned = await t.request().get(route).set(headers);
@@ -97,17 +98,21 @@ describe.each([{ trustProxy: '0' }, { trustProxy: '1' }])('cache poisoning (TRUS
         await expectClean(route, JSON.stringify(headers).slice(0, 80));
       }
     }
+    recordFigures(`cache poisoning by headers, TRUST_PROXY=${trustProxy}`, { headerSets: sets.length, routes: routes.length, poisonedFills: sets.length * routes.length, storedPagesDifferingFromCleanRender: 0 });
   }, 120_000);
 
   it('stores the clean page after malformed and smuggling requests', async () => {
+    const statuses: Record<string, number> = {};
     for (const route of ['/', '/about', `/posts/${blog.ids[4]}`]) {
       for (const bytes of malformed(`127.0.0.1:${port(t)}`, route)) {
         await cacheOf(t).clear();
         const res = await rawRequest(port(t), bytes);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         expect(res.status, `${JSON.stringify(bytes.slice(0, 60))}: ${res.text.slice(0, 60)}`).toBeLessThan(500);
         await expectClean(route, JSON.stringify(bytes.slice(0, 60)));
       }
     }
+    recordFigures(`cache poisoning by malformed requests, TRUST_PROXY=${trustProxy}`, { rawRequests: 30, statuses, storedPagesDifferingFromCleanRender: 0 });
   }, 60_000);
 
   it('never answers a POST or a method override from the cache', async () => {
@@ -165,6 +170,7 @@ describe('cache deception', () => {
     } finally {
       cacheOf(t).events.off('op', onOp);
     }
+    recordFigures('cache deception (signed-in author, odd paths)', { paths: oddPaths().length + blog.paths.length, pageEntriesStored: stored.length });
     expect(stored, 'page entries stored by the author').toEqual([]);
   }, 60_000);
 

@@ -8,6 +8,7 @@ import type { Env } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
 import { closeApp, seedBlog } from './blog.ts';
+import { recordFigures } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
 const redisUp = await requireRedis();
@@ -71,6 +72,7 @@ describe.each(BACKENDS)('a render that throws, on $name', (backend) => {
         }
         expect(calls - before, 'renders (single-flight shares one failing render)').toBeGreaterThanOrEqual(1);
         expect(stored, 'entries stored for a failed render').toEqual([]);
+        recordFigures(`render that throws, ${path}, ${backend.name}`, { concurrent: CONCURRENT, errorPages: statuses.filter((s) => s === 500).length, rendersRun: calls - before, entriesStored: stored.length });
 
         // The error is not cached: the next request renders again (and fails again).
         const again = calls;

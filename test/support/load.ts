@@ -148,6 +148,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (startedAt === undefined && stderr.includes('started\n')) {
       startedAt = performance.now();
       scheduled = runSchedule(options.schedule ?? [], startedAt, actions);
+      // Reported when the run resolves; marked handled now so Node does not warn meanwhile.
+      scheduled.catch(() => undefined);
     }
   });
   // The worker stops itself; this only guards against a wedged child.
