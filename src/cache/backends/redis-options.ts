@@ -1,27 +1,11 @@
 import type { RedisOptions } from 'ioredis';
 import type { Clock, Seconds } from '../types.ts';
-import type { RedisAddress, RedisClient } from './redis-topology.ts';
+import type { RedisClient, RedisTopologyOptions } from './redis-topology.ts';
 
 // The Redis backend's options, errors and fail-fast client settings (see redis.ts).
 
-/** Options of {@link RedisBackend}; every duration is in milliseconds. */
-export interface RedisBackendOptions {
-  /** `redis://[user:password@]host:port/db` or `rediss://…`; wins over `host`/`port`. */
-  url?: string;
-  /** Server host when no `url` is given (default `127.0.0.1`). */
-  host?: string;
-  /** Server port when no `url` is given (default 6379). */
-  port?: number;
-  /** Password, used when the URL carries none. */
-  password?: string;
-  /** Database index, used when the URL names none (not on a Cluster). */
-  db?: number;
-  /** Sentinels to ask for the master (with `sentinelMaster`); wins over `url` and `host`. */
-  sentinels?: readonly RedisAddress[];
-  /** The master name the sentinels monitor. */
-  sentinelMaster?: string;
-  /** Seed nodes of a Redis Cluster; wins over everything else. */
-  cluster?: readonly RedisAddress[];
+/** Options of {@link RedisBackend}: where to connect (see RedisTopologyOptions), plus these; durations in milliseconds. */
+export interface RedisBackendOptions extends RedisTopologyOptions {
   /** Every key this backend writes starts with it; must be non-empty, e.g. `kiln:`. */
   prefix: string;
   /** Longest time any single operation may take before it rejects (default 250). */

@@ -19,18 +19,23 @@ export interface RedisAddress {
 /** A client of any of the three topologies. */
 export type RedisClient = Redis | Cluster;
 
-/** Where to connect, and the settings every topology shares (durations in ms). */
+/** Where to connect: one server, a Sentinel-monitored master, or a Cluster. */
 export interface RedisTopologyOptions {
+  /** `redis://[user:password@]host:port/db` or `rediss://…`; wins over `host`/`port`. */
   url?: string;
+  /** Server host when no `url` is given (default `127.0.0.1`). */
   host?: string;
+  /** Server port when no `url` is given (default 6379). */
   port?: number;
+  /** Password, used when the URL carries none. */
   password?: string;
+  /** Database index, used when the URL names none (not on a Cluster). */
   db?: number;
-  /** Sentinels to ask for the master's address (with `sentinelMaster`). */
+  /** Sentinels to ask for the master (with `sentinelMaster`); wins over `url` and `host`. */
   sentinels?: readonly RedisAddress[];
   /** The master name the sentinels monitor. */
   sentinelMaster?: string;
-  /** Seed nodes of a Redis Cluster. */
+  /** Seed nodes of a Redis Cluster; wins over everything else. */
   cluster?: readonly RedisAddress[];
 }
 
