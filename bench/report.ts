@@ -15,12 +15,13 @@ const mb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / MB).toFixed(
 
 /**
  * The stated overhead of the memory bound: peak RSS may grow by the bound plus this many bytes
- * (V8's young generation and the allocator's free lists, whatever the bound) plus
- * {@link MEMORY_SLACK_FACTOR} of the bound (evicted values not yet returned to the system).
+ * (V8's young generation and heap slack, whatever the bound) plus {@link MEMORY_SLACK_FACTOR}
+ * of the bound (memory of evicted values that the allocator keeps for reuse instead of giving it
+ * back to the system: at most about as much as it ever held live).
  */
 export const MEMORY_SLACK_BYTES = 64 * 1024 * 1024;
 /** See {@link MEMORY_SLACK_BYTES}. */
-export const MEMORY_SLACK_FACTOR = 0.5;
+export const MEMORY_SLACK_FACTOR = 1;
 
 /** The peak RSS growth the memory-bound run allows for a byte bound. */
 export function allowedGrowth(maxBytes: number): number {

@@ -1,21 +1,28 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderReport } from './report.ts';
 import { ROOT } from './servers.ts';
-import { fullOptions, quickOptions, runSuite, type SuiteOptions } from './suite.ts';
+import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptions } from './suite.ts';
 
 /**
  * `npm run bench` — Kiln's benchmark suite (issue 6): about 8 minutes, writes BENCHMARKS.md and
  * prints it. `npm run bench -- --quick` is a smoke run of every phase with tiny durations that
  * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
  * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`.
+ * Every run also keeps its raw results in the temp folder (kiln-bench-results.json), so
+ * `--rerender FILE` rebuilds the report (e.g. after editing bench/notes.md) without measuring.
  */
 
-function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: string | undefined } {
+/** Where each run keeps its raw results. */
+const RESULTS_FILE = join(tmpdir(), 'kiln-bench-results.json');
+
+function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: string | undefined; rerender: string | undefined } {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const quick = argv.includes('--quick');
   const options = quick ? quickOptions(log) : fullOptions(log);
   let out: string | undefined = quick ? undefined : join(ROOT, 'BENCHMARKS.md');
+  let rerender: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const number = () => {
@@ -29,6 +36,10 @@ function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: strin
         break;
       case '--out':
         out = value;
+        i++;
+        break;
+      case '--rerender':
+        rerender = value;
         i++;
         break;
       case '--duration':
@@ -55,13 +66,21 @@ function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: strin
         throw new Error(`unknown option ${argv[i]}`);
     }
   }
-  return { options, out };
+  return { options, out, rerender };
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const { options, out } = parseArgs(argv);
-  const results = await runSuite(options);
-  const command = ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
+  const { options, out, rerender } = parseArgs(argv);
+  let results: BenchResults & { command?: string };
+  let command = ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
+  if (rerender) {
+    results = JSON.parse(readFileSync(rerender, 'utf8')) as BenchResults & { command?: string };
+    command = results.command ?? command;
+  } else {
+    results = await runSuite(options);
+    writeFileSync(RESULTS_FILE, JSON.stringify({ ...results, command }));
+    process.stderr.write(`raw results in ${RESULTS_FILE}\n`);
+  }
   const markdown = renderReport(results, command, join(ROOT, 'bench/notes.md'));
   if (out) writeFileSync(out, markdown);
   process.stdout.write(markdown);

@@ -73,6 +73,26 @@ export interface BenchResults {
   seconds: number;
 }
 
+/**
+ * Removes every key under `prefix` from the shared Redis (SCAN + UNLINK, never a flush): what the
+ * servers' own `clear()` leaves behind, such as the near cache's coherence sequence.
+ */
+async function dropRedisPrefix(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Whether a Redis answers PING on 127.0.0.1:6379 within a second. */
 export function sharedRedisUp(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -98,6 +118,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const loadBefore = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
   const runId = randomBytes(4).toString('hex');
+  const keyPrefix = (type: string) => `kiln-bench-${runId}-${type}:`;
   const servers: ServerProcess[] = [];
   const skipped: string[] = [];
   const kilns = new Map<BenchCacheType, KilnProcess>();
@@ -113,7 +134,6 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       backends = backends.filter((b) => b !== 'redis');
     }
     if (!backends.includes('null')) backends.unshift('null');
-    const keyPrefix = (type: string) => `kiln-bench-${runId}-${type}:`;
     log(`starting Kiln with ${backends.join(', ')}`);
     await Promise.all(
       backends.map(async (cacheType) => {
@@ -179,8 +199,10 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     };
   } finally {
     // Our keys only: the shared Redis is emptied of this run's prefix, never flushed.
+    const usedRedis = kilns.has('redis');
     await kilns.get('redis')?.control({ type: 'clear' }).catch(() => undefined);
     await Promise.allSettled(servers.map((s) => s.stop()));
+    if (usedRedis) await dropRedisPrefix(keyPrefix('redis')).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
