@@ -43,7 +43,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
 
   afterAll(async () => {
     await setup?.stop();
-  });
+  }, 60_000);
 
   function connection(prefix: string) {
     return { sentinels: [setup.sentinel], sentinelMaster: setup.masterName, prefix, commandTimeoutMs: 5000 };

@@ -11,6 +11,8 @@ import { expectStartRefused, startServerProcess, type ServerProcess } from '../s
 import { editPost } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 
+const CRASH_CYCLES = process.env.CI ? 100 : scaled(5, 100);
+
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-durable-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -80,7 +82,8 @@ describe('crash after acknowledge (the real server, kill -9)', () => {
         CACHE_DIR: join(dir, 'cache'),
       },
     });
-    const cycles = scaled(5, 100);
+    // Issue 7 asks for 100 cycles in CI itself; a developer's `npm test` runs 5.
+    const cycles = CRASH_CYCLES;
     /** Per post: titles the author saw acknowledged (last one wins) and any unacknowledged one after it. */
     const acked = new Map<number, { title: string; maybe: string[] }>();
     let edits = 0;
@@ -153,5 +156,5 @@ describe('crash after acknowledge (the real server, kill -9)', () => {
     } finally {
       await server.kill();
     }
-  }, scaled(120_000, 2_400_000));
+  }, CRASH_CYCLES * 24_000);
 });

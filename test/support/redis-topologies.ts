@@ -128,8 +128,12 @@ export async function startRedisSentinel(masterName = 'kiln-master'): Promise<Re
   const stop = async (): Promise<void> => {
     const current = child;
     child = undefined;
-    if (current && current.exitCode === null) {
-      const gone = new Promise((resolve) => current.once('exit', resolve));
+    // A process ended by a signal has signalCode set and exitCode null: it will emit no more 'exit'.
+    if (current && current.exitCode === null && current.signalCode === null) {
+      const gone = new Promise((resolve) => {
+        current.once('exit', resolve);
+        setTimeout(resolve, 5000).unref();
+      });
       current.kill('SIGKILL');
       await gone;
     }
