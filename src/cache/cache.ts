@@ -114,6 +114,23 @@ export class Cache {
     return entry?.kind === 'value' ? (entry.value as T) : undefined;
   }
 
+  /**
+   * What `get(key)` would resolve, decided in this tick when the backend can read without
+   * waiting (memory; the near layer in front of Redis; small synchronous file reads): `{ value }`,
+   * with `value` undefined for a miss, counted and reported like a `get`. Undefined when it
+   * cannot tell; then call `get`. For hot paths that want no asynchronous hop on a hit. A small
+   * plain value is frozen and shared by the peeks of the same stored entry: read it, do not change it.
+   *
+   * @example
+   * const peeked = cache.peek<Page>(key);
+   * const page = peeked ? peeked.value : await cache.get<Page>(key);
+   */
+  peek<T = unknown>(key: string, opts: GetOptions = {}): { value: T | undefined } | undefined {
+    const peeked = this.reader.peek('get', key, opts);
+    if (peeked === undefined) return undefined;
+    return { value: peeked.entry?.kind === 'value' ? (peeked.entry.value as T) : undefined };
+  }
+
   /** Whether `key` holds a value a `get` would return. */
   async has(key: string, opts: GetOptions = {}): Promise<boolean> {
     return (await this.reader.lookup('has', key, opts))?.kind === 'value';

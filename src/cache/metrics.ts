@@ -43,6 +43,17 @@ function labelText(labels: Labels): string {
   return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
 }
 
+/**
+ * The key of a series within one metric: its label values in order. Each metric is always
+ * counted with the same label names in the same order, so the values alone tell series apart;
+ * this runs on every cache operation, the label text only when /metrics is read.
+ */
+function seriesKey(labels: Labels): string {
+  let key = '';
+  for (const name in labels) key += `${labels[name]}\u0000`;
+  return key;
+}
+
 function header(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): string {
   return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
 }
@@ -55,7 +66,7 @@ class Counter {
   ) {}
 
   inc(labels: Labels, by = 1): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     const entry = this.series.get(key);
     if (entry) entry.value += by;
     else this.series.set(key, { labels, value: by });
@@ -63,7 +74,7 @@ class Counter {
 
   render(): string {
     let out = header(this.name, 'counter', this.help);
-    for (const [key, { value }] of this.series) out += `${this.name}${key} ${value}\n`;
+    for (const { labels, value } of this.series.values()) out += `${this.name}${labelText(labels)} ${value}\n`;
     return out;
   }
 }
@@ -77,7 +88,7 @@ class Histogram {
   ) {}
 
   observe(labels: Labels, value: number): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let entry = this.series.get(key);
     if (!entry) {
       entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };

@@ -8,7 +8,30 @@ import type { CacheBackend, CacheOp, GetOptions } from './types.ts';
  * The cache's read path: fetch raw strings, decode them, delete the corrupt ones, check tag
  * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
  */
+/** Longest stored string whose decoded peek is kept, and how many are kept. */
+const PEEK_KEEP_MAX_LENGTH = 4096;
+const PEEK_KEEP_MAX_ENTRIES = 1024;
+
+/** Whether a decoded value is plain JSON data (no Buffer, Date or bigint revived from a tag). */
+function isPlainData(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'bigint';
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return false;
+  return Object.values(value).every(isPlainData);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class EntryReader {
+  /** Entries decoded by recent peeks, by key, reused while the stored string is the same; values frozen. */
+  private readonly peeked = new Map<string, { raw: string; entry: DecodedEntry }>();
+
   constructor(
     private readonly backend: CacheBackend,
     private readonly telemetry: Telemetry,
@@ -24,6 +47,53 @@ export class EntryReader {
     if (!read.ok) return this.telemetry.fail(op, key, opts, start, read.error);
     if (this.unsettled()) return void this.telemetry.emit(op, key, 'miss', opts, start);
     const [entry] = await this.decode(op, [key], [read.value], opts, start);
+    return entry;
+  }
+
+  /**
+   * The lookup of `key` decided without waiting, when the backend can peek at the entry and its
+   * tag versions (see `CacheBackend.peekMany`): `{ entry }` (undefined for a miss), reported
+   * like `lookup`; or undefined when it cannot tell, and nothing is reported. Anything unusual
+   * (a backend error, a corrupt entry) is left to `lookup`, which reports and repairs it.
+   */
+  peek(op: CacheOp, key: string, opts: GetOptions): { entry: DecodedEntry | undefined } | undefined {
+    if (!this.backend.peekMany) return undefined;
+    const start = now();
+    let entry: DecodedEntry | undefined;
+    let raw: string | undefined;
+    let fresh: boolean | undefined = true;
+    try {
+      const read = this.backend.peekMany([key]);
+      if (read === undefined) return undefined;
+      raw = read[0];
+      entry = raw === undefined || this.unsettled() ? undefined : this.decodePeeked(key, raw);
+      if (entry?.tags) fresh = this.tagStore.peekFresh(entry.tags);
+    } catch {
+      return undefined;
+    }
+    if (fresh === undefined) return undefined;
+    const bytes = raw === undefined ? undefined : Buffer.byteLength(raw);
+    if (entry === undefined || !fresh) {
+      this.telemetry.emit(op, key, 'miss', opts, start, bytes);
+      return { entry: undefined };
+    }
+    this.telemetry.emit(op, key, 'hit', opts, start, bytes);
+    return { entry };
+  }
+
+  /**
+   * A hot key is peeked at again and again while it holds the same string: its decoded entry is
+   * kept (small JSON-only entries, frozen since every peek shares it) instead of parsed each time.
+   */
+  private decodePeeked(key: string, raw: string): DecodedEntry {
+    const kept = this.peeked.get(key);
+    if (kept !== undefined && kept.raw === raw) return kept.entry;
+    const entry = decodeEntry(raw);
+    this.peeked.delete(key);
+    if (raw.length <= PEEK_KEEP_MAX_LENGTH && isPlainData(entry)) {
+      if (this.peeked.size >= PEEK_KEEP_MAX_ENTRIES) this.peeked.delete(this.peeked.keys().next().value as string);
+      this.peeked.set(key, { raw, entry: deepFreeze(entry) });
+    }
     return entry;
   }
 

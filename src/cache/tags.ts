@@ -18,9 +18,18 @@ import type { CacheBackend } from './types.ts';
  * when it was written. The worst a lost tag key costs is extra misses, never a stale hit.
  */
 
+/** Tag keys already built (a hit checks its tags on every read); emptied when it grows past 10,000. */
+const tagKeys = new Map<string, string>();
+
 /** The backend key holding a tag's current version. */
 export function tagKey(tag: string): string {
-  return makeKey('__kiln:tag', tag);
+  let key = tagKeys.get(tag);
+  if (key === undefined) {
+    key = makeKey('__kiln:tag', tag);
+    if (tagKeys.size >= 10_000) tagKeys.clear();
+    tagKeys.set(tag, key);
+  }
+  return key;
 }
 
 /** A fresh random version for a tag or a memoized function. */
@@ -70,6 +79,17 @@ export class TagStore {
         record === undefined ||
         Object.entries(record).every(([name, version]) => current.get(name) === version),
     );
+  }
+
+  /**
+   * Whether the recorded versions all still match, decided without waiting when the backend can
+   * peek at the tag keys (see `CacheBackend.peekMany`); undefined when it cannot tell.
+   */
+  peekFresh(record: TagVersions): boolean | undefined {
+    const names = Object.keys(record);
+    const versions = this.backend.peekMany?.(names.map(tagKey));
+    if (versions === undefined) return undefined;
+    return names.every((name, i) => versions[i] === record[name]);
   }
 
   /** Gives each tag a fresh version, making every entry stored under the old one a miss. */

@@ -36,6 +36,13 @@ export interface CacheBackend {
   clear(): Promise<void>;
   /** Values for many keys, in order, `undefined` for each miss. */
   getMany?(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /**
+   * What `getMany` would resolve, when the backend can tell without waiting (entries held in
+   * this process, or small synchronous file reads); `undefined` when it cannot, and the caller
+   * then reads with `getMany`. It may throw; the caller then reads with `getMany` too. It lets a
+   * hot path (the page front) answer a hit in the tick the request arrived.
+   */
+  peekMany?(keys: readonly string[]): (string | undefined)[] | undefined;
   /** Stores many entries with one timeout. */
   setMany?(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void>;
   /** Removes many keys; resolves how many existed. */

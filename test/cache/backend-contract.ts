@@ -130,6 +130,36 @@ export function backendContract(
       });
     });
 
+    describe('backend.peekMany()', () => {
+      it('answers what getMany resolves whenever it answers, through writes, deletes and expiry', async () => {
+        const backend = await make();
+        const peek = backend.peekMany?.bind(backend);
+        if (peek === undefined) return; // optional: a backend without it is read with getMany only
+        /** What peekMany says, where it answers, must equal what getMany says. */
+        const agree = async (keys: string[]) => {
+          const peeked = peek(keys);
+          const read = backend.getMany ? await backend.getMany(keys) : await Promise.all(keys.map((k) => backend.get(k)));
+          if (peeked !== undefined) expect(peeked).toEqual(read);
+          return peeked;
+        };
+        await backend.set('a', 'alpha', 0);
+        await backend.set('b', '', 0);
+        await agree(['a', 'b', 'missing']);
+        await agree(['a', 'b']);
+        await backend.set('a', 'again', 0);
+        await agree(['a']);
+        await agree(['a']);
+        await backend.delete('b');
+        await agree(['b', 'a']);
+        if (fakeClock) {
+          await backend.set('t', 'soon gone', 2);
+          await agree(['t']);
+          clock.advance(2001);
+          await agree(['t']);
+        }
+      });
+    });
+
     describe('backend.add()', () => {
       it('stores only when the key is absent', async () => {
         const backend = await make();

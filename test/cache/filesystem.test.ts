@@ -136,3 +136,77 @@ describe('FilesystemBackend', () => {
     expect(stats.bytes).toBeGreaterThan(100);
   });
 });
+
+describe('FilesystemBackend.peekMany: remembered reads of a settled folder', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = freshDir();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const settleMs = 40;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, settleMs + 15));
+
+  it('sees every write and delete of another process at once, even right after it remembered a read', async () => {
+    // Two instances on one folder stand for two worker processes: neither hears of the other's writes.
+    const reader = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    const writer = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    await writer.set('tag', 'v0', 0);
+    for (let i = 1; i <= 25; i += 1) {
+      await settle();
+      expect(reader.peekMany(['tag'])).toEqual([`v${i - 1}`]); // remembered now
+      expect(reader.peekMany(['tag'])).toEqual([`v${i - 1}`]); // answered from memory
+      // The write lands within the same kernel tick as the remembered read.
+      await writer.set('tag', `v${i}`, 0);
+      expect(reader.peekMany(['tag'])).toEqual([`v${i}`]);
+    }
+    await settle();
+    reader.peekMany(['tag']);
+    await writer.delete('tag');
+    expect(reader.peekMany(['tag'])).toEqual([undefined]);
+  });
+
+  it('sees a change made while it was not looking once the folder has settled again', async () => {
+    const reader = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    const writer = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    await writer.set('tag', 'old', 0);
+    await settle();
+    expect(reader.peekMany(['tag'])).toEqual(['old']);
+    await writer.set('tag', 'new', 0);
+    await settle();
+    expect(reader.peekMany(['tag'])).toEqual(['new']);
+  });
+
+  it('answers from memory without reading the file while the folder is settled', async () => {
+    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    await backend.set('k', 'kept', 0);
+    await settle();
+    expect(backend.peekMany(['k'])).toEqual(['kept']);
+    // A file changed in place (no rename) leaves the folder as it was: proof the read was remembered.
+    const [name] = readdirSync(dir);
+    writeFileSync(join(dir, name), 'garbage');
+    expect(backend.peekMany(['k'])).toEqual(['kept']);
+  });
+
+  it('reads the files again while the folder is unsettled, and leaves torn files to getMany', async () => {
+    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs: 60_000 });
+    await backend.set('k', 'fresh', 0);
+    expect(backend.peekMany(['k'])).toEqual(['fresh']);
+    const [name] = readdirSync(dir);
+    writeFileSync(join(dir, name), 'garbage');
+    expect(backend.peekMany(['k'])).toBeUndefined();
+    expect(await backend.getMany(['k'])).toEqual([undefined]);
+    expect(readdirSync(dir)).toHaveLength(0);
+  });
+
+  it('answers an expired remembered entry as unknown, so getMany removes it', async () => {
+    const clock = new FakeClock();
+    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs, clock });
+    await backend.set('k', 'short', 5);
+    await settle();
+    expect(backend.peekMany(['k'])).toEqual(['short']);
+    clock.advance(5001);
+    expect(backend.peekMany(['k'])).toBeUndefined();
+    expect(await backend.getMany(['k'])).toEqual([undefined]);
+  });
+});

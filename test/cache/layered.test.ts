@@ -212,6 +212,42 @@ describe('layeredBackend through the cache facade', () => {
   });
 });
 
+describe('layeredBackend.peekMany()', () => {
+  it('answers from near copies only, and not after an invalidation anywhere or a write here', async () => {
+    const bus = new MemoryBus();
+    const remote = new CountingRemote(clock);
+    const here = layered({ remote, bus }).backend;
+    const there = layered({ remote, bus }).backend;
+    await here.whenLive();
+    await there.whenLive();
+    await remote.set('k', 'v1', 0);
+    expect(here.peekMany(['k'])).toBeUndefined(); // no copy yet: only the remote knows
+    await here.get('k');
+    expect(here.peekMany(['k'])).toEqual(['v1']);
+    expect(here.peekMany(['k', 'other'])).toBeUndefined();
+    // An invalidation resolves once every process dropped its copy (an overwrite is announced
+    // in the background, so it reaches the other near layers a moment later, for get and peek alike).
+    await there.delete('k');
+    expect(here.peekMany(['k'])).toBeUndefined();
+    await there.set('k', 'v2', 0);
+    await here.get('k');
+    expect(here.peekMany(['k'])).toEqual(['v2']);
+    await here.set('k', 'v3', 0);
+    expect(here.peekMany(['k'])).toBeUndefined();
+  });
+
+  it('does not answer while coherence is not live', async () => {
+    const bus = new MemoryBus();
+    const { backend, remote, link } = layered({ bus });
+    await backend.whenLive();
+    await remote.set('k', 'v', 0);
+    await backend.get('k');
+    expect(backend.peekMany(['k'])).toEqual(['v']);
+    link?.down();
+    expect(backend.peekMany(['k'])).toBeUndefined();
+  });
+});
+
 describe('layeredBackend capabilities', () => {
   it("exposes the remote's lock, counter and circuit-breaker state, under the remote's name", async () => {
     const remote = new CountingRemote(clock);

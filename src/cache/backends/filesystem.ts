@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
@@ -15,6 +15,11 @@ export interface FilesystemBackendOptions {
   clock?: Clock;
   /** Most entries of this prefix kept (default 500, like `CACHE_THRESHOLD`). */
   threshold?: number;
+  /**
+   * Milliseconds the folder must have been quiet before `peekMany` remembers what it read
+   * (default 2000; see `settledFolder`). Tests shorten it.
+   */
+  settleMs?: number;
 }
 
 const MAGIC = 'kiln1';
@@ -27,6 +32,17 @@ interface Header {
   writtenAt: number;
   expiresAt: number;
 }
+
+/** An entry `peekMany` read (`value` undefined: absent), and the folder state it was read under. */
+interface Seen {
+  value: string | undefined;
+  expiresAt: number;
+  folder: string | undefined;
+}
+
+/** Most entries remembered by `peekMany`, and the longest value remembered. */
+const SEEN_MAX_ENTRIES = 1024;
+const SEEN_MAX_LENGTH = 4096;
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -49,9 +65,12 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
   readonly dir: string;
   private readonly clock: Clock;
   private readonly threshold: number;
+  private readonly settleMs: number;
   private readonly stem: string;
   private readonly locks = new Map<string, Promise<void>>();
   private pruning: Promise<number> | undefined;
+  /** Entries read by `peekMany`, with the folder state they were read under. */
+  private readonly seen = new Map<string, Seen>();
   /** Files of this prefix, counted high (an overwrite counts as a new file) until the next prune. */
   private count: number;
 
@@ -61,6 +80,7 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
     this.dir = options.dir;
     this.clock = options.clock ?? systemClock;
     this.threshold = options.threshold ?? 500;
+    this.settleMs = options.settleMs ?? 2000;
     if (!Number.isSafeInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`filesystem cache threshold must be a positive integer, got ${this.threshold}`);
     }
@@ -88,6 +108,69 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
   /** The stored string, or undefined when absent, expired, torn or corrupt (the file is then removed). */
   async get(key: string): Promise<string | undefined> {
     return (await this.read(key))?.value;
+  }
+
+  /**
+   * Answers from what this process read before while the folder is unchanged, otherwise by
+   * reading the files synchronously (a hot path peeks at a few small entries: a page's record
+   * and its tag versions; the body is served from memory). See {@link FilesystemBackend.settledFolder}
+   * for why an unchanged folder means unchanged entries. A file that is torn, altered or expired
+   * makes it answer `undefined`, so that `getMany` reads again and removes it.
+   */
+  peekMany(keys: readonly string[]): (string | undefined)[] | undefined {
+    const folder = this.settledFolder();
+    const out: (string | undefined)[] = [];
+    for (const key of keys) {
+      const seen = folder === undefined ? undefined : this.seen.get(key);
+      let entry: Seen | undefined;
+      if (seen !== undefined && seen.folder === folder) {
+        entry = seen;
+      } else {
+        const read = this.readNow(key);
+        if (read === undefined) return undefined;
+        entry = { value: read.entry?.value, expiresAt: read.entry?.header.expiresAt ?? 0, folder };
+        this.see(key, entry);
+      }
+      if (entry.value !== undefined && isExpired(this.clock, entry.expiresAt)) return undefined;
+      out.push(entry.value);
+    }
+    return out;
+  }
+
+  /**
+   * The folder's state, when it has been unchanged long enough for reads to be remembered:
+   * every write, delete or prune here (by any process) creates, renames or removes a file in
+   * the folder, which sets the folder's modification and change times. Those times are coarse
+   * (one kernel tick), so a change right after another could carry the same time: state is only
+   * trusted once the folder has been quiet for `settleMs` (far above a tick), and taken before the file it
+   * vouches for is read. Undefined while the folder is unsettled (reads are then not remembered).
+   * Needs a local filesystem: a network one may report a folder's times late.
+   */
+  private settledFolder(): string | undefined {
+    const info = statSync(this.dir, { throwIfNoEntry: false });
+    if (info === undefined || Date.now() - Math.max(info.mtimeMs, info.ctimeMs) < this.settleMs) return undefined;
+    return `${info.ino}:${info.mtimeMs}:${info.ctimeMs}:${info.size}`;
+  }
+
+  private see(key: string, entry: Seen): void {
+    this.seen.delete(key);
+    if (entry.folder === undefined || (entry.value?.length ?? 0) > SEEN_MAX_LENGTH) return;
+    if (this.seen.size >= SEEN_MAX_ENTRIES) this.seen.delete(this.seen.keys().next().value as string);
+    this.seen.set(key, entry);
+  }
+
+  /** The file's entry read synchronously: `{ entry: undefined }` when absent; undefined when torn, altered or expired. */
+  private readNow(key: string): { entry: { value: string; header: Header } | undefined } | undefined {
+    let data: Buffer;
+    try {
+      data = readFileSync(this.fileOf(key));
+    } catch (error) {
+      if (isMissing(error)) return { entry: undefined };
+      throw error;
+    }
+    const entry = decodeFile(data);
+    if (entry === undefined || isExpired(this.clock, entry.header.expiresAt)) return undefined;
+    return { entry };
   }
 
   private async read(key: string): Promise<{ value: string; header: Header } | undefined> {

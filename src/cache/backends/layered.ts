@@ -143,6 +143,18 @@ export class LayeredBackend implements CacheBackend {
     return out;
   }
 
+  /** Answers only when every key has a near copy (and near copies may be served). */
+  peekMany(keys: readonly string[]): (string | undefined)[] | undefined {
+    if (!this.nearLive) return undefined;
+    const out: string[] = [];
+    for (const key of keys) {
+      const hit = this.near.read(key, this.clock, true);
+      if (hit === undefined) return undefined;
+      out.push(hit.value);
+    }
+    return out;
+  }
+
   /** Whether a live entry exists, near or remote. */
   async has(key: string): Promise<boolean> {
     if (this.nearLive && this.near.read(key, this.clock, false)) return true;

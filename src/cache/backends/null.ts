@@ -11,6 +11,11 @@ export class NullBackend implements CacheBackend {
   async get(_key: string): Promise<string | undefined> {
     return undefined;
   }
+  /** Always a miss, known at once. */
+  peekMany(keys: readonly string[]): undefined[] {
+    return keys.map(() => undefined);
+  }
+
 
   /** Forgets the value. */
   async set(_key: string, _value: string, _ttl: Seconds): Promise<void> {}

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
-import type { Clock } from '../types.ts';
+import type { Clock, GetOptions } from '../types.ts';
 import { etagMatches, freshness, type FreshnessWindows } from './decisions.ts';
 import { readPageRecord, type PageEntry } from './entry.ts';
 import { refreshTicketOf } from './refresh.ts';
@@ -57,7 +57,8 @@ export interface FrontPage {
 }
 
 interface Prepared extends FrontPage {
-  path: string;
+  /** How the front's reads are reported (origin `view`, the path as detail). */
+  events: GetOptions;
   route: string | undefined;
   /** `writeHead` header lists for a 200 and a 304. */
   ok: string[];
@@ -96,7 +97,7 @@ export class PageFront {
     const notModified: string[] = [];
     for (let i = 0; i < ok.length; i += 2) if (!BODY_HEADERS.has(ok[i].toLowerCase())) notModified.push(ok[i], ok[i + 1]);
     this.forget(ctx.url);
-    this.pages.set(ctx.url, { ...page, path: ctx.path, route: routeOf(ctx), ok, notModified });
+    this.pages.set(ctx.url, { ...page, events: { origin: 'view', detail: ctx.path }, route: routeOf(ctx), ok, notModified });
     this.bytes += entry.body.length;
     while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.pages.keys().next();
@@ -121,33 +122,53 @@ export class PageFront {
     this.bytes = 0;
   }
 
-  /** The middleware; mount it before everything else. */
-  readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
+  /**
+   * The middleware; mount it before everything else. A hit the cache can check without waiting
+   * (`Cache.peek`) is answered in the tick the request arrived; otherwise the record is read
+   * with `get`.
+   */
+  readonly middleware = (ctx: Context, next: Next): Promise<void> | void => {
     const method = ctx.method;
     if (method !== 'GET' && method !== 'HEAD') return next();
     const page = this.pages.get(ctx.url);
-    if (page === undefined) return next();
+    if (page === undefined || !this.servable(ctx, page)) return next();
     const started = performance.now();
-    const status = await this.answer(ctx, page);
-    if (status === undefined) return next();
-    this.answered += 1;
-    this.options.onServe?.(ctx, { route: page.route, status, durationMs: performance.now() - started });
+    let peeked: { value: unknown } | undefined;
+    try {
+      peeked = page.cache.peek(page.key, page.events);
+    } catch {
+      return next();
+    }
+    if (peeked !== undefined) return this.answer(ctx, page, peeked.value, started) ? undefined : next();
+    return page.cache.get(page.key, page.events).then(
+      (value) => (this.answer(ctx, page, value, started) ? undefined : next()),
+      () => next(),
+    );
   };
 
-  /** Writes the prepared response if the page may be served now; undefined when the chain must answer. */
-  private async answer(ctx: Context, page: Prepared): Promise<200 | 304 | undefined> {
+  /** Whether the request lets the front answer at all (before reading the cache). */
+  private servable(ctx: Context, page: Prepared): boolean {
     try {
-      if (!this.options.eligible(ctx) || refreshTicketOf(ctx) !== undefined || page.unless(ctx) || page.forcedUpdate(ctx)) {
-        return undefined;
-      }
-      const record = readPageRecord(await page.cache.get(page.key, { origin: 'view', detail: page.path }));
+      return this.options.eligible(ctx) && refreshTicketOf(ctx) === undefined && !page.unless(ctx) && !page.forcedUpdate(ctx);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes the prepared response if `value`, read from the page's key, is still the record of
+   * the very page prepared and it is fresh; returns whether it answered (false: the chain must).
+   */
+  private answer(ctx: Context, page: Prepared, value: unknown, started: number): boolean {
+    try {
+      const record = readPageRecord(value);
       const { entry } = page;
       if (record === undefined || record.e !== entry.etag || record.t !== entry.storedAt) {
         // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
         if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
-        return undefined;
+        return false;
       }
-      if (freshness(record.t, page.clock.now(), page.windows) !== 'fresh') return undefined;
+      if (freshness(record.t, page.clock.now(), page.windows) !== 'fresh') return false;
       // Most recently served last, so the least recently served are evicted first.
       this.pages.delete(ctx.url);
       this.pages.set(ctx.url, page);
@@ -156,12 +177,14 @@ export class PageFront {
       ctx.respond = false;
       ctx.res.writeHead(status, status === 200 ? page.ok : page.notModified);
       ctx.res.end(status === 200 && ctx.method === 'GET' ? entry.body : undefined);
-      return status;
+      this.answered += 1;
+      this.options.onServe?.(ctx, { route: page.route, status, durationMs: performance.now() - started });
+      return true;
     } catch {
       // The front is only a shortcut: whatever went wrong before writing, the full chain answers.
-      if (ctx.res.headersSent) return 200;
+      if (ctx.res.headersSent) return true;
       ctx.respond = true;
-      return undefined;
+      return false;
     }
   }
 

@@ -1,11 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { isAbsolute, relative, sep } from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Cache } from '../cache.ts';
 import { fragmentKey, makeKey } from '../keys.ts';
 import type { GetOptions, Seconds } from '../types.ts';
-import type { NunjucksLexer, NunjucksNodes, NunjucksParser } from './parser-types.ts';
-import { trackTag } from './render.ts';
+import type { NunjucksLexer, NunjucksNodeList, NunjucksNodes, NunjucksParser } from './parser-types.ts';
+import { renderStateOf, type RenderState } from './render.ts';
 import { enclosingSyncBlock } from './sync-blocks.ts';
 import { templateNameNode } from './template-name.ts';
 
@@ -21,9 +20,6 @@ interface FragmentCall {
   tags: readonly string[] | undefined;
   events: GetOptions;
 }
-
-/** Keys of the fragments being rendered in the current async context, to refuse a fragment inside itself. */
-const rendering = new AsyncLocalStorage<readonly string[]>();
 
 /** The key of an unnamed fragment: its template and the tag's line and column, plus the vary values. */
 export function positionalFragmentKey(template: string, line: number, column: number, varyOn: readonly unknown[]): string {
@@ -57,6 +53,8 @@ export function templateLabel(name: string | undefined): string {
 export class FragmentCacheExtension {
   /** The block tag this extension parses. */
   readonly tags = ['cache'];
+  /** Literal names of the tags being parsed around the current one, to refuse a fragment inside itself. */
+  private readonly parsing: string[] = [];
 
   constructor(private readonly cache: Cache) {
     if (!cache || typeof cache.getOrSet !== 'function') throw new TypeError('FragmentCacheExtension: a Cache is required');
@@ -79,7 +77,17 @@ export class FragmentCacheExtension {
     }
     const args = parser.parseSignature(null, true);
     parser.advanceAfterBlockEnd(tok.value);
-    const body = parser.parseUntilBlocks('endcache');
+    const name = literalName(args, nodes);
+    if (name !== undefined && this.parsing.includes(name)) {
+      parser.fail(`${open} cache ${close} "${name}" is nested inside itself (same key), which can never finish`, tok.lineno, tok.colno);
+    }
+    if (name !== undefined) this.parsing.push(name);
+    let body: unknown;
+    try {
+      body = parser.parseUntilBlocks('endcache');
+    } finally {
+      if (name !== undefined) this.parsing.pop();
+    }
     parser.advanceAfterBlockEnd();
     if (args.children.length === 0) {
       parser.fail(`${open} cache ${close} needs a timeout: seconds, none or "del"`, tok.lineno, tok.colno);
@@ -95,13 +103,14 @@ export class FragmentCacheExtension {
   }
 
   /** Renders one tag: `(context, template, line, column, timeout, name?, ...vary, [kwargs], body, callback)`. */
-  run(_context: unknown, ...args: unknown[]): void {
+  run(context: unknown, ...args: unknown[]): void {
     const callback = args.pop();
     const body = args.pop();
     if (typeof callback !== 'function' || typeof body !== 'function') {
       throw new Error('the cache tag must be rendered asynchronously: call render() with a callback');
     }
-    const finished = trackTag();
+    const state = renderStateOf(context);
+    const finished = state?.tagStarted() ?? (() => {});
     const deliver = once((error, result) => {
       finished();
       Reflect.apply(callback, undefined, [error, result]);
@@ -113,7 +122,7 @@ export class FragmentCacheExtension {
       return deliver(error);
     }
     const renderInto: Body = (done) => Reflect.apply(body, undefined, [done]);
-    this.fragment(call, renderInto).then(
+    this.fragment(call, renderInto, state).then(
       (html) => deliver(null, new nunjucks.runtime.SafeString(html)),
       (error: unknown) => deliver(error),
     );
@@ -144,22 +153,22 @@ export class FragmentCacheExtension {
     };
   }
 
-  private async fragment(call: FragmentCall, body: Body): Promise<string> {
+  private async fragment(call: FragmentCall, body: Body, state: RenderState | undefined): Promise<string> {
     if (call.timeout === 'del') {
       await this.cache.delete(call.key, call.events);
       return renderBody(body);
     }
-    const outer = rendering.getStore() ?? [];
-    if (outer.includes(call.key)) {
-      throw new Error(`cache tag at ${call.events.detail}: the fragment is nested inside itself (same key), which can never finish`);
-    }
+    // This render is computing the same key already: the tag sits inside its own body (through
+    // an include, or with vary values that came out equal) or beside itself in a parallel loop.
+    // Joining that computation would wait for itself, so this one is rendered uncached.
+    if (state?.isComputing(call.key)) return renderBody(body);
     const options = {
       ...call.events,
       ...(call.timeout === undefined ? {} : { timeout: call.timeout }),
       ...(call.tags === undefined ? {} : { tags: call.tags }),
       shouldCache: (value: unknown) => typeof value === 'string',
     };
-    const compute = () => rendering.run([...outer, call.key], () => renderBody(body));
+    const compute = () => (state ? state.computingFragment(call.key, () => renderBody(body)) : renderBody(body));
     const value: unknown = await this.cache.getOrSet<string>(call.key, compute, options);
     if (typeof value === 'string') return value;
     // Something other than a fragment sits under the key: render and overwrite it.
@@ -198,6 +207,14 @@ function once(callback: Callback): Callback {
       }
     }
   };
+}
+
+/** The fragment name of a tag whose key is a literal name alone (no vary values), if it is one. */
+function literalName(args: NunjucksNodeList, nodes: NunjucksNodes): string | undefined {
+  const positional = args.children.filter((child) => !(child instanceof nodes.KeywordArgs));
+  if (positional.length !== 2) return undefined;
+  const name = positional[1];
+  return name instanceof nodes.Literal && typeof name.value === 'string' ? name.value : undefined;
 }
 
 function keywordArgs(value: unknown): Record<string, unknown> | undefined {

@@ -50,13 +50,15 @@ export interface NunjucksParser {
 
 /** A node class made with Nunjucks' `extend`, which names its `typename`. */
 export interface NunjucksNodeClass {
-  new (lineno: number, colno: number, value?: unknown): unknown;
+  new (lineno: number, colno: number, value?: unknown): { value: unknown };
   extend(typename: string): NunjucksNodeClass;
 }
 
 /** The node module handed to an extension's `parse`. */
 export interface NunjucksNodes {
   Literal: NunjucksNodeClass;
+  /** The node holding `name=value` arguments, last among a signature's children. */
+  KeywordArgs: new (lineno: number, colno: number) => object;
   CallExtensionAsync: new (extension: object, method: string, args: NunjucksNodeList, contentArgs: unknown[]) => unknown;
 }
 

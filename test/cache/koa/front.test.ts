@@ -1,17 +1,18 @@
 import Koa from 'koa';
 import type { Context } from 'koa';
 import supertest from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
 import { PageFront, type FrontServed } from '../../../src/cache/koa/front.ts';
-import { FakeClock, MemoryLogger } from '../helpers.ts';
+import type { CacheBackend } from '../../../src/cache/types.ts';
+import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 
 /** A Koa app with the front first, a counter of requests that reach the chain, then one cached route. */
-function frontApp(viewOptions: Partial<CacheViewOptions> = {}) {
+function frontApp(viewOptions: Partial<CacheViewOptions> = {}, backendOf: (clock: FakeClock) => CacheBackend = (clock) => new MemoryBackend({ clock })) {
   const clock = new FakeClock();
-  const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
+  const cache = new Cache({ backend: backendOf(clock), clock, logger: new MemoryLogger() });
   const served: FrontServed[] = [];
   const front = new PageFront({
     eligible: (ctx) => ctx.get('Cookie') === '',
@@ -50,6 +51,23 @@ describe('PageFront', () => {
     const same = ['content-type', 'content-length', 'etag', 'cache-control', 'x-frame-options', 'x-cache'];
     for (const name of same) expect([name, frontHit.headers[name]]).toEqual([name, chainHit.headers[name]]);
     expect(frontHit.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('answers a hit in the tick it arrived when the cache can peek, and reads with get when it cannot', async () => {
+    const t = frontApp();
+    await t.http().get('/page');
+    const get = vi.spyOn(t.cache, 'get');
+    expect((await t.http().get('/page')).headers['x-cache']).toBe('HIT');
+    expect([t.front.served, get.mock.calls.length]).toEqual([1, 0]);
+
+    // A backend that can only be awaited (no peekMany), like Redis without its near cache.
+    const awaited = frontApp({}, (clock) => new FlakyBackend(new MemoryBackend({ clock })));
+    await awaited.http().get('/page');
+    const awaitedGet = vi.spyOn(awaited.cache, 'get');
+    expect((await awaited.http().get('/page')).text).toBe('<p>render 1 of /page</p>');
+    expect([awaited.front.served, awaitedGet.mock.calls.length]).toEqual([1, 1]);
+    await awaited.cache.invalidateTags(['pages']);
+    expect((await awaited.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
   });
 
   it('checks the cache on every answer: an invalidated tag, a deleted or an expired page goes down the chain', async () => {

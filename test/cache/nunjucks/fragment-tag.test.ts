@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fragmentKey } from '../../../src/cache/keys.ts';
 import { positionalFragmentKey } from '../../../src/cache/nunjucks/fragment-tag.ts';
 import type { CacheEvent } from '../../../src/cache/types.ts';
@@ -171,9 +171,46 @@ describe('<% cache %> errors', () => {
     await expect(render('bad.njk')).rejects.toThrow(/needs a timeout/);
   });
 
-  it('refuses a fragment nested inside itself instead of waiting forever', async () => {
-    const { render } = fragmentEnv({ 'loop.njk': '<% cache 60, "same" %>a<% cache 60, "same" %>b<% endcache %><% endcache %>' });
-    await expect(render('loop.njk')).rejects.toThrow(/nested inside itself/);
+  it('refuses a fragment nested inside itself at compile time instead of waiting forever', async () => {
+    const { render, renderPlain } = fragmentEnv({ 'loop.njk': '<% cache 60, "same" %>a<% cache 60, "same" %>b<% endcache %><% endcache %>' });
+    await expect(render('loop.njk')).rejects.toThrow(/"same" is nested inside itself/);
+    await expect(renderPlain('loop.njk')).rejects.toThrow(/"same" is nested inside itself/);
+  });
+
+  it('renders a fragment that reaches itself through an include uncached inside, and stores the outer one', async () => {
+    const { render, cache } = fragmentEnv({
+      'outer.njk': '<% cache 60, "box", n %>[<% include "inner.njk" %>]<% endcache %>',
+      'inner.njk': '<% cache 60, "box", n %>in<% endcache %>',
+    });
+    await expect(render('outer.njk', { n: 1 })).resolves.toBe('[in]');
+    expect(await cache.get(fragmentKey('box', [1]))).toBe('[in]');
+    await expect(render('outer.njk', { n: 1 })).resolves.toBe('[in]');
+  });
+
+  it('renders the same fragment in a parallel loop once per render, without waiting on itself', async () => {
+    const { render } = fragmentEnv({ 'loop.njk': '<% asyncAll i in [1, 2, 3] %><% cache 60, "cell" %>{{ count() }}<% endcache %><% endall %>' });
+    const { count } = counter();
+    const html = await render('loop.njk', { count });
+    expect(html).toMatch(/^1\d\d$/);
+    expect(await render('loop.njk', { count })).toBe('111');
+  });
+
+  it('keeps no AsyncLocalStorage: rendering never turns on async context tracking for the process', async () => {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const run = vi.spyOn(AsyncLocalStorage.prototype, 'run');
+    const enterWith = vi.spyOn(AsyncLocalStorage.prototype, 'enterWith');
+    try {
+      const { render } = fragmentEnv({
+        'page.njk': '<% cache 60, "a" %>a<% include "part.njk" %><% endcache %>',
+        'part.njk': '<% cache 60 %>p<% endcache %>',
+      });
+      expect(await render('page.njk')).toBe('ap');
+      expect(run).not.toHaveBeenCalled();
+      expect(enterWith).not.toHaveBeenCalled();
+    } finally {
+      run.mockRestore();
+      enterWith.mockRestore();
+    }
   });
 
   it('passes an error in the body to the render and caches nothing', async () => {
