@@ -105,7 +105,7 @@ export class Cache {
     this.telemetry = new Telemetry(this.backend.name, options.logger ?? console, options.throwOnErrors ?? false);
     this.events = this.telemetry.events;
     this.tagStore = new TagStore(this.backend);
-    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore, () => this.unsettled());
+    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore, this.clock, () => this.unsettled());
   }
 
   /** The value under `key`, or undefined on a miss (absent, expired, invalidated, corrupt or a backend error). */

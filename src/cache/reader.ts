@@ -1,16 +1,27 @@
-import { deleteManyVia, getManyVia } from './backends/base.ts';
+import { deleteManyVia, earliest, getManyVia, isExpired } from './backends/base.ts';
 import { decodeEntry, type DecodedEntry } from './codec.ts';
 import type { TagStore } from './tags.ts';
 import { messageOf, now, type Telemetry } from './telemetry.ts';
-import type { CacheBackend, CacheOp, GetOptions } from './types.ts';
+import type { CacheBackend, CacheOp, Clock, GetOptions } from './types.ts';
 
-/**
- * The cache's read path: fetch raw strings, decode them, delete the corrupt ones, check tag
- * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
- */
-/** Longest stored string whose decoded peek is kept, and how many are kept. */
+/** Longest stored string whose peek is kept, and how many keys are kept. */
 const PEEK_KEEP_MAX_LENGTH = 4096;
 const PEEK_KEEP_MAX_ENTRIES = 1024;
+
+/** What a peek at one key found, kept to answer the next peeks while the backend is unchanged. */
+interface Peeked {
+  /** The stored string (undefined: absent), and its size in bytes. */
+  raw: string | undefined;
+  bytes: number | undefined;
+  /** What it decodes to. */
+  decoded: DecodedEntry | undefined;
+  /** The live entry: `decoded`, unless its tags were invalidated (a miss). */
+  entry: DecodedEntry | undefined;
+  /** When the answer runs out: the earliest expiry of the entry and its tag versions (0 = never). */
+  until: number;
+  /** The backend's change stamp it was read under (undefined: not to be trusted again). */
+  stamp: number | string | undefined;
+}
 
 /** Whether a decoded value is plain JSON data (no Buffer, Date or bigint revived from a tag). */
 function isPlainData(value: unknown): boolean {
@@ -18,6 +29,11 @@ function isPlainData(value: unknown): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return false;
   return Object.values(value).every(isPlainData);
+}
+
+/** The decoded entry of a small stored string of plain data, frozen in depth to be shared; others as they are. */
+function deepFreezeIfPlain(entry: DecodedEntry, raw: string): DecodedEntry {
+  return raw.length <= PEEK_KEEP_MAX_LENGTH && isPlainData(entry) ? deepFreeze(entry) : entry;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -28,14 +44,20 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * The cache's read path: fetch raw strings, decode them, delete the corrupt ones, check tag
+ * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
+ */
 export class EntryReader {
-  /** Entries decoded by recent peeks, by key, reused while the stored string is the same; values frozen. */
-  private readonly peeked = new Map<string, { raw: string; entry: DecodedEntry }>();
+  /** Recent peeks by key (plain values frozen, as every later peek shares them). */
+  private readonly peeked = new Map<string, Peeked>();
 
   constructor(
     private readonly backend: CacheBackend,
     private readonly telemetry: Telemetry,
     private readonly tagStore: TagStore,
+    /** The cache's clock, which its backend shares, for the expiry of kept peeks. */
+    private readonly clock: Clock,
     /** True while failed invalidations are pending (see pending.ts): every answered read is then a miss. */
     private readonly unsettled: () => boolean = () => false,
   ) {}
@@ -55,46 +77,64 @@ export class EntryReader {
    * tag versions (see `CacheBackend.peekMany`): `{ entry }` (undefined for a miss), reported
    * like `lookup`; or undefined when it cannot tell, and nothing is reported. Anything unusual
    * (a backend error, a corrupt entry) is left to `lookup`, which reports and repairs it.
+   *
+   * While the backend's change stamp is the one a key was last peeked under, nothing it read
+   * changed: the same answer is given again until the earliest expiry among what it read, with
+   * no read at all. A hot key thus costs one stamp check (the page front's "one lookup").
    */
   peek(op: CacheOp, key: string, opts: GetOptions): { entry: DecodedEntry | undefined } | undefined {
     if (!this.backend.peekMany) return undefined;
     const start = now();
-    let entry: DecodedEntry | undefined;
-    let raw: string | undefined;
-    let fresh: boolean | undefined = true;
+    let found: Peeked | undefined;
     try {
-      const read = this.backend.peekMany([key]);
-      if (read === undefined) return undefined;
-      raw = read[0];
-      entry = raw === undefined || this.unsettled() ? undefined : this.decodePeeked(key, raw);
-      if (entry?.tags) fresh = this.tagStore.peekFresh(entry.tags);
+      const stamp = this.backend.changeStamp?.();
+      const kept = this.peeked.get(key);
+      if (kept !== undefined && stamp !== undefined && kept.stamp === stamp && !isExpired(this.clock, kept.until)) {
+        found = kept;
+      } else {
+        found = this.peekNow(key, stamp, kept);
+        if (found === undefined) return undefined;
+      }
     } catch {
       return undefined;
     }
-    if (fresh === undefined) return undefined;
-    const bytes = raw === undefined ? undefined : Buffer.byteLength(raw);
-    if (entry === undefined || !fresh) {
-      this.telemetry.emit(op, key, 'miss', opts, start, bytes);
+    if (found.entry === undefined || this.unsettled()) {
+      this.telemetry.emit(op, key, 'miss', opts, start, found.bytes);
       return { entry: undefined };
     }
-    this.telemetry.emit(op, key, 'hit', opts, start, bytes);
-    return { entry };
+    this.telemetry.emit(op, key, 'hit', opts, start, found.bytes);
+    return { entry: found.entry };
   }
 
-  /**
-   * A hot key is peeked at again and again while it holds the same string: its decoded entry is
-   * kept (small JSON-only entries, frozen since every peek shares it) instead of parsed each time.
-   */
-  private decodePeeked(key: string, raw: string): DecodedEntry {
-    const kept = this.peeked.get(key);
-    if (kept !== undefined && kept.raw === raw) return kept.entry;
-    const entry = decodeEntry(raw);
-    this.peeked.delete(key);
-    if (raw.length <= PEEK_KEEP_MAX_LENGTH && isPlainData(entry)) {
-      if (this.peeked.size >= PEEK_KEEP_MAX_ENTRIES) this.peeked.delete(this.peeked.keys().next().value as string);
-      this.peeked.set(key, { raw, entry: deepFreeze(entry) });
+  /** Reads `key` and its tag versions through `peekMany` and keeps what it found; undefined when the backend cannot tell. */
+  private peekNow(key: string, stamp: number | string | undefined, kept: Peeked | undefined): Peeked | undefined {
+    const read = this.backend.peekMany?.([key]);
+    if (read === undefined) return undefined;
+    const stored = read[0];
+    let found: Peeked;
+    if (stored === undefined) {
+      found = { raw: undefined, bytes: undefined, decoded: undefined, entry: undefined, until: 0, stamp };
+    } else {
+      // The same string as last time decodes to the same (frozen) entry.
+      const decoded = kept?.raw === stored.value ? kept.decoded : deepFreezeIfPlain(decodeEntry(stored.value), stored.value);
+      found = { raw: stored.value, bytes: Buffer.byteLength(stored.value), decoded, entry: decoded, until: stored.expiresAt, stamp };
+      if (decoded?.tags) {
+        const tags = this.tagStore.peekFresh(decoded.tags);
+        if (tags === undefined) return undefined;
+        found.until = earliest(found.until, tags.until);
+        if (!tags.fresh) found.entry = undefined;
+      }
     }
-    return entry;
+    this.keep(key, found);
+    return found;
+  }
+
+  /** Keeps a peek whose entry is frozen (or absent); others are read again next time. */
+  private keep(key: string, found: Peeked): void {
+    this.peeked.delete(key);
+    if (found.decoded !== undefined && !Object.isFrozen(found.decoded)) return;
+    if (this.peeked.size >= PEEK_KEEP_MAX_ENTRIES) this.peeked.delete(this.peeked.keys().next().value as string);
+    this.peeked.set(key, found);
   }
 
   /** The live entries under many keys, in order, in one backend round trip (plus one for tags). */

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { getManyVia, setManyVia } from './backends/base.ts';
+import { earliest, getManyVia, setManyVia } from './backends/base.ts';
 import type { TagVersions } from './codec.ts';
 import { makeKey } from './keys.ts';
 import type { CacheBackend } from './types.ts';
@@ -82,14 +82,22 @@ export class TagStore {
   }
 
   /**
-   * Whether the recorded versions all still match, decided without waiting when the backend can
-   * peek at the tag keys (see `CacheBackend.peekMany`); undefined when it cannot tell.
+   * Whether the recorded versions all still match, and when the earliest of the versions read
+   * expires (0 = never), decided without waiting when the backend can peek at the tag keys (see
+   * `CacheBackend.peekMany`); undefined when it cannot tell.
    */
-  peekFresh(record: TagVersions): boolean | undefined {
+  peekFresh(record: TagVersions): { fresh: boolean; until: number } | undefined {
     const names = Object.keys(record);
     const versions = this.backend.peekMany?.(names.map(tagKey));
     if (versions === undefined) return undefined;
-    return names.every((name, i) => versions[i] === record[name]);
+    let until = 0;
+    let fresh = true;
+    names.forEach((name, i) => {
+      const version = versions[i];
+      if (version?.value !== record[name]) fresh = false;
+      if (version !== undefined) until = earliest(until, version.expiresAt);
+    });
+    return { fresh, until };
   }
 
   /** Gives each tag a fresh version, making every entry stored under the old one a miss. */

@@ -37,12 +37,19 @@ export interface CacheBackend {
   /** Values for many keys, in order, `undefined` for each miss. */
   getMany?(keys: readonly string[]): Promise<(string | undefined)[]>;
   /**
-   * What `getMany` would resolve, when the backend can tell without waiting (entries held in
-   * this process, or small synchronous file reads); `undefined` when it cannot, and the caller
-   * then reads with `getMany`. It may throw; the caller then reads with `getMany` too. It lets a
-   * hot path (the page front) answer a hit in the tick the request arrived.
+   * What `getMany` would resolve, with each entry's expiry, when the backend can tell without
+   * waiting (entries held in this process, or small synchronous file reads); `undefined` when it
+   * cannot, and the caller then reads with `getMany`. It may throw; the caller then reads with
+   * `getMany` too. It lets a hot path (the page front) answer a hit in the tick it arrived.
    */
-  peekMany?(keys: readonly string[]): (string | undefined)[] | undefined;
+  peekMany?(keys: readonly string[]): (PeekedEntry | undefined)[] | undefined;
+  /**
+   * A value that changes whenever something `peekMany` answered may have changed other than by
+   * expiry (a write, delete, eviction, or another process's invalidation), or `undefined` when
+   * the backend cannot vouch for that now. While it is unchanged, a caller may trust what
+   * `peekMany` answered until the entries' expiry, without asking again.
+   */
+  changeStamp?(): number | string | undefined;
   /** Stores many entries with one timeout. */
   setMany?(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void>;
   /** Removes many keys; resolves how many existed. */
@@ -67,6 +74,13 @@ export interface CacheBackend {
   stats?(): Promise<BackendStats>;
   /** Releases connections, timers and handles. */
   close?(): Promise<void>;
+}
+
+/** An entry as `peekMany` answers it. */
+export interface PeekedEntry {
+  readonly value: string;
+  /** When it expires, in ms by the cache's clock; 0 = never. */
+  readonly expiresAt: number;
 }
 
 /** A lock taken with {@link CacheBackend.lock}. */

@@ -36,8 +36,8 @@ afterEach(async () => {
 
 describe('openDatabase()', () => {
   it.skipIf(TEST_DATABASE !== 'sqlite')('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
-    const applied = await ds.query('SELECT name FROM migrations');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000']);
+    const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001']);
     expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
     const [busy] = await ds.query('PRAGMA busy_timeout');
@@ -45,8 +45,8 @@ describe('openDatabase()', () => {
   });
 
   it.skipIf(TEST_DATABASE !== 'postgres')('runs the migrations once into the schema named by ?schema= on PostgreSQL', async () => {
-    const applied = await ds.query('SELECT name FROM migrations');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000']);
+    const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001']);
     const schema = new URL(db.url).searchParams.get('schema');
     const tables = await ds.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
     expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'migrations', 'post', 'session']);
@@ -56,11 +56,18 @@ describe('openDatabase()', () => {
     const fresh = testDatabase(dir);
     try {
       const opened = await Promise.all([openDatabase(fresh.url), openDatabase(fresh.url), openDatabase(fresh.url)]);
-      expect(await opened[0].query('SELECT name FROM migrations')).toEqual([{ name: 'Initial1700000000000' }]);
+      expect(await opened[0].query('SELECT name FROM migrations ORDER BY id')).toEqual([{ name: 'Initial1700000000000' }, { name: 'SidebarIndex1700000000001' }]);
       await Promise.all(opened.map((d) => d.destroy()));
     } finally {
       await fresh.drop();
     }
+  });
+
+  it.skipIf(TEST_DATABASE !== 'sqlite')("answers the sidebar's categories from an index alone, without reading posts", async () => {
+    const plan = await ds.query(
+      'EXPLAIN QUERY PLAN SELECT category, COUNT(*) FROM post WHERE published = 1 GROUP BY category ORDER BY category',
+    );
+    expect(plan.map((row: { detail: string }) => row.detail)).toEqual(['SEARCH post USING COVERING INDEX idx_post_published_category (published=?)']);
   });
 
   it('reopens an existing database without re-running migrations and keeps its posts', async () => {

@@ -137,7 +137,7 @@ export function backendContract(
         if (peek === undefined) return; // optional: a backend without it is read with getMany only
         /** What peekMany says, where it answers, must equal what getMany says. */
         const agree = async (keys: string[]) => {
-          const peeked = peek(keys);
+          const peeked = peek(keys)?.map((entry) => entry?.value);
           const read = backend.getMany ? await backend.getMany(keys) : await Promise.all(keys.map((k) => backend.get(k)));
           if (peeked !== undefined) expect(peeked).toEqual(read);
           return peeked;
@@ -154,6 +154,8 @@ export function backendContract(
         if (fakeClock) {
           await backend.set('t', 'soon gone', 2);
           await agree(['t']);
+          const expiresAt = peek(['t'])?.[0]?.expiresAt;
+          if (expiresAt !== undefined) expect(expiresAt).toBe(clock.now() + 2000);
           clock.advance(2001);
           await agree(['t']);
         }

@@ -137,7 +137,7 @@ describe('FilesystemBackend', () => {
   });
 });
 
-describe('FilesystemBackend.peekMany: remembered reads of a settled folder', () => {
+describe('FilesystemBackend change stamp: what a settled folder vouches for', () => {
   let dir: string;
   beforeEach(() => {
     dir = freshDir();
@@ -146,52 +146,68 @@ describe('FilesystemBackend.peekMany: remembered reads of a settled folder', () 
 
   const settleMs = 40;
   const settle = () => new Promise((resolve) => setTimeout(resolve, settleMs + 15));
+  /** Two instances on one folder stand for two worker processes: neither hears of the other's writes. */
+  const pair = () => ({
+    reader: new Cache({ backend: new FilesystemBackend({ dir, prefix: 'p:', settleMs }) }),
+    writer: new Cache({ backend: new FilesystemBackend({ dir, prefix: 'p:', settleMs }) }),
+  });
 
-  it('sees every write and delete of another process at once, even right after it remembered a read', async () => {
-    // Two instances on one folder stand for two worker processes: neither hears of the other's writes.
-    const reader = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
-    const writer = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
-    await writer.set('tag', 'v0', 0);
-    for (let i = 1; i <= 25; i += 1) {
+  it('has no stamp while the folder changed within settleMs, and a new one after every change', async () => {
+    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
+    await backend.set('k', 'v', 0);
+    expect(backend.changeStamp()).toBeUndefined();
+    await settle();
+    const first = backend.changeStamp();
+    expect(first).toEqual(expect.any(String));
+    expect(backend.changeStamp()).toBe(first);
+    await backend.set('k', 'w', 0);
+    expect(backend.changeStamp()).toBeUndefined();
+    await settle();
+    expect(backend.changeStamp()).not.toBe(first);
+  });
+
+  it("makes a peek see another process's every write and delete at once, even right after it trusted one", async () => {
+    const { reader, writer } = pair();
+    await writer.set('tag', 'v0');
+    for (let i = 1; i <= 20; i += 1) {
       await settle();
-      expect(reader.peekMany(['tag'])).toEqual([`v${i - 1}`]); // remembered now
-      expect(reader.peekMany(['tag'])).toEqual([`v${i - 1}`]); // answered from memory
-      // The write lands within the same kernel tick as the remembered read.
-      await writer.set('tag', `v${i}`, 0);
-      expect(reader.peekMany(['tag'])).toEqual([`v${i}`]);
+      expect(reader.peek('tag')).toEqual({ value: `v${i - 1}` }); // read, and trusted from now on
+      expect(reader.peek('tag')).toEqual({ value: `v${i - 1}` }); // answered without reading
+      // The write lands within the same kernel tick as the trusted read.
+      await writer.set('tag', `v${i}`);
+      expect(reader.peek('tag')).toEqual({ value: `v${i}` });
     }
     await settle();
-    reader.peekMany(['tag']);
+    reader.peek('tag');
     await writer.delete('tag');
-    expect(reader.peekMany(['tag'])).toEqual([undefined]);
+    expect(reader.peek('tag')).toEqual({ value: undefined });
   });
 
-  it('sees a change made while it was not looking once the folder has settled again', async () => {
-    const reader = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
-    const writer = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
-    await writer.set('tag', 'old', 0);
+  it('makes a peek see a change made while it was not looking, once the folder has settled again', async () => {
+    const { reader, writer } = pair();
+    await writer.set('tag', 'old');
     await settle();
-    expect(reader.peekMany(['tag'])).toEqual(['old']);
-    await writer.set('tag', 'new', 0);
+    expect(reader.peek('tag')).toEqual({ value: 'old' });
+    await writer.set('tag', 'new');
     await settle();
-    expect(reader.peekMany(['tag'])).toEqual(['new']);
+    expect(reader.peek('tag')).toEqual({ value: 'new' });
   });
 
-  it('answers from memory without reading the file while the folder is settled', async () => {
-    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs });
-    await backend.set('k', 'kept', 0);
+  it('answers a trusted peek without reading the file while the folder is settled', async () => {
+    const { reader, writer } = pair();
+    await writer.set('k', 'kept');
     await settle();
-    expect(backend.peekMany(['k'])).toEqual(['kept']);
-    // A file changed in place (no rename) leaves the folder as it was: proof the read was remembered.
+    expect(reader.peek('k')).toEqual({ value: 'kept' });
+    // A file changed in place (no rename) leaves the folder as it was: proof nothing was read.
     const [name] = readdirSync(dir);
     writeFileSync(join(dir, name), 'garbage');
-    expect(backend.peekMany(['k'])).toEqual(['kept']);
+    expect(reader.peek('k')).toEqual({ value: 'kept' });
   });
 
-  it('reads the files again while the folder is unsettled, and leaves torn files to getMany', async () => {
+  it('leaves a torn file to getMany, which removes it', async () => {
     const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs: 60_000 });
     await backend.set('k', 'fresh', 0);
-    expect(backend.peekMany(['k'])).toEqual(['fresh']);
+    expect(backend.peekMany(['k'])?.map((e) => e?.value)).toEqual(['fresh']);
     const [name] = readdirSync(dir);
     writeFileSync(join(dir, name), 'garbage');
     expect(backend.peekMany(['k'])).toBeUndefined();
@@ -199,14 +215,14 @@ describe('FilesystemBackend.peekMany: remembered reads of a settled folder', () 
     expect(readdirSync(dir)).toHaveLength(0);
   });
 
-  it('answers an expired remembered entry as unknown, so getMany removes it', async () => {
+  it('stops trusting a peek when what it read expires', async () => {
     const clock = new FakeClock();
-    const backend = new FilesystemBackend({ dir, prefix: 'p:', settleMs, clock });
-    await backend.set('k', 'short', 5);
+    const cache = new Cache({ backend: new FilesystemBackend({ dir, prefix: 'p:', settleMs, clock }), clock });
+    await cache.set('k', 'short', { timeout: 5 });
     await settle();
-    expect(backend.peekMany(['k'])).toEqual(['short']);
+    expect(cache.peek('k')).toEqual({ value: 'short' });
     clock.advance(5001);
-    expect(backend.peekMany(['k'])).toBeUndefined();
-    expect(await backend.getMany(['k'])).toEqual([undefined]);
+    expect(cache.peek('k')).toBeUndefined(); // expired: left to get, which removes it
+    expect(await cache.get('k')).toBeUndefined();
   });
 });

@@ -223,7 +223,7 @@ describe('layeredBackend.peekMany()', () => {
     await remote.set('k', 'v1', 0);
     expect(here.peekMany(['k'])).toBeUndefined(); // no copy yet: only the remote knows
     await here.get('k');
-    expect(here.peekMany(['k'])).toEqual(['v1']);
+    expect(here.peekMany(['k'])?.map((e) => e.value)).toEqual(['v1']);
     expect(here.peekMany(['k', 'other'])).toBeUndefined();
     // An invalidation resolves once every process dropped its copy (an overwrite is announced
     // in the background, so it reaches the other near layers a moment later, for get and peek alike).
@@ -231,7 +231,7 @@ describe('layeredBackend.peekMany()', () => {
     expect(here.peekMany(['k'])).toBeUndefined();
     await there.set('k', 'v2', 0);
     await here.get('k');
-    expect(here.peekMany(['k'])).toEqual(['v2']);
+    expect(here.peekMany(['k'])?.map((e) => e.value)).toEqual(['v2']);
     await here.set('k', 'v3', 0);
     expect(here.peekMany(['k'])).toBeUndefined();
   });
@@ -242,7 +242,7 @@ describe('layeredBackend.peekMany()', () => {
     await backend.whenLive();
     await remote.set('k', 'v', 0);
     await backend.get('k');
-    expect(backend.peekMany(['k'])).toEqual(['v']);
+    expect(backend.peekMany(['k'])?.map((e) => e.value)).toEqual(['v']);
     link?.down();
     expect(backend.peekMany(['k'])).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheEvent } from '../../src/cache/types.ts';
@@ -32,6 +32,21 @@ describe('Cache.peek', () => {
     await cache.set('k', 'again', { timeout: 10 });
     clock.advance(10_001);
     expect(cache.peek('k')).toEqual({ value: undefined });
+  });
+
+  it('answers a key peeked before without reading while the backend is unchanged, until what it read expires', async () => {
+    const { cache, clock, backend } = peekable();
+    await cache.set('page', 'v1', { timeout: 60, tags: ['t'] });
+    const reads = vi.spyOn(backend, 'peekMany');
+    expect(cache.peek('page')).toEqual({ value: 'v1' });
+    const afterFirst = reads.mock.calls.length;
+    for (let i = 0; i < 5; i++) expect(cache.peek('page')).toEqual({ value: 'v1' });
+    expect(reads.mock.calls.length).toBe(afterFirst); // one stamp check each, no read
+    await cache.set('unrelated', 1); // any change: read again
+    expect(cache.peek('page')).toEqual({ value: 'v1' });
+    expect(reads.mock.calls.length).toBeGreaterThan(afterFirst);
+    clock.advance(60_000);
+    expect(cache.peek('page')).toEqual({ value: undefined });
   });
 
   it('is reported like a get: one event per peek, with its origin', async () => {

@@ -1,4 +1,5 @@
 import { Initial1700000000000 } from './1700000000000-initial.ts';
+import { SidebarIndex1700000000001 } from './1700000000001-sidebar-index.ts';
 
 /** Every migration, oldest first; listed by hand so no glob depends on the file extension. */
-export const migrations = [Initial1700000000000];
+export const migrations = [Initial1700000000000, SidebarIndex1700000000001];

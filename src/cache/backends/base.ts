@@ -62,6 +62,13 @@ export function isExpired(clock: Clock, expiresAt: number): boolean {
   return expiresAt !== 0 && clock.now() >= expiresAt;
 }
 
+/** The earlier of two absolute expiry times, where 0 is never. */
+export function earliest(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
 /** A base class that supplies the batch members from the primitives. */
 export abstract class BaseBackend implements CacheBackend {
   abstract readonly name: string;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
+import { systemClock, type BackendStats, type CacheBackend, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
 import { BaseBackend, checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
 
 /** Options of {@link FilesystemBackend}. */
@@ -16,8 +16,8 @@ export interface FilesystemBackendOptions {
   /** Most entries of this prefix kept (default 500, like `CACHE_THRESHOLD`). */
   threshold?: number;
   /**
-   * Milliseconds the folder must have been quiet before `peekMany` remembers what it read
-   * (default 2000; see `settledFolder`). Tests shorten it.
+   * Milliseconds the folder must have been quiet before its state vouches for what was read
+   * (default 2000; see `changeStamp`). Tests shorten it.
    */
   settleMs?: number;
 }
@@ -32,17 +32,6 @@ interface Header {
   writtenAt: number;
   expiresAt: number;
 }
-
-/** An entry `peekMany` read (`value` undefined: absent), and the folder state it was read under. */
-interface Seen {
-  value: string | undefined;
-  expiresAt: number;
-  folder: string | undefined;
-}
-
-/** Most entries remembered by `peekMany`, and the longest value remembered. */
-const SEEN_MAX_ENTRIES = 1024;
-const SEEN_MAX_LENGTH = 4096;
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -69,8 +58,6 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
   private readonly stem: string;
   private readonly locks = new Map<string, Promise<void>>();
   private pruning: Promise<number> | undefined;
-  /** Entries read by `peekMany`, with the folder state they were read under. */
-  private readonly seen = new Map<string, Seen>();
   /** Files of this prefix, counted high (an overwrite counts as a new file) until the next prune. */
   private count: number;
 
@@ -111,66 +98,44 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
   }
 
   /**
-   * Answers from what this process read before while the folder is unchanged, otherwise by
-   * reading the files synchronously (a hot path peeks at a few small entries: a page's record
-   * and its tag versions; the body is served from memory). See {@link FilesystemBackend.settledFolder}
-   * for why an unchanged folder means unchanged entries. A file that is torn, altered or expired
-   * makes it answer `undefined`, so that `getMany` reads again and removes it.
+   * Reads the files synchronously: meant for the few small entries of a hot path (a page's
+   * record and its tag versions; the body is served from memory), where one blocking read of a
+   * file the OS has cached costs less than the thread-pool round trips of an asynchronous one.
+   * A file that is torn, altered or expired makes it answer `undefined`, so `getMany` removes it.
    */
-  peekMany(keys: readonly string[]): (string | undefined)[] | undefined {
-    const folder = this.settledFolder();
-    const out: (string | undefined)[] = [];
+  peekMany(keys: readonly string[]): (PeekedEntry | undefined)[] | undefined {
+    const out: (PeekedEntry | undefined)[] = [];
     for (const key of keys) {
-      const seen = folder === undefined ? undefined : this.seen.get(key);
-      let entry: Seen | undefined;
-      if (seen !== undefined && seen.folder === folder) {
-        entry = seen;
-      } else {
-        const read = this.readNow(key);
-        if (read === undefined) return undefined;
-        entry = { value: read.entry?.value, expiresAt: read.entry?.header.expiresAt ?? 0, folder };
-        this.see(key, entry);
+      let data: Buffer;
+      try {
+        data = readFileSync(this.fileOf(key));
+      } catch (error) {
+        if (isMissing(error)) {
+          out.push(undefined);
+          continue;
+        }
+        throw error;
       }
-      if (entry.value !== undefined && isExpired(this.clock, entry.expiresAt)) return undefined;
-      out.push(entry.value);
+      const entry = decodeFile(data);
+      if (entry === undefined || isExpired(this.clock, entry.header.expiresAt)) return undefined;
+      out.push({ value: entry.value, expiresAt: entry.header.expiresAt });
     }
     return out;
   }
 
   /**
-   * The folder's state, when it has been unchanged long enough for reads to be remembered:
-   * every write, delete or prune here (by any process) creates, renames or removes a file in
-   * the folder, which sets the folder's modification and change times. Those times are coarse
-   * (one kernel tick), so a change right after another could carry the same time: state is only
-   * trusted once the folder has been quiet for `settleMs` (far above a tick), and taken before the file it
-   * vouches for is read. Undefined while the folder is unsettled (reads are then not remembered).
-   * Needs a local filesystem: a network one may report a folder's times late.
+   * The folder's state, once it has been unchanged for `settleMs`; undefined before. Every
+   * write, delete or prune here (by any process) creates, renames or removes a file in the
+   * folder, which sets the folder's modification and change times, so an unchanged state means
+   * unchanged entries. Those times are coarse (one kernel tick): a change right after another
+   * could carry the same time, hence the wait, far above a tick, before the state vouches for
+   * anything (and it is taken before the files it vouches for are read). Needs a local
+   * filesystem: a network one may report a folder's times late.
    */
-  private settledFolder(): string | undefined {
+  changeStamp(): string | undefined {
     const info = statSync(this.dir, { throwIfNoEntry: false });
     if (info === undefined || Date.now() - Math.max(info.mtimeMs, info.ctimeMs) < this.settleMs) return undefined;
     return `${info.ino}:${info.mtimeMs}:${info.ctimeMs}:${info.size}`;
-  }
-
-  private see(key: string, entry: Seen): void {
-    this.seen.delete(key);
-    if (entry.folder === undefined || (entry.value?.length ?? 0) > SEEN_MAX_LENGTH) return;
-    if (this.seen.size >= SEEN_MAX_ENTRIES) this.seen.delete(this.seen.keys().next().value as string);
-    this.seen.set(key, entry);
-  }
-
-  /** The file's entry read synchronously: `{ entry: undefined }` when absent; undefined when torn, altered or expired. */
-  private readNow(key: string): { entry: { value: string; header: Header } | undefined } | undefined {
-    let data: Buffer;
-    try {
-      data = readFileSync(this.fileOf(key));
-    } catch (error) {
-      if (isMissing(error)) return { entry: undefined };
-      throw error;
-    }
-    const entry = decodeFile(data);
-    if (entry === undefined || isExpired(this.clock, entry.header.expiresAt)) return undefined;
-    return { entry };
   }
 
   private async read(key: string): Promise<{ value: string; header: Header } | undefined> {

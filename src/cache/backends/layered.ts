@@ -1,7 +1,7 @@
 import type { BreakerState } from '../breaker.ts';
 import type { Invalidation } from '../coherence-wire.ts';
 import type { Coherence } from '../coherence.ts';
-import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type Seconds } from '../types.ts';
+import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
 import { expiryOf, getManyVia } from './base.ts';
 import { tagKey } from '../tags.ts';
 import { MemoryStore } from './memory.ts';
@@ -144,15 +144,23 @@ export class LayeredBackend implements CacheBackend {
   }
 
   /** Answers only when every key has a near copy (and near copies may be served). */
-  peekMany(keys: readonly string[]): (string | undefined)[] | undefined {
+  peekMany(keys: readonly string[]): PeekedEntry[] | undefined {
     if (!this.nearLive) return undefined;
-    const out: string[] = [];
+    const out: PeekedEntry[] = [];
     for (const key of keys) {
       const hit = this.near.read(key, this.clock, true);
       if (hit === undefined) return undefined;
-      out.push(hit.value);
+      out.push(hit);
     }
     return out;
+  }
+
+  /**
+   * The near layer's change count while coherence is live: every copy kept or dropped (here,
+   * or on another process's announcement) changes it. A copy's expiry is at most `maxTtl`.
+   */
+  changeStamp(): number | undefined {
+    return this.nearLive ? this.near.changeCount : undefined;
   }
 
   /** Whether a live entry exists, near or remote. */

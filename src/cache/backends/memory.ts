@@ -62,6 +62,7 @@ export class MemoryStore {
   readonly maxBytes: number;
   private readonly map = new Map<string, Held>();
   private bytes = 0;
+  private changes = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
@@ -89,6 +90,7 @@ export class MemoryStore {
 
   /** Stores a value as most recently used, first evicting the least recently used to make room. */
   write(key: string, value: string, expiresAt: number): void {
+    this.changes += 1;
     const stored = hold(value);
     const size = key.length * 2 + (typeof stored === 'string' ? stored.length * 2 : stored.length);
     this.remove(key);
@@ -115,6 +117,7 @@ export class MemoryStore {
   remove(key: string): boolean {
     const held = this.map.get(key);
     if (held === undefined) return false;
+    this.changes += 1;
     this.map.delete(key);
     this.bytes -= held.size;
     return true;
@@ -122,6 +125,7 @@ export class MemoryStore {
 
   /** Removes every key starting with `prefix` (all keys for the empty prefix). */
   removePrefix(prefix: string): void {
+    this.changes += 1;
     if (prefix === '') {
       this.map.clear();
       this.bytes = 0;
@@ -133,6 +137,11 @@ export class MemoryStore {
   /** Entries and bytes held, expired ones included until touched or evicted. */
   stats(): BackendStats {
     return { entries: this.map.size, bytes: this.bytes };
+  }
+
+  /** How many changes (writes, removals, evictions) the store has had: a change stamp. */
+  get changeCount(): number {
+    return this.changes;
   }
 }
 
@@ -195,12 +204,17 @@ export class MemoryBackend implements CacheBackend {
 
   /** Many values, in order. */
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    return this.peekMany(keys);
+    return keys.map((key) => this.store.read(this.prefix + key, this.clock, true)?.value);
   }
 
   /** Always answers: every entry is in this process. */
-  peekMany(keys: readonly string[]): (string | undefined)[] {
-    return keys.map((key) => this.store.read(this.prefix + key, this.clock, true)?.value);
+  peekMany(keys: readonly string[]): (Entry | undefined)[] {
+    return keys.map((key) => this.store.read(this.prefix + key, this.clock, true));
+  }
+
+  /** The store's change count (shared by every prefix on the store, so any change counts). */
+  changeStamp(): number {
+    return this.store.changeCount;
   }
 
   /** Stores many entries. */

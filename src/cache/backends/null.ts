@@ -16,6 +16,11 @@ export class NullBackend implements CacheBackend {
     return keys.map(() => undefined);
   }
 
+  /** Nothing ever changes. */
+  changeStamp(): number {
+    return 0;
+  }
+
 
   /** Forgets the value. */
   async set(_key: string, _value: string, _ttl: Seconds): Promise<void> {}

@@ -57,6 +57,8 @@ export interface FrontPage {
 }
 
 interface Prepared extends FrontPage {
+  /** The last value read from the page's key that proved to be this page's record (peeks share it, frozen). */
+  checked: unknown;
   /** How the front's reads are reported (origin `view`, the path as detail). */
   events: GetOptions;
   route: string | undefined;
@@ -97,7 +99,7 @@ export class PageFront {
     const notModified: string[] = [];
     for (let i = 0; i < ok.length; i += 2) if (!BODY_HEADERS.has(ok[i].toLowerCase())) notModified.push(ok[i], ok[i + 1]);
     this.forget(ctx.url);
-    this.pages.set(ctx.url, { ...page, events: { origin: 'view', detail: ctx.path }, route: routeOf(ctx), ok, notModified });
+    this.pages.set(ctx.url, { ...page, checked: undefined, events: { origin: 'view', detail: ctx.path }, route: routeOf(ctx), ok, notModified });
     this.bytes += entry.body.length;
     while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.pages.keys().next();
@@ -161,14 +163,17 @@ export class PageFront {
    */
   private answer(ctx: Context, page: Prepared, value: unknown, started: number): boolean {
     try {
-      const record = readPageRecord(value);
       const { entry } = page;
-      if (record === undefined || record.e !== entry.etag || record.t !== entry.storedAt) {
-        // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
-        if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
-        return false;
+      if (value === undefined || value !== page.checked) {
+        const record = readPageRecord(value);
+        if (record === undefined || record.e !== entry.etag || record.t !== entry.storedAt) {
+          // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
+          if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
+          return false;
+        }
+        if (Object.isFrozen(value)) page.checked = value;
       }
-      if (freshness(record.t, page.clock.now(), page.windows) !== 'fresh') return false;
+      if (freshness(entry.storedAt, page.clock.now(), page.windows) !== 'fresh') return false;
       // Most recently served last, so the least recently served are evicted first.
       this.pages.delete(ctx.url);
       this.pages.set(ctx.url, page);
