@@ -8,17 +8,16 @@ import { hasWrk } from './wrk.ts';
 
 /**
  * `npx tsx bench/ablate.ts [CACHE_TYPE] [PATH] [ROUNDS]` (default memory / 5): what parts of Kiln
- * cost on a page, measured interleaved against bare Koa: Kiln as it is, then with the cache's
- * event listeners removed (the /metrics bookkeeping per cache operation) and with
- * AsyncLocalStorage made a plain call, alone and together (KILN_BENCH_ABLATE, see
+ * cost on a page, measured interleaved against bare Koa: Kiln as it is, twice (the spread
+ * between two identical servers is the noise floor), then with the cache's event listeners
+ * removed (the /metrics bookkeeping per cache operation; KILN_BENCH_ABLATE, see
  * bench/kiln-server.ts). Prints req/s, ratio to bare Koa and server CPU per request.
  */
 
 const VARIANTS: readonly [string, string][] = [
   ['Kiln as is', ''],
+  ['Kiln as is (again)', ''],
   ['without cache-event listeners', 'cache-events'],
-  ['without AsyncLocalStorage', 'als'],
-  ['without both', 'cache-events,als'],
 ];
 
 async function main(cacheType: BenchCacheType, path: string, rounds: number): Promise<void> {

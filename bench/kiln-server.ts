@@ -18,9 +18,8 @@ import { consoleLogger } from '../src/log.ts';
  * - `clear` empties this server's cache (a cold page again).
  *
  * `KILN_BENCH_ABLATE` (bench/ablate.ts only) switches parts off to measure what they cost:
- * `als` makes AsyncLocalStorage.run a plain call (no async context propagation: fragment
- * nesting checks are lost, pages stay correct for the measurement), `cache-events` removes the
- * listeners of the cache's event stream (the /metrics counters of cache operations).
+ * `cache-events` removes the listeners of the cache's event stream (the /metrics counters of
+ * cache operations).
  */
 
 /** A request from the bench over IPC. */
@@ -33,12 +32,6 @@ const log = consoleLogger();
 
 async function main(): Promise<void> {
   const ablate = new Set((process.env.KILN_BENCH_ABLATE ?? '').split(',').filter(Boolean));
-  if (ablate.has('als')) {
-    const { AsyncLocalStorage } = await import('node:async_hooks');
-    AsyncLocalStorage.prototype.run = function run<R>(_store: unknown, fn: (...args: unknown[]) => R, ...args: unknown[]): R {
-      return fn(...args);
-    };
-  }
   const config = loadConfig();
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset };

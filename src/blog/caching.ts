@@ -131,6 +131,6 @@ export class BlogCache {
 }
 
 async function loadSidebar(posts: PostService): Promise<Sidebar> {
-  const [categories, latest] = await Promise.all([posts.categories(), posts.latestTitles(5)]);
+  const [categories, latest] = await Promise.all([posts.categories(), posts.latest(5)]);
   return { categories, latest: latest.map((p) => ({ id: p.id, title: p.title })) };
 }

@@ -12,6 +12,7 @@ export {
   type CacheResult,
   type Clock,
   type GetOptions,
+  type PeekedEntry,
   type Seconds,
   type SetOptions,
 } from './types.ts';
@@ -102,5 +103,6 @@ export {
 export { cacheView, type CacheViewMiddleware, type CacheViewOptions } from './koa/cache-view.ts';
 export { isCacheableResponse, uncacheableReason, type PageCacheStatus, type UncacheableReason } from './koa/decisions.ts';
 export { loadPage, type PageEntry } from './koa/entry.ts';
+export { PageFront, type FrontServed, type PageFrontOptions } from './koa/front.ts';
 export { FragmentCacheExtension } from './nunjucks/fragment-tag.ts';
 export { renderTemplate } from './nunjucks/render.ts';

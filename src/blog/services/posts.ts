@@ -147,11 +147,6 @@ export class PostService {
     return this.repo.find({ where: { published: true }, order: { createdAt: 'DESC', id: 'DESC' }, take: n });
   }
 
-  /** Ids and titles of the `n` newest published posts (the sidebar: no bodies read). */
-  latestTitles(n = 5): Promise<Pick<Post, 'id' | 'title'>[]> {
-    return this.repo.find({ select: { id: true, title: true }, where: { published: true }, order: { createdAt: 'DESC', id: 'DESC' }, take: n });
-  }
-
   /** The posts of the Atom feed. */
   feed(n = 20): Promise<Post[]> {
     return this.latest(n);
