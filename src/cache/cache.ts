@@ -115,15 +115,9 @@ export class Cache {
   }
 
   /**
-   * What `get(key)` would resolve, decided in this tick when the backend can read without
-   * waiting (memory; the near layer in front of Redis; small synchronous file reads): `{ value }`,
-   * with `value` undefined for a miss, counted and reported like a `get`. Undefined when it
-   * cannot tell; then call `get`. For hot paths that want no asynchronous hop on a hit. A small
-   * plain value is frozen and shared by the peeks of the same stored entry: read it, do not change it.
-   *
-   * @example
-   * const peeked = cache.peek<Page>(key);
-   * const page = peeked ? peeked.value : await cache.get<Page>(key);
+   * What `get(key)` would resolve, decided in this tick when the backend can read without waiting
+   * (memory, Redis's near cache, the filesystem): `{ value }` (undefined: a miss), counted like a
+   * `get`; undefined when it cannot tell: then call `get`. Small plain values are frozen, shared.
    */
   peek<T = unknown>(key: string, opts: GetOptions = {}): { value: T | undefined } | undefined {
     const peeked = this.reader.peek('get', key, opts);

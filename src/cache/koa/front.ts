@@ -11,10 +11,12 @@ import { refreshTicketOf } from './refresh.ts';
  * middleware run, by writing the response prepared when the page was stored (header block, body
  * bytes, ETag) in one `writeHead` + `end`.
  *
- * It never decides on its own that a page may be served: every answer re-reads the page's record
- * through the cache (so its tags are checked, a deleted or replaced page falls through, the
- * cache counts the hit) and serves only a record that is still the very page it prepared, and
- * still fresh. Anything else, and every request `eligible` refuses, goes down the whole chain.
+ * It never decides on its own that a page may be served: every answer asks the cache for the
+ * page's record (`peek`, else `get`: its tags are checked, a deleted or replaced page falls
+ * through, the cache counts the hit) and serves only a record that is still the very page it
+ * prepared, and still fresh. Anything else, and every request `eligible` refuses, goes down the
+ * whole chain. On a backend with a change stamp, a record the cache already read under the same
+ * stamp is answered without reading again (reader.ts), so a hot page costs one check.
  */
 
 /** What the front answered, for metrics and logs. */
