@@ -6,7 +6,7 @@ import { ROOT } from './servers.ts';
 import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptions } from './suite.ts';
 
 /**
- * `npm run bench` — Kiln's benchmark suite (issue 6): about 8 minutes, writes BENCHMARKS.md and
+ * `npm run bench` — Kiln's benchmark suite (issue 6): about 11 minutes, writes BENCHMARKS.md and
  * prints it. `npm run bench -- --quick` is a smoke run of every phase with tiny durations that
  * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
  * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`.

@@ -33,10 +33,10 @@ export interface SuiteOptions {
   log: (line: string) => void;
 }
 
-/** The full run behind BENCHMARKS.md (about 8 minutes on the 2-core machine). */
+/** The full run behind BENCHMARKS.md (about 11 minutes on the 2-core machine; 5 rounds, since 3 left ±10 % between runs). */
 export function fullOptions(log: (line: string) => void): SuiteOptions {
   return {
-    connections: 32, durationS: 5, warmupS: 2, rounds: 3, routes: ROUTES, backends: BACKENDS,
+    connections: 32, durationS: 5, warmupS: 2, rounds: 5, routes: ROUTES, backends: BACKENDS,
     stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB',
     tool: hasWrk() ? 'wrk' : 'node', quick: false, log,
   };
