@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from './children.ts';
 
 /** The repository root, where `src/server.ts` lives. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -18,11 +19,6 @@ export interface KilnProcess {
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
 /** Starts Kiln with `env` added to this process's environment. */
 export function startKilnProcess(env: Record<string, string>): KilnProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -31,12 +27,11 @@ export function startKilnProcess(env: Record<string, string>): KilnProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error('could not start src/server.ts');
-  live.add(child);
+  killOnExit(child, (running) => running.kill('SIGKILL'));
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
-      live.delete(child);
       resolve({ code, signal });
       for (const wake of waiters) wake();
     });

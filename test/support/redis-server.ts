@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, killOnExit } from './children.ts';
 
 /** A private redis-server process started by a test; every method is safe to call twice. */
 export interface RedisServer {
@@ -30,34 +30,7 @@ export interface RedisServerOptions {
   args?: readonly string[];
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
-/** Last resort when a test run dies without its afterAll: no redis-server outlives this process. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  });
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /** Spawns redis-server and resolves once it accepts connections; rejects if it exits first. */
 function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
@@ -67,8 +40,11 @@ function launch(port: number, dir: string, extra: readonly string[]): Promise<Ch
     ...extra,
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  // A frozen server ignores SIGKILL until it is thawed.
+  killOnExit(child, (running) => {
+    running.kill('SIGCONT');
+    running.kill('SIGKILL');
+  });
   let output = '';
   let settled = false;
   return new Promise((resolve, reject) => {
@@ -110,7 +86,6 @@ function exited(child: ChildProcess, ms: number): Promise<void> {
  * Call `stop()` in `afterAll`; a process exit hook kills any server a crashed run leaves.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  installExitHook();
   const extra = options.args ?? [];
   let dir = '';
   let child: ChildProcess | undefined;

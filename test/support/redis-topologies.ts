@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './server-process.ts';
+import { freePort } from './children.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
 
 /** A host and port. */

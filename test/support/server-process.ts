@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort, killOnExit } from './children.ts';
 
 /** The repository root, where `src/server.ts` lives. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,17 +32,6 @@ export interface ServerProcessOptions {
 }
 
 const READY = /Kiln listening on /;
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Last resort when a test run dies without its afterAll: no server outlives this process. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-  });
-}
 
 /**
  * Signals the child's whole process group (it was started detached, as a group leader), so a
@@ -57,19 +46,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
+const killForGood = (child: ChildProcess): void => killGroup(child, 'SIGKILL');
+
 
 /** Resolves once `child` has exited (at once if it already has). */
 function exited(child: ChildProcess): Promise<void> {
@@ -83,7 +61,6 @@ function exited(child: ChildProcess): Promise<void> {
  * HOME are inherited, so the test runner's own NODE_ENV and variables never leak in.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  installExitHook();
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' };
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
@@ -100,9 +77,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = spawned;
-    live.add(spawned);
+    killOnExit(spawned, killForGood);
     spawned.once('exit', () => {
-      live.delete(spawned);
       if (child === spawned) child = undefined;
     });
     await new Promise<void>((resolve, reject) => {
@@ -167,7 +143,7 @@ export async function expectStartRefused(env: Record<string, string>, timeoutMs 
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  killOnExit(child, killForGood);
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -185,7 +161,6 @@ export async function expectStartRefused(env: Record<string, string>, timeoutMs 
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
-      live.delete(child);
       clearTimeout(timer);
       resolve({ code, output });
     });

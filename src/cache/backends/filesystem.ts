@@ -116,8 +116,8 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
         }
         throw error;
       }
-      const entry = decodeFile(data);
-      if (entry === undefined || isExpired(this.clock, entry.header.expiresAt)) return undefined;
+      const entry = this.live(data);
+      if (entry === undefined) return undefined;
       out.push({ value: entry.value, expiresAt: entry.header.expiresAt });
     }
     return out;
@@ -147,12 +147,15 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
       if (isMissing(error)) return undefined;
       throw error;
     }
-    const entry = decodeFile(data);
-    if (entry === undefined || isExpired(this.clock, entry.header.expiresAt)) {
-      await unlink(file).catch(() => undefined);
-      return undefined;
-    }
+    const entry = this.live(data);
+    if (entry === undefined) await unlink(file).catch(() => undefined);
     return entry;
+  }
+
+  /** The entry in a file's bytes, or undefined when it is torn, altered, of another format or expired. */
+  private live(data: Buffer): { value: string; header: Header } | undefined {
+    const entry = decodeFile(data);
+    return entry === undefined || isExpired(this.clock, entry.header.expiresAt) ? undefined : entry;
   }
 
   /** Stores a string atomically. */

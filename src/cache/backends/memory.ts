@@ -204,7 +204,7 @@ export class MemoryBackend implements CacheBackend {
 
   /** Many values, in order. */
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    return keys.map((key) => this.store.read(this.prefix + key, this.clock, true)?.value);
+    return this.peekMany(keys).map((entry) => entry?.value);
   }
 
   /** Always answers: every entry is in this process. */

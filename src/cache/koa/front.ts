@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
+import { matchedRoute } from '../metrics.ts';
 import type { Clock, GetOptions } from '../types.ts';
 import { etagMatches, freshness, type FreshnessWindows } from './decisions.ts';
 import { readPageRecord, type PageEntry } from './entry.ts';
@@ -101,7 +102,7 @@ export class PageFront {
     const notModified: string[] = [];
     for (let i = 0; i < ok.length; i += 2) if (!BODY_HEADERS.has(ok[i].toLowerCase())) notModified.push(ok[i], ok[i + 1]);
     this.forget(ctx.url);
-    this.pages.set(ctx.url, { ...page, checked: undefined, events: { origin: 'view', detail: ctx.path }, route: routeOf(ctx), ok, notModified });
+    this.pages.set(ctx.url, { ...page, checked: undefined, events: { origin: 'view', detail: ctx.path }, route: matchedRoute(ctx), ok, notModified });
     this.bytes += entry.body.length;
     while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.pages.keys().next();
@@ -201,9 +202,4 @@ export class PageFront {
     this.pages.delete(url);
     this.bytes -= page.entry.body.length;
   }
-}
-
-function routeOf(ctx: Context): string | undefined {
-  const route: unknown = Reflect.get(ctx, '_matchedRoute');
-  return typeof route === 'string' ? route : undefined;
 }
