@@ -98,7 +98,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
 
   // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
   if (pages.front) app.use(pages.front.middleware);
-  app.use(securityHeaders());
+  app.use(securityHeaders(config.siteUrl));
   app.use(httpMetrics(metrics));
   // Outside the error handler (error pages get the bar) and the page cache (stored pages never do).
   app.use(toolbar.middleware);

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { CacheMetrics } from '../../cache/metrics.ts';
 import { PageFront } from '../../cache/koa/front.ts';
 import type { Config } from '../../config.ts';
-import { SECURITY_HEADERS } from './security-headers.ts';
+import { securityHeadersFor } from './security-headers.ts';
 import { SESSION_COOKIE } from './session.ts';
 
 /**
@@ -23,7 +23,7 @@ export function pageFront(config: Config, metrics: CacheMetrics): PageFront | un
   if (config.toolbar.enabled) return undefined;
   return new PageFront({
     eligible: (ctx) => !mayHaveSession(ctx),
-    headers: SECURITY_HEADERS,
+    headers: securityHeadersFor(config.siteUrl),
     onServe: (ctx, served) => {
       metrics.recordRequest({ method: ctx.method, route: served.route ?? 'unmatched', status: served.status, durationMs: served.durationMs });
       metrics.recordPage('HIT');

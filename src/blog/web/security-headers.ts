@@ -26,16 +26,34 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Adds the security headers once the response is final, and marks anything built for the
- * signed-in author, or carrying a cookie, `Cache-Control: private, no-store` so no shared cache
- * keeps it. Mount it outermost.
+ * HTTP Strict Transport Security (RFC 6797) of a site served over https: browsers use https
+ * only, for a year, subdomains included. Browsers ignore it on plain http, so it is safe on the
+ * http hop behind a TLS proxy.
  */
-export function securityHeaders() {
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';
+
+/**
+ * The headers every response of the site at `siteUrl` carries: {@link SECURITY_HEADERS}, plus
+ * `Strict-Transport-Security` when the site is https (never on an http site, whose browsers
+ * could then no longer reach it).
+ */
+export function securityHeadersFor(siteUrl: string): Readonly<Record<string, string>> {
+  if (!siteUrl.startsWith('https:')) return SECURITY_HEADERS;
+  return { ...SECURITY_HEADERS, 'Strict-Transport-Security': STRICT_TRANSPORT_SECURITY };
+}
+
+/**
+ * Adds the security headers of the site at `siteUrl` once the response is final, and marks
+ * anything built for the signed-in author, or carrying a cookie, `Cache-Control: private,
+ * no-store` so no shared cache keeps it. Mount it outermost.
+ */
+export function securityHeaders(siteUrl: string) {
+  const headers = securityHeadersFor(siteUrl);
   return async function securityHeaders(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } finally {
-      ctx.set(SECURITY_HEADERS);
+      ctx.set(headers);
       if (ctx.state.author || ctx.response.get('Set-Cookie')) ctx.set('Cache-Control', 'private, no-store');
     }
   };

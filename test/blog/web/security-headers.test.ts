@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../../src/blog/web/security-headers.ts';
+import { CONTENT_SECURITY_POLICY, STRICT_TRANSPORT_SECURITY } from '../../../src/blog/web/security-headers.ts';
 import { login, loginRaw, startTestApp, type TestApp } from '../../support/app.ts';
 
 let t: TestApp;
@@ -84,5 +84,50 @@ describe('pages for the signed-in author', () => {
     await login(agent);
     const own = await agent.get('/').expect(200);
     expect(own.text).toContain('Log out (author)');
+  });
+});
+
+describe('Strict-Transport-Security', () => {
+  // Every kind of response: pages (a MISS, then a HIT answered by the page front before the
+  // chain, then a 304 of it), the feed, a static file, a 404 and an API error.
+  const paths = ['/', '/', '/feed.xml', '/static/css/site.css', '/no-such-page', '/api/v1/nothing'];
+
+  async function headersOf(siteUrl: string): Promise<{ hsts: (string | undefined)[]; xCache: string[]; served: number; notModified: string | undefined }> {
+    const app = await startTestApp({ env: { SITE_URL: siteUrl, CACHE_TYPE: 'memory' } });
+    try {
+      await app.addPost({ title: 'Hello' });
+      const front = app.app.context.services.pages.front;
+      if (!front) throw new Error('the page front is off');
+      const before = front.served;
+      const responses = [];
+      for (const path of paths) responses.push(await supertest(app.server).get(path));
+      const etag = responses[1].headers.etag ?? '';
+      const cached = await supertest(app.server).get('/').set('If-None-Match', etag).expect(304);
+      return {
+        hsts: responses.map((res) => res.headers['strict-transport-security']),
+        xCache: responses.slice(0, 2).map((res) => String(res.headers['x-cache'])),
+        served: front.served - before,
+        notModified: cached.headers['strict-transport-security'],
+      };
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('is on every response of an https site, cached hits from the page front included', async () => {
+    const seen = await headersOf('https://kiln.test');
+    expect(seen.xCache).toEqual(['MISS', 'HIT']);
+    expect(seen.served).toBe(2); // the HIT and the 304 never reached the chain
+    expect(seen.hsts).toEqual(paths.map(() => STRICT_TRANSPORT_SECURITY));
+    expect(seen.notModified).toBe(STRICT_TRANSPORT_SECURITY);
+    expect(STRICT_TRANSPORT_SECURITY).toBe('max-age=31536000; includeSubDomains');
+  });
+
+  it('is never sent by an http site', async () => {
+    const seen = await headersOf('http://kiln.test');
+    expect(seen.xCache).toEqual(['MISS', 'HIT']);
+    expect(seen.served).toBe(2);
+    expect(seen.hsts).toEqual(paths.map(() => undefined));
+    expect(seen.notModified).toBeUndefined();
   });
 });
