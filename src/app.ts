@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
@@ -34,6 +34,7 @@ import { createToolbar } from './cache/toolbar/toolbar.ts';
 import { systemClock, type Clock } from './cache/types.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
+import { PROJECT_ROOT } from './root.ts';
 
 /** What `createApp` needs from outside: the opened (migrated) database, and optional doubles. */
 export interface AppDeps {
@@ -47,9 +48,9 @@ export interface AppDeps {
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
-export const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
+export const VIEWS_DIR = join(PROJECT_ROOT, 'views');
 /** Where the files served under /static/ live (the repository's static/). */
-export const STATIC_DIR = fileURLToPath(new URL('../static', import.meta.url));
+export const STATIC_DIR = join(PROJECT_ROOT, 'static');
 
 /** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
 export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;

@@ -29,7 +29,12 @@ export interface ServerProcessOptions {
   env: Record<string, string>;
   /** How long a start may take before it counts as failed (default 30 s: tsx compiles on start). */
   readyTimeoutMs?: number;
+  /** The arguments of `node` that start Kiln, relative to the repository root (default: {@link FROM_SOURCES}). */
+  args?: readonly string[];
 }
+
+/** Kiln from its sources: `node --import tsx src/server.ts`. */
+export const FROM_SOURCES: readonly string[] = ['--import', 'tsx', 'src/server.ts'];
 
 const READY = /Kiln listening on /;
 
@@ -56,21 +61,22 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `node --import tsx src/server.ts` (one process: the `tsx` CLI would put a second one in
- * between, which a SIGKILL would orphan) and resolves once it logs that it listens. Only PATH and
+ * Starts `node --import tsx src/server.ts` or `node ...args` (one process: the `tsx` CLI would put
+ * a second one in between, which a SIGKILL would orphan) and resolves once it logs that it listens. Only PATH and
  * HOME are inherited, so the test runner's own NODE_ENV and variables never leak in.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' };
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const args = options.args ?? FROM_SOURCES;
   let child: ChildProcess | undefined;
   let output = '';
 
   const start = async (): Promise<void> => {
     if (child !== undefined) throw new Error('the server is already running');
     output = '';
-    const spawned = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const spawned = spawn(process.execPath, [...args], {
       cwd: REPO_ROOT,
       env,
       detached: true,
@@ -137,7 +143,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
  */
 export async function expectStartRefused(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...FROM_SOURCES], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     detached: true,
