@@ -21,9 +21,12 @@ import type { Context, Next } from 'koa';
 const SEGMENT = /^(?:[A-Za-z0-9\-._~!$&'()*+,=:@]|%[0-9A-F]{2})+$/;
 const NEEDLESS_OR_UNSAFE_ESCAPE = /%(?:[01][0-9A-F]|2[D-F]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5[CF]|7[EF])/;
 
+// The usual path in one test: segments of unreserved characters not starting with a dot.
+const PLAIN = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+
 /** Whether `path` (a request path as received, still percent-encoded) is in canonical form. */
 export function isCanonicalPath(path: string): boolean {
-  if (path === '/') return true;
+  if (path === '/' || PLAIN.test(path)) return true;
   if (!path.startsWith('/')) return false;
   for (const segment of path.slice(1).split('/')) {
     if (segment === '.' || segment === '..' || !SEGMENT.test(segment) || NEEDLESS_OR_UNSAFE_ESCAPE.test(segment)) return false;
