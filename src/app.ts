@@ -10,6 +10,7 @@ import { feedRoutes } from './blog/routes/feed.ts';
 import { healthRoutes } from './blog/routes/health.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
+import { assertCaseSensitive } from './blog/routes/router.ts';
 import { pageFront } from './blog/web/page-front.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
@@ -18,9 +19,10 @@ import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
+import { canonicalPaths } from './blog/web/canonical-path.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
-import { securityHeaders } from './blog/web/security-headers.ts';
+import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
@@ -97,6 +99,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
 
+  // Every other spelling of a path is a 404 here, so nothing below (the page front and cache keys,
+  // the toolbar's asset guard, the static files, the author's area, the routers) ever sees one.
+  app.use(canonicalPaths({ headers: SECURITY_HEADERS }));
   // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
   if (pages.front) app.use(pages.front.middleware);
   app.use(securityHeaders(config.siteUrl));
@@ -110,7 +115,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const sessions = deps.sessions ?? createSessionStore(config.session, { dataSource: deps.dataSource, clock, logger });
   app.use(sessionMiddleware(app, config, sessions));
   app.use(loadAuthor());
-  app.use(authorArea('/admin'));
+  const admin = adminRoutes();
+  app.use(authorArea(admin));
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
   // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
@@ -126,11 +132,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     feedRoutes({ siteUrl: config.siteUrl, before: [pages.page('feed')] }),
     apiRoutes({ before: { list: [pages.page('apiList')], one: [pages.page('apiPost')] } }),
     authRoutes({ loginCsrf, throttle }),
-    adminRoutes(),
+    admin,
     metricsRoutes({ metrics, token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
   ];
   for (const router of routers) {
+    assertCaseSensitive(router);
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -1,10 +1,11 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { POST_LIMITS, validatePostInput, type Post } from '../services/posts.ts';
 import { requireAuthor } from '../web/auth.ts';
 import { formFields } from '../web/body.ts';
 import { parseId } from '../web/params.ts';
+import { createRouter } from './router.ts';
 
 /** What the editor form shows. */
 interface EditorView {
@@ -123,9 +124,16 @@ export async function deletePost(ctx: Context): Promise<void> {
   ctx.redirect('/admin');
 }
 
-/** The author's area; every route requires the signed-in author. */
+/** Where the author's area lives. */
+export const ADMIN_PREFIX = '/admin';
+
+/**
+ * The author's area: every path under {@link ADMIN_PREFIX} requires the signed-in author. The
+ * app also mounts `authorArea(router)` (web/auth.ts), which applies the same rule earlier, before
+ * the body is read or the CSRF token checked, to every request this router matches.
+ */
 export function adminRoutes(): Router {
-  const router = new Router({ prefix: '/admin' });
+  const router = createRouter(ADMIN_PREFIX);
   router.use(requireAuthor);
   router.get('admin', '/', adminIndex);
   router.get('admin-new', '/posts/new', newPostForm);

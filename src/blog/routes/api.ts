@@ -1,10 +1,11 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { makeKey } from '../../cache/keys.ts';
 import { excerpt, renderMarkdown } from '../markdown.ts';
 import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { PER_PAGE } from './pages.ts';
+import { createRouter } from './router.ts';
 
 /** Names of the JSON routes, for inserting middleware before a handler. */
 export type ApiRouteName = 'list' | 'one';
@@ -89,7 +90,7 @@ export async function previewPost(ctx: Context): Promise<void> {
 /** The JSON API under /api/v1 (published posts only); `before` inserts middleware per route. */
 export function apiRoutes(options: { before?: Partial<Record<ApiRouteName, Middleware[]>> } = {}): Router {
   const before = options.before ?? {};
-  const router = new Router({ prefix: '/api/v1' });
+  const router = createRouter('/api/v1');
   router.get('api-list', '/posts', ...(before.list ?? []), listPosts);
   router.get('api-one', '/posts/:id', ...(before.one ?? []), onePost);
   router.post('api-preview', '/preview', previewPost);

@@ -1,9 +1,10 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { formFields } from '../web/body.ts';
 import type { LoginCsrf } from '../web/csrf.ts';
 import { signIn, signOut } from '../web/auth.ts';
 import type { LoginThrottle } from '../web/throttle.ts';
+import { createRouter } from './router.ts';
 
 /** What the login routes need besides the services. */
 export interface AuthRouteDeps {
@@ -22,7 +23,7 @@ async function renderLogin(ctx: Context, deps: AuthRouteDeps, status: number, er
 
 /** The login form and the logout action. */
 export function authRoutes(deps: AuthRouteDeps): Router {
-  const router = new Router();
+  const router = createRouter();
 
   // The form carries a token tied to a cookie set here, not to a browsing session.
   router.get('login', '/login', async (ctx) => {

@@ -1,7 +1,8 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { excerpt } from '../markdown.ts';
 import type { Post } from '../services/posts.ts';
+import { createRouter } from './router.ts';
 
 /** Entries in the Atom feed. */
 export const FEED_SIZE = 20;
@@ -65,7 +66,7 @@ export function feedHandler(siteUrl: string) {
 
 /** The feed route; `before` inserts middleware ahead of its handler. */
 export function feedRoutes(options: { siteUrl: string; before?: Middleware[] }): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('feed', '/feed.xml', ...(options.before ?? []), feedHandler(options.siteUrl));
   return router;
 }

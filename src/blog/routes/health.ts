@@ -1,6 +1,7 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { DataSource } from 'typeorm';
 import type { Cache } from '../../cache/cache.ts';
+import { createRouter } from './router.ts';
 
 /** What `GET /healthz` answers. */
 export interface Health {
@@ -38,7 +39,7 @@ export async function checkHealth(cache: Cache, dataSource: DataSource): Promise
  * included), 503 when the database does not answer. Never cached, by us or by anyone between.
  */
 export function healthRoutes(options: { cache: Cache; dataSource: DataSource }): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('healthz', '/healthz', async (ctx) => {
     const health = await checkHealth(options.cache, options.dataSource);
     ctx.set('Cache-Control', 'no-store');

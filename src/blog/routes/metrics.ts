@@ -1,8 +1,9 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/metrics.ts';
 import { isLoopbackClient } from '../../cache/toolbar/access.ts';
 import { tokensEqual } from '../web/csrf.ts';
+import { createRouter } from './router.ts';
 
 /** Who may read the metrics: `ok`, `unauthorized` (a token is configured but not sent), or `hidden`. */
 export type MetricsAccess = 'ok' | 'unauthorized' | 'hidden';
@@ -22,7 +23,7 @@ export function metricsAccess(ctx: Context, token: string | undefined): MetricsA
 
 /** `GET /metrics`: the Prometheus text exposition, guarded by {@link metricsAccess}. */
 export function metricsRoutes(options: { metrics: CacheMetrics; token?: string }): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('/metrics', async (ctx) => {
     const access = metricsAccess(ctx, options.token);
     if (access === 'hidden') {

@@ -1,6 +1,7 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
+import { createRouter } from './router.ts';
 import { loadSidebar, paginate, summarize } from './views-data.ts';
 
 /** Posts per page on the index and category pages. */
@@ -64,7 +65,7 @@ export async function aboutPage(ctx: Context): Promise<void> {
  */
 export function pageRoutes(options: { before?: Partial<Record<PageRouteName, Middleware[]>> } = {}): Router {
   const before = options.before ?? {};
-  const router = new Router();
+  const router = createRouter();
   router.get('index', '/', ...(before.index ?? []), indexPage);
   router.get('post', '/posts/:id', ...(before.post ?? []), postPage);
   router.get('category', '/category/:name', ...(before.category ?? []), categoryPage);

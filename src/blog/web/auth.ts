@@ -1,3 +1,4 @@
+import type { Router } from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Author } from '../services/users.ts';
 import { newSessionToken } from './csrf.ts';
@@ -35,12 +36,15 @@ export async function requireAuthor(ctx: Context, next: Next): Promise<void> {
 }
 
 /**
- * Applies `requireAuthor` to every path under `prefix` before the body is read or the CSRF token
- * checked, so an anonymous request for the author's area is always a 303 to the login form.
+ * Applies `requireAuthor`, before the body is read or the CSRF token checked, to every request
+ * that the author's `router` would take, so an anonymous request for the author's area is a 303
+ * to the login form. The router itself says which requests those are (`match`, on the same
+ * `ctx.path` its dispatch reads), so the guard and the routes cannot disagree on a spelling; the
+ * admin router's `use(requireAuthor)` layer makes that every path under its prefix.
  */
-export function authorArea(prefix: string) {
+export function authorArea(router: Router) {
   return async function authorArea(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) {
+    if (router.match(ctx.path, ctx.method).path.length > 0) {
       await requireAuthor(ctx, next);
       return;
     }
