@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { viewKey } from '../keys.ts';
+import { keyedQuery, viewKey } from '../keys.ts';
 import {
   bodyBytes,
   etagMatches,
@@ -169,9 +169,14 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
     replay(ctx, entry);
   }
 
-  /** Hands a page served or stored for a GET to the front, which may answer the next requests for this URL. */
+  /**
+   * Hands a page served or stored for a GET to the front, which may answer the next requests for
+   * this URL. Only a URL in its keyed form (the query exactly as the key holds it) is handed over,
+   * so one page has one URL there: other spellings and dropped parameters, which an outsider can
+   * vary without end, are answered through the chain and never crowd the front's bounded list.
+   */
   function prepare(ctx: Context, key: string, entry: PageEntry): void {
-    if (!config.front || ctx.method !== 'GET') return;
+    if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx, config.queryString)) return;
     const { cache, windows, clock, forcedUpdate, unless } = config;
     config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
   }
@@ -248,6 +253,12 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   }
 
   return Object.assign(cacheView, { makeCacheKey: keyOf, idle: () => refresher.idle() });
+}
+
+/** Whether the request's URL is the path plus exactly the query its key holds (none when the key holds none). */
+function isKeyedUrl(ctx: Context, queryString: boolean | readonly string[]): boolean {
+  const query = queryString === false ? '' : keyedQuery(ctx.querystring, queryString);
+  return ctx.url === (query === '' ? ctx.path : `${ctx.path}?${query}`);
 }
 
 function mark(ctx: Context, status: PageCacheStatus): void {
