@@ -1,10 +1,11 @@
 import type { Context, Next } from 'koa';
-import { keyedQuery, viewKey } from '../keys.ts';
+import { viewKey } from '../keys.ts';
 import {
   bodyBytes,
   etagMatches,
   freshness,
   isCacheableMethod,
+  isKeyedUrl,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
@@ -176,7 +177,7 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
    * vary without end, are answered through the chain and never crowd the front's bounded list.
    */
   function prepare(ctx: Context, key: string, entry: PageEntry): void {
-    if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx, config.queryString)) return;
+    if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
     const { cache, windows, clock, forcedUpdate, unless } = config;
     config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
   }
@@ -253,12 +254,6 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   }
 
   return Object.assign(cacheView, { makeCacheKey: keyOf, idle: () => refresher.idle() });
-}
-
-/** Whether the request's URL is the path plus exactly the query its key holds (none when the key holds none). */
-function isKeyedUrl(ctx: Context, queryString: boolean | readonly string[]): boolean {
-  const query = queryString === false ? '' : keyedQuery(ctx.querystring, queryString);
-  return ctx.url === (query === '' ? ctx.path : `${ctx.path}?${query}`);
 }
 
 function mark(ctx: Context, status: PageCacheStatus): void {
