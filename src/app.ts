@@ -32,6 +32,7 @@ import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
 import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
+import { LOCAL_HOST_NAMES } from './cache/toolbar/access.ts';
 import { createToolbar } from './cache/toolbar/toolbar.ts';
 import { systemClock, type Clock } from './cache/types.ts';
 import type { Config } from './config.ts';
@@ -73,7 +74,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
-  const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret, siteUrl: config.siteUrl, clock });
+  const toolbar = createToolbar({
+    config: config.toolbar,
+    cache,
+    secret: config.sessionSecret,
+    // The names the toolbar answers for: the site's own and loopback (DNS rebinding gets a 404).
+    hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES],
+    clock,
+  });
   if (config.toolbar.enabled) attachSqlLogger(deps.dataSource, toolbar.collector);
   const metrics = new CacheMetrics();
   metrics.watch(cache);

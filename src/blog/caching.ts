@@ -48,9 +48,14 @@ const PAGE_TAGS: Readonly<Record<CachedPage, (ctx: Context) => string[]>> = {
   about: () => [TAGS.sidebar],
 };
 
-// Pages that read their query string keep it (canonically) in the key; the others bypass the
-// cache when a query string is present rather than store one page under many keys.
-const READS_QUERY: ReadonlySet<CachedPage> = new Set<CachedPage>(['index', 'category', 'apiList']);
+// The query parameters each page reads: only these are in its key (canonically), any other is
+// dropped, so junk queries cannot store one page under many keys. Pages not listed read no query
+// and bypass the cache when a query string is present.
+const READS_QUERY: Readonly<Partial<Record<CachedPage, readonly string[]>>> = {
+  index: ['page'],
+  category: ['page'],
+  apiList: ['page', 'category'],
+};
 
 /** The sidebar's data: categories of published posts with counts, and the 5 latest posts. */
 export interface Sidebar {
@@ -98,7 +103,7 @@ export class BlogCache {
       cache: this.cache,
       keyPrefix: `page:${name}`,
       timeout: PAGE_TIMEOUTS[name],
-      queryString: READS_QUERY.has(name),
+      queryString: READS_QUERY[name] ?? false,
       unless: (ctx) => ctx.state.author !== undefined,
       tags: PAGE_TAGS[name],
       clock: this.cache.clock,

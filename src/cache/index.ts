@@ -20,6 +20,7 @@ export type { CacheCounters, CacheHealth, CacheLogger, CacheStats } from './tele
 export {
   canonicalQuery,
   fragmentKey,
+  keyedQuery,
   makeKey,
   MAX_KEY_LENGTH,
   memoKey,

@@ -72,13 +72,17 @@ export function canonicalQuery(query: URLSearchParams | string): string {
 
 /** Options of {@link viewKey}. */
 export interface ViewKeyOptions {
-  /** Whether the query string is part of the key (canonicalised, so parameter order does not matter). */
-  queryString: boolean;
+  /**
+   * Which query parameters are part of the key, canonicalised (parameter order does not matter):
+   * `false` none, `true` all of them, or the names of the parameters the page reads — any other
+   * parameter is dropped, so junk parameters cannot multiply one page into many keys.
+   */
+  queryString: boolean | readonly string[];
 }
 
 /**
- * The key of a cached page: a caller's prefix, the request path and, with `queryString`, the
- * canonical query, e.g. `viewKey('view', '/posts', '?b=2&a=1', { queryString: true })`.
+ * The key of a cached page: a caller's prefix, the request path and, unless `queryString` is
+ * false, the {@link keyedQuery}, e.g. `viewKey('view', '/posts', '?page=2&utm=x', { queryString: ['page'] })`.
  */
 export function viewKey(
   prefix: string,
@@ -86,8 +90,26 @@ export function viewKey(
   query: URLSearchParams | string | undefined,
   options: ViewKeyOptions,
 ): string {
-  if (!options.queryString) return makeKey('view', prefix, path);
-  return makeKey('view', prefix, path, canonicalQuery(query ?? ''));
+  const { queryString } = options;
+  if (queryString === false) return makeKey('view', prefix, path);
+  return makeKey('view', prefix, path, keyedQuery(query ?? '', queryString));
+}
+
+/**
+ * The part of a query a page key holds: the canonical query (see {@link canonicalQuery}), with a
+ * list of names only the parameters so named, repeated ones kept in order; e.g.
+ * `keyedQuery('b=2&page=3&a=1', ['page'])` → `page=3`.
+ */
+export function keyedQuery(query: URLSearchParams | string, queryString: true | readonly string[]): string {
+  const params = new URLSearchParams(query);
+  if (queryString === true) {
+    params.sort();
+    return params.toString();
+  }
+  const kept = new URLSearchParams();
+  for (const [name, value] of params) if (queryString.includes(name)) kept.append(name, value);
+  kept.sort();
+  return kept.toString();
 }
 
 /** The key of one memoized call: function name, the function's current version and its arguments. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalQuery,
   fragmentKey,
+  keyedQuery,
   makeKey,
   MAX_KEY_LENGTH,
   memoKey,
@@ -31,6 +32,12 @@ const part = fc.letrec((tie) => ({
 })).value;
 
 const query = fc.array(fc.tuple(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })), { maxLength: 6 });
+
+// Queries whose names are often the ones a page reads.
+const pagedQuery = fc.array(
+  fc.tuple(fc.oneof(fc.constantFrom('page', 'category', 'Page', 'page '), fc.string({ maxLength: 6 })), fc.string({ maxLength: 6 })),
+  { maxLength: 6 },
+);
 
 describe('makeKey()', () => {
   it('is injective: different (namespace, parts) never share a key', () => {
@@ -127,6 +134,26 @@ describe('viewKey()', () => {
     const without = viewKey('v', '/about', '?x=1', { queryString: false });
     expect(without).toBe(viewKey('v', '/about', '?y=2', { queryString: false }));
     expect(without).not.toBe(viewKey('v', '/about', '', { queryString: true }));
+  });
+
+  it('with a list of names, keeps only those parameters, canonically', () => {
+    fc.assert(
+      fc.property(pagedQuery, (pairs) => {
+        const read = pairs.filter(([name]) => name === 'page' || name === 'category');
+        const listed = viewKey('v', '/posts', new URLSearchParams(pairs), { queryString: ['page', 'category'] });
+        expect(listed).toBe(viewKey('v', '/posts', new URLSearchParams(read), { queryString: true }));
+      }),
+      { numRuns: 500 },
+    );
+    const options = { queryString: ['page'] };
+    const page2 = viewKey('v', '/', 'page=2', options);
+    expect(viewKey('v', '/', '?utm_source=x&page=2&Page=3&page%5B%5D=4', options)).toBe(page2);
+    expect(viewKey('v', '/', 'p%61ge=%32', options)).toBe(page2);
+    expect(viewKey('v', '/', 'page=3', options)).not.toBe(page2);
+    expect(viewKey('v', '/', 'page=2&page=3', options)).not.toBe(viewKey('v', '/', 'page=3&page=2', options));
+    expect(viewKey('v', '/', 'junk=1', options)).toBe(viewKey('v', '/', '', options));
+    expect(viewKey('v', '/', 'junk=1', { queryString: [] })).toBe(viewKey('v', '/', '', { queryString: true }));
+    expect(keyedQuery('b=2&page=3&a=1&page=1', ['page', 'a'])).toBe('a=1&page=3&page=1');
   });
 
   it('stays bounded and printable for a 100 KB query string', () => {

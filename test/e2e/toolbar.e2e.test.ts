@@ -136,13 +136,16 @@ describe.skipIf(!hasChromium)('the dev toolbar in Chromium', () => {
     expect(saveOps).toMatch(/invalidateTags\s+lists\s+direct\s+DELETE/);
     expect(saveOps).toMatch(new RegExp(`invalidateTags\\s+post:${post.id}\\s+direct\\s+DELETE`));
 
-    // The same, as JSON for scripts.
-    const recent = (await (await fetch(`${base}/_toolbar`)).json()) as { requests: { id: string; method: string; url: string }[] };
+    // The same, as JSON for scripts, to the author's browser only (its toolbar cookie).
+    const readJson = (page: Page, path: string) => page.evaluate((url) => fetch(url).then((res) => res.json()), path);
+    const recent = (await readJson(author, '/_toolbar')) as { requests: { id: string; method: string; url: string }[] };
     const saved = recent.requests.find((r) => r.method === 'POST' && r.url === `/admin/posts/${post.id}`);
     if (!saved) throw new Error('the save is not among the recent requests');
-    const detail = (await (await fetch(`${base}/_toolbar/${saved.id}`)).json()) as { request: { status: number; cache: { op: string; key: string; result: string }[] } };
+    const detail = (await readJson(author, `/_toolbar/${saved.id}`)) as { request: { status: number; cache: { op: string; key: string; result: string }[] } };
     expect(detail.request.status).toBe(303);
     expect(detail.request.cache).toContainEqual(expect.objectContaining({ op: 'invalidateTags', key: 'lists', result: 'delete' }));
+    const theirs = (await readJson(reader, '/_toolbar')) as { requests: { url: string }[] };
+    expect(theirs.requests.map((r) => r.url)).not.toContain(`/admin/posts/${post.id}`);
 
     // The reader's next index is a MISS with the new title.
     await reader.goto(`${base}/`);

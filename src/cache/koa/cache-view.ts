@@ -5,6 +5,7 @@ import {
   etagMatches,
   freshness,
   isCacheableMethod,
+  isKeyedUrl,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
@@ -169,9 +170,14 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
     replay(ctx, entry);
   }
 
-  /** Hands a page served or stored for a GET to the front, which may answer the next requests for this URL. */
+  /**
+   * Hands a page served or stored for a GET to the front, which may answer the next requests for
+   * this URL. Only a URL in its keyed form (the query exactly as the key holds it) is handed over,
+   * so one page has one URL there: other spellings and dropped parameters, which an outsider can
+   * vary without end, are answered through the chain and never crowd the front's bounded list.
+   */
   function prepare(ctx: Context, key: string, entry: PageEntry): void {
-    if (!config.front || ctx.method !== 'GET') return;
+    if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
     const { cache, windows, clock, forcedUpdate, unless } = config;
     config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
   }

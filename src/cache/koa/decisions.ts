@@ -1,10 +1,11 @@
+import { keyedQuery } from '../keys.ts';
 import type { Seconds } from '../types.ts';
 import type { StoredHeader } from './entry.ts';
 
 /**
  * The page cache's decisions as small pure functions, so each rule is tested on its own:
  * which requests may use the cache, which responses may be stored, which headers are kept,
- * how fresh an entry is, and whether a conditional GET matches.
+ * how fresh an entry is, whether a conditional GET matches, and which URLs the front may hold.
  */
 
 /** What happened to a request on a cached route, as sent in `X-Cache` and kept in `ctx.state.cacheStatus`. */
@@ -160,4 +161,13 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 
 function stripWeak(tag: string): string {
   return tag.startsWith('W/') ? tag.slice(2) : tag;
+}
+
+/**
+ * Whether `url` is `path` plus exactly the query a page key holds (no `?` when it holds none), e.g.
+ * `/?page=2` with `queryString: ['page']`, but not `/?page=2&junk=1`, `/?page=%32` or `/?`.
+ */
+export function isKeyedUrl(url: string, path: string, querystring: string, queryString: boolean | readonly string[]): boolean {
+  const query = queryString === false ? '' : keyedQuery(querystring, queryString);
+  return url === (query === '' ? path : `${path}?${query}`);
 }

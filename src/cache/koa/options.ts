@@ -17,11 +17,14 @@ export interface CacheViewOptions {
   /** When it returns true the cache is skipped: no lookup, no store, `X-Cache: BYPASS` (default: never). */
   unless?: (ctx: Context) => boolean;
   /**
-   * Whether the canonical query string is part of the key (default false). When false, a request
-   * that carries a query string bypasses the cache rather than being answered with the page of
-   * another query.
+   * Which query parameters are part of the key (default false), canonicalised so parameter order
+   * does not matter. The names of the parameters the route reads, e.g. `['page']`: any other
+   * parameter is left out of the key, so junk queries share the one page they render and cannot
+   * fill the store with copies. `true`: every parameter (each distinct query is a new entry).
+   * `false`: a request that carries a query string bypasses the cache rather than being answered
+   * with the page of another query.
    */
-  queryString?: boolean;
+  queryString?: boolean | readonly string[];
   /** Called after rendering: the page is stored only when it returns true (default: always). */
   responseFilter?: (ctx: Context) => boolean;
   /** When it returns true the page is rendered and overwrites the stored one (default: never). */
@@ -48,7 +51,7 @@ export interface CacheViewConfig {
   keyPrefix: string;
   makeCacheKey: ((ctx: Context) => string) | undefined;
   unless: (ctx: Context) => boolean;
-  queryString: boolean;
+  queryString: boolean | readonly string[];
   responseFilter: (ctx: Context) => boolean;
   forcedUpdate: (ctx: Context) => boolean;
   tags: ((ctx: Context) => readonly string[]) | undefined;
@@ -73,9 +76,6 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
       throw new TypeError(`cacheView: \`${name}\` must be a function`);
     }
   }
-  if (options.queryString !== undefined && typeof options.queryString !== 'boolean') {
-    throw new TypeError('cacheView: `queryString` must be a boolean');
-  }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('cacheView: `clock` must have a now() method');
   }
@@ -95,7 +95,7 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
     keyPrefix: options.keyPrefix ?? '',
     makeCacheKey: options.makeCacheKey,
     unless: options.unless ?? (() => false),
-    queryString: options.queryString ?? false,
+    queryString: queryParams(options.queryString),
     responseFilter: options.responseFilter ?? (() => true),
     forcedUpdate: options.forcedUpdate ?? (() => false),
     tags: options.tags,
@@ -103,6 +103,16 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
     clock: options.clock ?? cache.clock ?? systemClock,
     front: options.makeCacheKey === undefined ? options.front : undefined,
   };
+}
+
+/** `queryString` checked: a boolean, or a frozen list of distinct non-empty parameter names. */
+function queryParams(value: unknown): boolean | readonly string[] {
+  if (value === undefined) return false;
+  if (typeof value === 'boolean') return value;
+  if (!Array.isArray(value) || !value.every((name) => typeof name === 'string' && name !== '')) {
+    throw new TypeError('cacheView: `queryString` must be a boolean or an array of parameter names');
+  }
+  return Object.freeze([...new Set<string>(value)]);
 }
 
 function seconds(value: unknown, name: string): Seconds {

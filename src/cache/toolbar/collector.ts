@@ -41,7 +41,7 @@ export interface RequestTimings {
   cacheMs: number;
 }
 
-/** Everything collected about one request: what the toolbar shows and `GET /_toolbar/:id` returns. */
+/** Everything collected about one request: what the toolbar shows and `GET /_toolbar/:id` returns (to its own browser). */
 export interface RequestRecord {
   /** Random id, put on the bar as `data-request-id`. */
   readonly id: string;
@@ -93,17 +93,20 @@ interface Scope {
 /**
  * Collects, per request, every cache operation, SQL query and template with their timings, using
  * AsyncLocalStorage so code deep in a request needs no context passed in. Keeps the last
- * `maxRequests` records in memory, keyed by a random id. Work outside a request scope (start-up,
- * background refreshes of other requests) is ignored.
+ * `maxRequests` records in memory, keyed by a random id, each read back only by the browser it
+ * came from. Work outside a request scope (start-up, background refreshes of other requests) is
+ * ignored.
  *
  * @example
  * const collector = new RequestCollector();
  * collector.watch(cache);
- * await collector.run({ method: 'GET', url: '/' }, async (record) => { await handle(); collector.finish(record, { status: 200 }); });
+ * await collector.run({ method: 'GET', url: '/', browser }, async (record) => { await handle(); collector.finish(record, { status: 200 }); });
  */
 export class RequestCollector {
   private readonly scopes = new AsyncLocalStorage<Scope>();
   private readonly records = new Map<string, RequestRecord>();
+  /** The browser each record belongs to (kept out of the record, which is served as JSON). */
+  private readonly owners = new WeakMap<RequestRecord, string>();
   private readonly maxRequests: number;
   private readonly maxItems: number;
   private readonly maxSqlLength: number;
@@ -123,8 +126,11 @@ export class RequestCollector {
     return () => void cache.events.off('op', listener);
   }
 
-  /** Runs `fn` inside a new request scope whose record is remembered at once. */
-  run<T>(request: { method: string; url: string }, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` inside a new request scope whose record is remembered at once, as a request of
+   * `browser` (see browser.ts); a record without one is shown to no browser.
+   */
+  run<T>(request: { method: string; url: string; browser?: string }, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
     const record: RequestRecord = {
       id: randomBytes(12).toString('base64url'),
       method: request.method,
@@ -137,6 +143,7 @@ export class RequestCollector {
       dropped: { cache: 0, queries: 0, templates: 0 },
       finished: false,
     };
+    if (request.browser !== undefined) this.owners.set(record, request.browser);
     this.remember(record);
     return this.scopes.run({ record, start: now(), renderDepth: 0 }, () => fn(record));
   }
@@ -216,14 +223,20 @@ export class RequestCollector {
     record.finished = true;
   }
 
-  /** The record with this id, while it is remembered. */
-  get(id: string): RequestRecord | undefined {
-    return this.records.get(id);
+  /** The record with this id, while it is remembered, if it is a request of `browser`. */
+  get(id: string, browser: string): RequestRecord | undefined {
+    const record = this.records.get(id);
+    return record !== undefined && this.owners.get(record) === browser ? record : undefined;
   }
 
-  /** The remembered records, newest first. */
-  recent(): RequestRecord[] {
-    return [...this.records.values()].reverse();
+  /** The remembered records of `browser`, newest first. */
+  recent(browser: string): RequestRecord[] {
+    return [...this.records.values()].filter((record) => this.owners.get(record) === browser).reverse();
+  }
+
+  /** How many records are remembered, of every browser. */
+  get size(): number {
+    return this.records.size;
   }
 
   private remember(record: RequestRecord): void {

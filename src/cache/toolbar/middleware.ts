@@ -3,7 +3,8 @@ import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
 import { breakerStateOf, matchedRoute } from '../metrics.ts';
 import type { CacheStats } from '../telemetry.ts';
-import { toolbarAllowed, type ToolbarConfig } from './access.ts';
+import { toolbarAllowed, type ToolbarAccess } from './access.ts';
+import { browserIdOf, newBrowserId, setBrowserId } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
 import { renderToolbar } from './panel.ts';
 import type { ToolbarToken } from './token.ts';
@@ -16,8 +17,8 @@ export const TOOLBAR_ID_HEADER = 'X-Kiln-Toolbar-Id';
 
 /** Options of {@link devToolbar}. */
 export interface DevToolbarOptions {
-  /** Whether it is on and for which clients. */
-  config: ToolbarConfig;
+  /** Whether it is on, for which clients and on which host names. */
+  access: ToolbarAccess;
   /** Where requests are recorded. */
   collector: RequestCollector;
   /** The cache whose counters the Stats tab shows. */
@@ -78,36 +79,39 @@ export function injectBeforeBodyEnd(html: string, bar: string): string | undefin
 
 /**
  * The dev toolbar's request scope: records the cache operations, SQL and templates of each
- * request from an allowed client, and after the rest of the chain injects the bar into HTML
- * responses just before `</body>`. Mount it OUTSIDE (before) the page cache: a stored page never
- * contains the bar, and a page served from the cache gets one showing the lookup that served it.
+ * request from an allowed client to one of the site's host names, as a request of its browser
+ * (browser.ts), and after the rest of the chain injects the bar, with that browser's history,
+ * into HTML responses just before `</body>`. Mount it OUTSIDE (before) the page cache: a stored
+ * page never contains the bar, and a page served from the cache gets one showing the lookup that
+ * served it.
  * A replayed cached Buffer is never modified: the bar goes into a new string. A page with the bar
  * loses its ETag (it no longer describes these bytes) and is sent `Cache-Control: no-store`.
  *
  * @example
- * app.use(devToolbar({ config, collector, cache, token }));
+ * app.use(devToolbar({ access, collector, cache, token }));
  * app.use(errorHandler(logger));
  */
 export function devToolbar(options: DevToolbarOptions) {
-  const { config, collector, cache, token } = options;
+  const { access, collector, cache, token } = options;
   const base = options.base ?? TOOLBAR_PATHS.base;
   const assets = options.assets ?? TOOLBAR_PATHS.assets;
   const historySize = options.historySize ?? 10;
   const skip = options.skip ?? skipAssets;
   if (!assets.endsWith('/')) throw new TypeError('devToolbar: `assets` must end with /');
 
-  async function inject(ctx: Context, record: RequestRecord): Promise<void> {
-    if (!isInjectable(ctx)) return;
+  /** Puts the bar into an HTML response; returns whether it did. */
+  async function inject(ctx: Context, record: RequestRecord, browser: string): Promise<boolean> {
+    if (!isInjectable(ctx)) return false;
     const body: unknown = ctx.body;
     const html = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
-    if (html === undefined) return;
+    if (html === undefined) return false;
     let stats: CacheStats | undefined;
     try {
       stats = await cache.stats();
     } catch {
       stats = undefined;
     }
-    const history = collector.recent().filter((other) => other !== record).slice(0, historySize);
+    const history = collector.recent(browser).filter((other) => other !== record).slice(0, historySize);
     const bar = renderToolbar({
       record,
       history,
@@ -117,24 +121,28 @@ export function devToolbar(options: DevToolbarOptions) {
       urls: { base, assets },
     });
     const injected = injectBeforeBodyEnd(html, bar);
-    if (injected === undefined) return;
+    if (injected === undefined) return false;
     ctx.body = injected;
     ctx.remove('ETag');
     ctx.set('Cache-Control', 'no-store');
+    return true;
   }
 
   return async function devToolbar(ctx: Context, next: Next): Promise<void> {
     // A request that is not recorded must not inherit the scope of one that is: the page cache's
     // background refresh is started from inside a reader's request.
-    if (!toolbarAllowed(ctx, config) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return collector.outside(next);
-    await collector.run({ method: ctx.method, url: ctx.originalUrl }, async (record) => {
+    if (!toolbarAllowed(ctx, access) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return collector.outside(next);
+    const known = browserIdOf(ctx);
+    const browser = known ?? newBrowserId();
+    await collector.run({ method: ctx.method, url: ctx.originalUrl, browser }, async (record) => {
       try {
         await next();
       } finally {
         collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: ctx.state.cacheStatus });
       }
       ctx.set(TOOLBAR_ID_HEADER, record.id);
-      await inject(ctx, record);
+      // The id goes only on a page that shows the bar: it already is no-store, past the page cache.
+      if ((await inject(ctx, record, browser)) && known === undefined) setBrowserId(ctx, browser);
     });
   };
 }

@@ -1,7 +1,8 @@
 import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
 import { breakerStateOf } from '../metrics.ts';
-import { toolbarAllowed, type ToolbarConfig } from './access.ts';
+import { originAllowed, toolbarAllowed, type ToolbarAccess } from './access.ts';
+import { browserIdOf } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
 import { TOOLBAR_PATHS } from './middleware.ts';
 import type { ToolbarToken } from './token.ts';
@@ -11,14 +12,13 @@ export const TOOLBAR_TOKEN_HEADER = 'X-Kiln-Toolbar-Token';
 
 /** Options of {@link toolbarRoutes}. */
 export interface ToolbarRoutesOptions {
-  config: ToolbarConfig;
+  /** Whether it is on, for which clients and on which host names (also the `Origin`s its POST accepts). */
+  access: ToolbarAccess;
   collector: RequestCollector;
   /** The cache that `POST /_toolbar/cache/clear` clears. */
   cache: Cache;
   /** Checks the Clear cache button's token. */
   token: ToolbarToken;
-  /** The configured site URL; its origin is accepted besides the one the request was addressed to. */
-  siteUrl?: string;
   /** Path of the routes (default `/_toolbar`). */
   base?: string;
   /** URL folder of the assets, guarded here and served by the static files middleware (default `/static/toolbar/`). */
@@ -42,35 +42,29 @@ function summary(record: RequestRecord) {
   };
 }
 
-/** Whether a state-changing request says it comes from one of our pages (an `Origin` is required). */
-export function fromOwnOrigin(ctx: Context, siteUrl?: string): boolean {
-  const origin = ctx.get('Origin');
-  if (origin === '' || origin === 'null') return false;
-  const allowed = new Set([`${ctx.protocol}://${ctx.host}`]);
-  if (siteUrl !== undefined) allowed.add(new URL(siteUrl).origin);
-  return allowed.has(origin);
-}
-
 /**
- * The toolbar's routes, for allowed clients only (everyone else, and everyone when the toolbar is
- * off, gets a plain 404 from the app's error handler, for the assets too):
+ * The toolbar's routes, for allowed clients addressing one of the site's host names only (everyone
+ * else, and everyone when the toolbar is off, gets a plain 404 from the app's error handler, for
+ * the assets too). Each browser reads only its own requests (browser.ts):
  *
- * - `GET /_toolbar` → the recent requests (`{ requests: [...] }`), newest first;
- * - `GET /_toolbar/:requestId` → `{ request, stats, breakerState }`, 404 once forgotten;
+ * - `GET /_toolbar` → the browser's recent requests (`{ requests: [...] }`), newest first;
+ * - `GET /_toolbar/:requestId` → `{ request, stats, breakerState }`; 404 once forgotten, or when
+ *   it is another browser's request;
  * - `POST /_toolbar/cache/clear` → clears the cache. It answers the bar's script, not a form, so it
  *   does not use the author's session CSRF token (an anonymous developer has none): it requires an
- *   `Origin` of this site and the bar's HMAC token in `X-Kiln-Toolbar-Token` (see token.ts), else 403.
+ *   `Origin` on one of the site's host names and the bar's HMAC token in `X-Kiln-Toolbar-Token`
+ *   (see token.ts), else 403.
  *
  * Mount it inside the error handler and before the static files, body parser and the app's CSRF
  * check (it reads no body and answers its POST itself).
  */
 export function toolbarRoutes(options: ToolbarRoutesOptions) {
-  const { config, collector, cache, token, siteUrl } = options;
+  const { access, collector, cache, token } = options;
   const base = options.base ?? TOOLBAR_PATHS.base;
   const assets = options.assets ?? TOOLBAR_PATHS.assets;
 
   async function clear(ctx: Context): Promise<void> {
-    if (!fromOwnOrigin(ctx, siteUrl)) {
+    if (!originAllowed(ctx, access.hosts)) {
       ctx.status = 403;
       ctx.body = { error: 'Cross-origin request refused (an Origin of this site is required).' };
       return;
@@ -85,8 +79,8 @@ export function toolbarRoutes(options: ToolbarRoutesOptions) {
     ctx.body = cleared ? { cleared: true } : { cleared: false, error: 'The cache backend failed; see the server log.' };
   }
 
-  async function show(ctx: Context, id: string): Promise<void> {
-    const record = collector.get(id);
+  async function show(ctx: Context, id: string, browser: string | undefined): Promise<void> {
+    const record = browser === undefined ? undefined : collector.get(id, browser);
     if (!record) {
       ctx.status = 404;
       ctx.body = { error: 'No such request (only the most recent ones are kept).' };
@@ -99,7 +93,7 @@ export function toolbarRoutes(options: ToolbarRoutesOptions) {
     const isAsset = ctx.path.startsWith(assets);
     const isRoute = ctx.path === base || ctx.path.startsWith(`${base}/`);
     if (!isAsset && !isRoute) return next();
-    if (!toolbarAllowed(ctx, config)) {
+    if (!toolbarAllowed(ctx, access)) {
       ctx.status = 404;
       return;
     }
@@ -125,10 +119,11 @@ export function toolbarRoutes(options: ToolbarRoutesOptions) {
       ctx.body = { error: 'Use GET.' };
       return;
     }
+    const browser = browserIdOf(ctx);
     if (id === undefined) {
-      ctx.body = { requests: collector.recent().map(summary) };
+      ctx.body = { requests: browser === undefined ? [] : collector.recent(browser).map(summary) };
       return;
     }
-    await show(ctx, id);
+    await show(ctx, id, browser);
   };
 }

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Cache } from '../cache.ts';
 import { systemClock, type Clock } from '../types.ts';
-import type { ToolbarConfig } from './access.ts';
+import { hostNames, LOCAL_HOST_NAMES, type ToolbarConfig } from './access.ts';
 import { RequestCollector, type CollectorOptions } from './collector.ts';
 import { devToolbar, TOOLBAR_PATHS } from './middleware.ts';
 import { toolbarRoutes } from './routes.ts';
@@ -15,8 +15,12 @@ export interface ToolbarOptions {
   cache: Cache;
   /** The app's secret (at least 16 characters), from which the Clear button's token key is derived. */
   secret: string;
-  /** The configured site URL, accepted as an Origin besides the request's own. */
-  siteUrl?: string;
+  /**
+   * The host names the toolbar answers for, any port (default {@link LOCAL_HOST_NAMES}); a
+   * request addressed to another name gets no bar and a 404 from its routes, and its POST needs an
+   * `Origin` on one of them. Apps pass their site's name and the loopback names.
+   */
+  hosts?: readonly string[];
   clock?: Clock;
   /** Bounds of the request store. */
   collector?: CollectorOptions;
@@ -41,21 +45,23 @@ export interface Toolbar {
  * middleware passes every request through, and the routes and assets answer 404.
  *
  * @example
- * const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret });
+ * const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret,
+ *   hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES] });
  * app.use(toolbar.middleware);
  * app.use(errorHandler(logger));
  * app.use(toolbar.routes);
  */
 export function createToolbar(options: ToolbarOptions): Toolbar {
   const { config, cache } = options;
+  const access = { config, hosts: hostNames(options.hosts ?? LOCAL_HOST_NAMES) };
   const collector = new RequestCollector({ clock: options.clock, ...options.collector });
   const token = new ToolbarToken(options.secret, options.clock ?? systemClock);
   const stop = config.enabled ? collector.watch(cache) : () => {};
-  const shared = { config, collector, cache, token, ...TOOLBAR_PATHS };
+  const shared = { access, collector, cache, token, ...TOOLBAR_PATHS };
   return {
     collector,
     middleware: devToolbar(shared),
-    routes: toolbarRoutes({ ...shared, siteUrl: options.siteUrl }),
+    routes: toolbarRoutes(shared),
     watchViews: (views) => (config.enabled ? watchViews(views, collector) : views),
     close: stop,
   };

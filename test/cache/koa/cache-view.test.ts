@@ -360,6 +360,22 @@ describe('cacheView() query strings', () => {
     expect((await page.http().get('/list')).text).toBe('render 1 page 1');
   });
 
+  it('with a list of names, keys only those parameters: junk shares the page, read values stay apart', async () => {
+    setup({ queryString: ['page'] }, (ctx, n) => {
+      ctx.body = `render ${n} page ${String(ctx.query.page ?? 1)}`;
+    });
+    expect((await page.http().get('/list?page=2')).headers['x-cache']).toBe('MISS');
+    for (const junk of ['/list?page=2&utm_source=x', '/list?z=1&page=2', '/list?page=%32', '/list?Page=9&page=2']) {
+      const res = await page.http().get(junk);
+      expect([junk, res.headers['x-cache'], res.text]).toEqual([junk, 'HIT', 'render 1 page 2']);
+    }
+    expect((await page.http().get('/list?page=3&x=1')).text).toBe('render 2 page 3');
+    expect((await page.http().get('/list?junk=1')).text).toBe('render 3 page 1');
+    expect((await page.http().get('/list')).headers['x-cache']).toBe('HIT');
+    expect(page.renders).toBe(3);
+    expect(page.view.makeCacheKey(page.contextFor('/list?b=1&page=2&a=3'))).toBe(viewKey('', '/list', 'page=2', { queryString: true }));
+  });
+
   it('uses makeCacheKey when given, and exposes the key it builds', async () => {
     setup({ makeCacheKey: (ctx) => `custom:${ctx.get('X-Lang') || 'en'}` });
     await page.http().get('/x').set('X-Lang', 'fr');
@@ -427,6 +443,10 @@ describe('cacheView() options', () => {
     [{ staleIfError: -5 }, /staleIfError/],
   ])('refuses %o at start-up', (options, message) => {
     expect(() => cacheView({ cache, ...options })).toThrow(message);
+  });
+
+  it.each([['page'], [['']], [[1]], [[null]]])('refuses queryString %o at start-up', (queryString) => {
+    expect(() => Reflect.apply(cacheView, undefined, [{ cache, queryString }])).toThrow(/queryString/);
   });
 
   it('refuses a missing cache', () => {

@@ -6,6 +6,7 @@ import {
   freshness,
   isCacheableMethod,
   isCacheableResponse,
+  isKeyedUrl,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
@@ -162,5 +163,19 @@ describe('etagMatches()', () => {
     expect(etagMatches('abc', etag)).toBe(false);
     expect(etagMatches('', etag)).toBe(false);
     expect(etagMatches(undefined, etag)).toBe(false);
+  });
+});
+
+describe('isKeyedUrl()', () => {
+  it('accepts only the path plus exactly the query the key holds', () => {
+    const page = ['page'];
+    expect(isKeyedUrl('/?page=2', '/', 'page=2', page)).toBe(true);
+    expect(isKeyedUrl('/', '/', '', page)).toBe(true);
+    for (const [url, query] of [['/?page=2&junk=1', 'page=2&junk=1'], ['/?page=%32', 'page=%32'], ['/?', ''], ['/?junk=1', 'junk=1']]) {
+      expect([url, isKeyedUrl(url, '/', query, page)]).toEqual([url, false]);
+    }
+    expect(isKeyedUrl('/?a=1&b=2', '/', 'a=1&b=2', true)).toBe(true);
+    expect(isKeyedUrl('/?b=2&a=1', '/', 'b=2&a=1', true)).toBe(false);
+    expect(isKeyedUrl('/about', '/about', '', false)).toBe(true);
   });
 });

@@ -119,6 +119,40 @@ describe('PageFront', () => {
     expect(t.front.served).toBe(0);
   });
 
+  it('prepares only URLs written as their key holds them, so junk queries neither evict nor take the place of a page', async () => {
+    const clock = new FakeClock();
+    const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
+    const front = new PageFront({ eligible: () => true, maxEntries: 2 });
+    const app = new Koa();
+    let reachedChain = 0;
+    app.use(front.middleware);
+    app.use(async (ctx, next) => {
+      reachedChain += 1;
+      await next();
+    });
+    app.use(cacheView({ cache, timeout: 60, queryString: ['page'], front }));
+    app.use((ctx) => {
+      ctx.body = `page ${String(ctx.query.page ?? 1)}`;
+    });
+    const http = () => supertest(app.callback());
+    await http().get('/?page=1');
+    await http().get('/?page=2');
+    expect(front.size).toBe(2);
+    for (let i = 0; i < 20; i += 1) {
+      for (const url of [`/?page=1&junk=${i}`, `/?junk=${i}&page=2`, `/?page=%3${1 + (i % 2)}`, `/?x=${i}`]) {
+        const res = await http().get(url);
+        expect([url, res.status, res.text]).toEqual([url, 200, `page ${url.includes('x=') || url.endsWith('%31') || url.includes('page=1') ? 1 : 2}`]);
+      }
+    }
+    expect(front.size).toBe(2);
+    const before = reachedChain;
+    expect((await http().get('/?page=1')).text).toBe('page 1');
+    expect((await http().get('/?page=2')).text).toBe('page 2');
+    expect(reachedChain).toBe(before);
+    expect((await http().get('/?page=2&junk=1')).text).toBe('page 2');
+    expect(reachedChain).toBe(before + 1);
+  });
+
   it('stays within its bounds', async () => {
     const clock = new FakeClock();
     const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });

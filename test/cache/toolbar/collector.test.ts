@@ -91,10 +91,24 @@ describe('RequestCollector store', () => {
   it('remembers the last maxRequests records, newest first, and forgets older ones', async () => {
     const { collector } = setup({ maxRequests: 3 });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i += 1) ids.push(await collector.run({ method: 'GET', url: `/${i}` }, async (r) => r.id));
-    expect(collector.recent().map((r) => r.url)).toEqual(['/4', '/3', '/2']);
-    expect(collector.get(ids[0])).toBeUndefined();
-    expect(collector.get(ids[4])?.url).toBe('/4');
+    for (let i = 0; i < 5; i += 1) ids.push(await collector.run({ method: 'GET', url: `/${i}`, browser: 'a' }, async (r) => r.id));
+    expect(collector.recent('a').map((r) => r.url)).toEqual(['/4', '/3', '/2']);
+    expect(collector.get(ids[0], 'a')).toBeUndefined();
+    expect(collector.get(ids[4], 'a')?.url).toBe('/4');
+    expect(collector.size).toBe(3);
+  });
+
+  it('gives each browser only its own records; a record without a browser is nobody\'s', async () => {
+    const { collector } = setup();
+    const mine = await collector.run({ method: 'GET', url: '/mine', browser: 'a' }, async (r) => r.id);
+    const theirs = await collector.run({ method: 'POST', url: '/theirs', browser: 'b' }, async (r) => r.id);
+    const nobody = await collector.run({ method: 'GET', url: '/nobody' }, async (r) => r.id);
+    expect(collector.recent('a').map((r) => r.url)).toEqual(['/mine']);
+    expect(collector.recent('b').map((r) => r.url)).toEqual(['/theirs']);
+    expect(collector.get(mine, 'a')?.url).toBe('/mine');
+    expect(collector.get(theirs, 'a')).toBeUndefined();
+    expect(collector.get(nobody, 'a')).toBeUndefined();
+    expect(JSON.stringify(collector.get(mine, 'a'))).not.toContain('"a"');
   });
 
   it('bounds each list, counting what it dropped while still adding up the time', async () => {

@@ -8,7 +8,7 @@ import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView } from '../../../src/cache/koa/cache-view.ts';
-import type { ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
+import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';
 import { FakeClock, MemoryLogger } from '../helpers.ts';
@@ -36,7 +36,7 @@ export class RecordingBackend extends MemoryBackend {
 /** The toolbar's secret in these tests. */
 export const SECRET = 'toolbar-test-secret-0123456789';
 
-/** The configured site URL (accepted as an Origin besides the server's own address). */
+/** The configured site URL: its host name and the loopback names are the toolbar's hosts. */
 export const SITE = 'http://kiln.test';
 
 /** An HTML page as the blog renders them. */
@@ -61,6 +61,7 @@ export class ToolbarApp {
   /** The body objects the page cache handed out, seen just inside the toolbar. */
   readonly innerBodies: unknown[] = [];
   private server: Server | undefined;
+  private developer: supertest.Agent | undefined;
 
   /** Builds the app and waits until it listens on a free port of 127.0.0.1. */
   static async start(config: ToolbarConfig, options: { proxy?: boolean } = {}): Promise<ToolbarApp> {
@@ -73,7 +74,7 @@ export class ToolbarApp {
   private constructor(config: ToolbarConfig, options: { proxy?: boolean }) {
     this.app.silent = true;
     this.app.proxy = options.proxy ?? false;
-    this.toolbar = createToolbar({ config, cache: this.cache, secret: SECRET, siteUrl: SITE, clock: this.clock });
+    this.toolbar = createToolbar({ config, cache: this.cache, secret: SECRET, hosts: [new URL(SITE).hostname, ...LOCAL_HOST_NAMES], clock: this.clock });
     const view = cacheView({ cache: this.cache, clock: this.clock, timeout: 60 });
     this.swr = cacheView({ cache: this.cache, clock: this.clock, timeout: 60, staleWhileRevalidate: 600 });
     const router = new Router();
@@ -133,10 +134,17 @@ export class ToolbarApp {
     this.app.use(router.routes());
   }
 
-  /** A supertest client of the listening server. */
-  http(): ReturnType<typeof supertest> {
+  /** The developer's browser: a supertest agent of the listening server that keeps its cookies. */
+  http(): supertest.Agent {
     if (!this.server) throw new Error('ToolbarApp is closed');
-    return supertest(this.server);
+    this.developer ??= supertest.agent(this.server);
+    return this.developer;
+  }
+
+  /** Another browser: a new agent with cookies of its own. */
+  browser(): supertest.Agent {
+    if (!this.server) throw new Error('ToolbarApp is closed');
+    return supertest.agent(this.server);
   }
 
   /** The origin the server listens on, as a browser would send it. */
