@@ -11,15 +11,18 @@ import { healthRoutes } from './blog/routes/health.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { pageFront } from './blog/web/page-front.ts';
+import type { PasswordHasher } from './blog/password.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
-import { createSessionStore } from './blog/services/session-stores.ts';
+import type { LoginAttemptStore } from './blog/services/login-attempts.ts';
+import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
+import { forwardedHeaders } from './blog/web/forwarded.ts';
 import { securityHeaders } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
@@ -44,6 +47,10 @@ export interface AppDeps {
   logger?: Logger;
   /** Where sessions live (default: one built from `config.session`; the caller then cannot close it). */
   sessions?: SessionStore;
+  /** Where the login throttle counts (default: one beside the sessions, from `config.session`; the caller then cannot close it). */
+  loginAttempts?: LoginAttemptStore;
+  /** How passwords are hashed (default scrypt at OWASP's parameters; only tests pass a cheaper one). */
+  passwords?: PasswordHasher;
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
@@ -51,8 +58,8 @@ export const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 /** Where the files served under /static/ live (the repository's static/). */
 export const STATIC_DIR = fileURLToPath(new URL('../static', import.meta.url));
 
-/** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
-export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;
+/** Login attempts: at most 10 per client per 15 minutes without signing in. */
+export const LOGIN_THROTTLE = { maxAttempts: 10, windowMs: 15 * 60 * 1000 } as const;
 
 /**
  * Builds the blog's Koa app without listening and without touching the schema (the caller has
@@ -65,8 +72,9 @@ export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as c
 export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? consoleLogger();
-  // X-Forwarded-* only behind a configured proxy, and then only the address our proxy saw.
-  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
+  // Forwarding headers count only from the proxies TRUST_PROXY names; forwardedHeaders() drops
+  // them from every other peer and leaves one X-Forwarded-For address from a trusted one.
+  const app = new Koa({ proxy: config.trustProxy.kind !== 'none', maxIpsCount: 1, keys: [config.sessionSecret] });
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
@@ -80,7 +88,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
   const pages = new BlogCache(cache, posts, pageFront(config, metrics));
-  app.context.services = { posts, users: new UserService(deps.dataSource), pages };
+  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {
@@ -94,8 +102,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   };
 
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
-  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
+  const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
+  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
 
+  // First, before anything reads the client's address, scheme or host.
+  app.use(forwardedHeaders(config.trustProxy));
   // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
   if (pages.front) app.use(pages.front.middleware);
   app.use(securityHeaders());
