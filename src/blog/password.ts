@@ -79,13 +79,3 @@ export class PasswordHasher {
 
 /** The hasher the application uses: {@link SCRYPT_PARAMS}. */
 export const defaultHasher = new PasswordHasher();
-
-/** Hashes a password with {@link defaultHasher}. */
-export function hashPassword(password: string): Promise<string> {
-  return defaultHasher.hash(password);
-}
-
-/** Checks a password against a stored hash in constant time; false for any malformed hash. */
-export function verifyPassword(password: string, stored: string): Promise<boolean> {
-  return defaultHasher.verify(password, stored);
-}

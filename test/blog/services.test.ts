@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/blog/db.ts';
 import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
 import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
 import { UserService } from '../../src/blog/services/users.ts';
-import { TEST_DATABASE, testDatabase, type TestDatabase } from '../support/app.ts';
+import { TEST_DATABASE, TEST_PASSWORDS, testDatabase, type TestDatabase } from '../support/app.ts';
 
 let dir: string;
 let db: TestDatabase;
@@ -180,7 +180,7 @@ describe('slugify()', () => {
 
 describe('UserService', () => {
   it('verifies the right password only, and unknown users fail the same way', async () => {
-    const users = new UserService(ds);
+    const users = new UserService(ds, { hasher: TEST_PASSWORDS });
     expect(await users.createIfMissing('author', 'correct horse')).toBe(true);
     expect(await users.createIfMissing('author', 'other password')).toBe(false);
     expect(await users.verify('author', 'correct horse')).toMatchObject({ username: 'author' });
