@@ -171,8 +171,8 @@ const MAX_PROXY_HOPS = 10;
 
 /**
  * Parses `TRUST_PROXY`: `0` or empty (no proxy), a hop count, or IP addresses and CIDR ranges
- * separated by commas. `true`/`yes`/`on` are refused: they used to trust any peer, and the
- * proxy's address is what makes forwarding headers safe to believe.
+ * separated by commas. `true`/`yes`/`on` are refused: they would trust whichever peer sends the
+ * headers, and only the proxy's address makes forwarding headers safe to believe.
  */
 export function parseTrustProxy(raw: string): TrustProxy {
   const value = raw.trim().toLowerCase();

@@ -95,7 +95,7 @@ describe('loadConfig(): TRUST_PROXY', () => {
     expect(trust('10.0.0.5, 10.1.0.0/16,::1, 2001:DB8::/32')).toEqual({ kind: 'addresses', addresses: ['10.0.0.5', '10.1.0.0/16', '::1', '2001:db8::/32'] });
   });
 
-  it('refuses anything else at boot, naming TRUST_PROXY; "true" no longer trusts any peer', () => {
+  it('refuses anything else at boot, naming TRUST_PROXY, "true" included (it would trust any peer)', () => {
     for (const value of ['true', 'yes', 'proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '10.0.0.1,', '11', '1.5', '10.0.0.1/']) {
       expect(refusal({ TRUST_PROXY: value }).variable, value).toBe('TRUST_PROXY');
     }
