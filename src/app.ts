@@ -12,9 +12,11 @@ import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
 import { pageFront } from './blog/web/page-front.ts';
+import type { PasswordHasher } from './blog/password.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
-import { createSessionStore } from './blog/services/session-stores.ts';
+import type { LoginAttemptStore } from './blog/services/login-attempts.ts';
+import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
@@ -22,6 +24,7 @@ import { bodyParser } from './blog/web/body.ts';
 import { canonicalPaths } from './blog/web/canonical-path.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
+import { forwardedHeaders } from './blog/web/forwarded.ts';
 import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
@@ -48,6 +51,10 @@ export interface AppDeps {
   logger?: Logger;
   /** Where sessions live (default: one built from `config.session`; the caller then cannot close it). */
   sessions?: SessionStore;
+  /** Where the login throttle counts (default: one beside the sessions, from `config.session`; the caller then cannot close it). */
+  loginAttempts?: LoginAttemptStore;
+  /** How passwords are hashed (default scrypt at OWASP's parameters; only tests pass a cheaper one). */
+  passwords?: PasswordHasher;
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
@@ -55,8 +62,8 @@ export const VIEWS_DIR = join(PROJECT_ROOT, 'views');
 /** Where the files served under /static/ live (the repository's static/). */
 export const STATIC_DIR = join(PROJECT_ROOT, 'static');
 
-/** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
-export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;
+/** Login attempts: at most 10 per client per 15 minutes without signing in. */
+export const LOGIN_THROTTLE = { maxAttempts: 10, windowMs: 15 * 60 * 1000 } as const;
 
 /**
  * Builds the blog's Koa app without listening and without touching the schema (the caller has
@@ -69,8 +76,9 @@ export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as c
 export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? consoleLogger();
-  // X-Forwarded-* only behind a configured proxy, and then only the address our proxy saw.
-  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
+  // Forwarding headers count only from the proxies TRUST_PROXY names; forwardedHeaders() drops
+  // them from every other peer and leaves one X-Forwarded-For address from a trusted one.
+  const app = new Koa({ proxy: config.trustProxy.kind !== 'none', maxIpsCount: 1, keys: [config.sessionSecret] });
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
@@ -91,7 +99,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
   const pages = new BlogCache(cache, posts, pageFront(config, metrics));
-  app.context.services = { posts, users: new UserService(deps.dataSource), pages };
+  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {
@@ -105,8 +113,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   };
 
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
-  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
+  const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
+  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
 
+  // First, before anything reads the client's address, scheme or host.
+  app.use(forwardedHeaders(config.trustProxy));
   // Every other spelling of a path is a 404 here, so nothing below (the page front and cache keys,
   // the toolbar's asset guard, the static files, the author's area, the routers) ever sees one.
   app.use(canonicalPaths({ headers: SECURITY_HEADERS }));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheConfigFromEnv, type CacheConfig } from './cache/config.ts';
@@ -27,8 +28,8 @@ export interface Config {
   siteUrl: string;
   /** Whether cookies are `Secure` (the site is served over https). */
   secureCookies: boolean;
-  /** Trust `X-Forwarded-*` headers from a TLS proxy. */
-  trustProxy: boolean;
+  /** `TRUST_PROXY`: which peers may speak for the client in forwarding headers (see {@link TrustProxy}). */
+  trustProxy: TrustProxy;
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
   cache: CacheConfig;
@@ -40,6 +41,18 @@ export interface Config {
   /** `KILN_WORKERS`: worker processes (default 1 in development and test, one per core in production). */
   workers: number;
 }
+
+/**
+ * Which peers Kiln believes about the client (`X-Forwarded-For`, `-Proto`, `-Host`); every other
+ * peer's forwarding headers are dropped before anything reads them (src/blog/web/forwarded.ts).
+ * - `none` (`TRUST_PROXY` unset or `0`): no proxy; the peer is the client.
+ * - `hops` (`TRUST_PROXY=N`): N proxies in a row, the nearest on this host (a loopback peer).
+ * - `addresses` (`TRUST_PROXY=10.0.0.5,10.1.0.0/16`): the proxies' addresses, IP or CIDR.
+ */
+export type TrustProxy =
+  | { kind: 'none' }
+  | { kind: 'hops'; hops: number }
+  | { kind: 'addresses'; addresses: readonly string[] };
 
 /** Where the server-side sessions live. */
 export interface SessionConfig {
@@ -103,7 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo: parseBoolean('SEED_DEMO', env.SEED_DEMO ?? DEFAULTS.SEED_DEMO),
     siteUrl,
     secureCookies: siteUrl.startsWith('https:'),
-    trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? '0'),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? ''),
     bodyLimitBytes: parseInteger('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? DEFAULTS.BODY_LIMIT_BYTES, 1024),
     cache,
     toolbar: toolbarConfigFromEnv(env, nodeEnv),
@@ -152,6 +165,33 @@ export function parseBoolean(variable: string, raw: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
   throw new ConfigError(variable, `expected 1 or 0, got "${raw}"`);
+}
+
+const MAX_PROXY_HOPS = 10;
+
+/**
+ * Parses `TRUST_PROXY`: `0` or empty (no proxy), a hop count, or IP addresses and CIDR ranges
+ * separated by commas. `true`/`yes`/`on` are refused: they would trust whichever peer sends the
+ * headers, and only the proxy's address makes forwarding headers safe to believe.
+ */
+export function parseTrustProxy(raw: string): TrustProxy {
+  const value = raw.trim().toLowerCase();
+  if (['', '0', 'false', 'no', 'off'].includes(value)) return { kind: 'none' };
+  if (/^\d+$/.test(value)) return { kind: 'hops', hops: parseInteger('TRUST_PROXY', value, 1, MAX_PROXY_HOPS) };
+  const addresses = value.split(',').map((entry) => entry.trim());
+  for (const entry of addresses) {
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !validPrefix || extra !== undefined) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `expected 0, a hop count (1–${MAX_PROXY_HOPS}, the nearest proxy on this host) or the proxies' addresses (IP or CIDR, comma-separated); "${entry}" is none of them`,
+      );
+    }
+  }
+  return { kind: 'addresses', addresses };
 }
 
 function parseDatabaseUrl(raw: string): string {

@@ -4,7 +4,7 @@ import { createApp } from './app.ts';
 import { openDatabase } from './blog/db.ts';
 import { ensureAuthor, seedDemo } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
-import { createSessionStore } from './blog/services/session-stores.ts';
+import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
 import { CacheConfigError, createCache, describeCacheConfig } from './cache/config.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -31,8 +31,9 @@ async function prepare(config: Config): Promise<DataSource> {
 async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const cache = await createCache(config.cache, { logger: log });
   const sessions = createSessionStore(config.session, { dataSource, logger: log });
+  const loginAttempts = createLoginAttemptStore(config.session, { dataSource, logger: log });
   if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
-  const app = await createApp(config, { dataSource, cache, sessions, logger: log });
+  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log });
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -44,7 +45,7 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(cluster.isWorker ? `Kiln worker ${process.pid} shutting down` : 'Shutting down');
-    server.close(() => void Promise.allSettled([cache.close(), sessions.close(), dataSource.destroy()]).finally(() => process.exit(0)));
+    server.close(() => void Promise.allSettled([cache.close(), sessions.close(), loginAttempts.close(), dataSource.destroy()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', stop);

@@ -76,3 +76,28 @@ describe('loadConfig(): KILN_WORKERS', () => {
     for (const bad of ['0', '1.5', 'many', '-2', '257']) expect(refusal({ KILN_WORKERS: bad }).variable).toBe('KILN_WORKERS');
   });
 });
+
+describe('loadConfig(): TRUST_PROXY', () => {
+  const trust = (value: string) => loadConfig({ NODE_ENV: 'test', TRUST_PROXY: value }).trustProxy;
+
+  it('trusts no proxy by default or with 0', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).trustProxy).toEqual({ kind: 'none' });
+    for (const value of ['', '0', 'off', 'false']) expect(trust(value), value).toEqual({ kind: 'none' });
+  });
+
+  it('takes a hop count (the nearest proxy on this host)', () => {
+    expect(trust('1')).toEqual({ kind: 'hops', hops: 1 });
+    expect(trust(' 2 ')).toEqual({ kind: 'hops', hops: 2 });
+  });
+
+  it("takes the proxies' addresses, IP or CIDR, comma-separated", () => {
+    expect(trust('127.0.0.1')).toEqual({ kind: 'addresses', addresses: ['127.0.0.1'] });
+    expect(trust('10.0.0.5, 10.1.0.0/16,::1, 2001:DB8::/32')).toEqual({ kind: 'addresses', addresses: ['10.0.0.5', '10.1.0.0/16', '::1', '2001:db8::/32'] });
+  });
+
+  it('refuses anything else at boot, naming TRUST_PROXY, "true" included (it would trust any peer)', () => {
+    for (const value of ['true', 'yes', 'proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '10.0.0.1,', '11', '1.5', '10.0.0.1/']) {
+      expect(refusal({ TRUST_PROXY: value }).variable, value).toBe('TRUST_PROXY');
+    }
+  });
+});

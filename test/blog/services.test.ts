@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/blog/db.ts';
 import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
 import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
 import { UserService } from '../../src/blog/services/users.ts';
-import { TEST_DATABASE, testDatabase, type TestDatabase } from '../support/app.ts';
+import { TEST_DATABASE, TEST_PASSWORDS, testDatabase, type TestDatabase } from '../support/app.ts';
 
 let dir: string;
 let db: TestDatabase;
@@ -37,7 +37,7 @@ afterEach(async () => {
 describe('openDatabase()', () => {
   it.skipIf(TEST_DATABASE !== 'sqlite')('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
     const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002']);
     expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
     const [busy] = await ds.query('PRAGMA busy_timeout');
@@ -46,17 +46,17 @@ describe('openDatabase()', () => {
 
   it.skipIf(TEST_DATABASE !== 'postgres')('runs the migrations once into the schema named by ?schema= on PostgreSQL', async () => {
     const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002']);
     const schema = new URL(db.url).searchParams.get('schema');
     const tables = await ds.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
-    expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'migrations', 'post', 'session']);
+    expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'login_attempt', 'migrations', 'post', 'session']);
   });
 
   it.skipIf(TEST_DATABASE !== 'postgres')('lets processes that start together on one PostgreSQL schema migrate in turn', async () => {
     const fresh = testDatabase(dir);
     try {
       const opened = await Promise.all([openDatabase(fresh.url), openDatabase(fresh.url), openDatabase(fresh.url)]);
-      expect(await opened[0].query('SELECT name FROM migrations ORDER BY id')).toEqual([{ name: 'Initial1700000000000' }, { name: 'SidebarIndex1700000000001' }]);
+      expect(await opened[0].query('SELECT name FROM migrations ORDER BY id')).toEqual([{ name: 'Initial1700000000000' }, { name: 'SidebarIndex1700000000001' }, { name: 'LoginAttempts1700000000002' }]);
       await Promise.all(opened.map((d) => d.destroy()));
     } finally {
       await fresh.drop();
@@ -180,7 +180,7 @@ describe('slugify()', () => {
 
 describe('UserService', () => {
   it('verifies the right password only, and unknown users fail the same way', async () => {
-    const users = new UserService(ds);
+    const users = new UserService(ds, { hasher: TEST_PASSWORDS });
     expect(await users.createIfMissing('author', 'correct horse')).toBe(true);
     expect(await users.createIfMissing('author', 'other password')).toBe(false);
     expect(await users.verify('author', 'correct horse')).toMatchObject({ username: 'author' });

@@ -2,8 +2,9 @@ import { scryptSync, timingSafeEqual } from 'node:crypto';
 import { Router } from '@koa/router';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../../src/blog/password.ts';
-import { AUTHOR, SITE_URL, login, loginForm, postLogin, setCookieLines, startTestApp, type TestApp } from '../support/app.ts';
+import { UserEntity } from '../../src/blog/entities/user.ts';
+import { PasswordHasher, defaultHasher } from '../../src/blog/password.ts';
+import { AUTHOR, SITE_URL, TEST_PASSWORDS, login, loginForm, postLogin, setCookieLines, startTestApp, type TestApp } from '../support/app.ts';
 import { closeApp } from './blog.ts';
 import { recordFigures } from './scale.ts';
 
@@ -18,18 +19,19 @@ let t: TestApp;
 let postId: number;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { CACHE_TYPE: 'memory' } });
+  // The real hasher, not the test apps' cheap one: its parameters are what this file checks.
+  t = await startTestApp({ env: { CACHE_TYPE: 'memory' }, passwords: defaultHasher });
   postId = (await t.addPost({ title: 'Target post', category: 'news' })).id;
 });
 afterAll(() => closeApp(t));
 
 describe('the stored password hash', () => {
-  it('is scrypt with N ≥ 2^15, r ≥ 8, p ≥ 1, a 16-byte random salt and a 64-byte key, and really derives from the password', async () => {
+  it('is scrypt with N ≥ 2^17, r ≥ 8, p ≥ 1, a 16-byte random salt and a 64-byte key, and really derives from the password', async () => {
     const rows: { password_hash: string }[] = await t.dataSource.query("SELECT password_hash FROM app_user WHERE username = 'author'");
     expect(rows).toHaveLength(1);
     const [scheme, n, r, p, salt, hash] = rows[0].password_hash.split('$');
     expect(scheme).toBe('scrypt');
-    expect(Number(n)).toBeGreaterThanOrEqual(2 ** 15);
+    expect(Number(n)).toBeGreaterThanOrEqual(2 ** 17);
     expect(Number(r)).toBeGreaterThanOrEqual(8);
     expect(Number(p)).toBeGreaterThanOrEqual(1);
     expect(Buffer.from(salt, 'base64')).toHaveLength(16);
@@ -41,17 +43,28 @@ describe('the stored password hash', () => {
     expect(rows[0].password_hash).not.toContain(AUTHOR.password);
   });
 
+  it('made with weaker parameters (N=2^14) is replaced by an N=2^17 one at the next login through the form', async () => {
+    const users = t.dataSource.getRepository(UserEntity);
+    const weak = await new PasswordHasher({ N: 2 ** 14, r: 8, p: 1 }).hash(AUTHOR.password);
+    await users.update({ username: AUTHOR.username }, { passwordHash: weak });
+    await postLogin(t, await loginForm(t), AUTHOR).expect(303);
+    const stored = (await users.findOneByOrFail({ username: AUTHOR.username })).passwordHash;
+    expect(stored.split('$').slice(0, 4)).toEqual(['scrypt', String(2 ** 17), '8', '1']);
+    await postLogin(t, await loginForm(t), AUTHOR).expect(303);
+  });
+
+  // Salting and tamper checks do not depend on the cost: the cheap test hasher keeps this quick.
   it('differs for the same password (fresh salt) and refuses a tampered hash', async () => {
-    const [a, b] = await Promise.all([hashPassword('same password'), hashPassword('same password')]);
+    const [a, b] = await Promise.all([TEST_PASSWORDS.hash('same password'), TEST_PASSWORDS.hash('same password')]);
     expect(a).not.toBe(b);
-    expect(await verifyPassword('same password', a)).toBe(true);
-    expect(await verifyPassword('same passwore', a)).toBe(false);
+    expect(await TEST_PASSWORDS.verify('same password', a)).toBe(true);
+    expect(await TEST_PASSWORDS.verify('same passwore', a)).toBe(false);
     const parts = a.split('$');
     const flipped = Buffer.from(parts[5], 'base64');
     flipped[0] ^= 1;
-    expect(await verifyPassword('same password', [...parts.slice(0, 5), flipped.toString('base64')].join('$'))).toBe(false);
-    expect(await verifyPassword('same password', 'md5$x')).toBe(false);
-    expect(await verifyPassword('same password', '')).toBe(false);
+    expect(await TEST_PASSWORDS.verify('same password', [...parts.slice(0, 5), flipped.toString('base64')].join('$'))).toBe(false);
+    expect(await TEST_PASSWORDS.verify('same password', 'md5$x')).toBe(false);
+    expect(await TEST_PASSWORDS.verify('same password', '')).toBe(false);
   });
 });
 

@@ -10,7 +10,8 @@ import { createApp } from '../../src/app.ts';
 import { openDatabase } from '../../src/blog/db.ts';
 import { ensureAuthor, seedDemo, type Logger } from '../../src/blog/seed.ts';
 import { PostService, type Post, type PostInput } from '../../src/blog/services/posts.ts';
-import { createSessionStore } from '../../src/blog/services/session-stores.ts';
+import { PasswordHasher } from '../../src/blog/password.ts';
+import { createLoginAttemptStore, createSessionStore } from '../../src/blog/services/session-stores.ts';
 import { UserService } from '../../src/blog/services/users.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
 import { SHARED_POSTGRES_URL } from './services.ts';
@@ -20,6 +21,13 @@ export const AUTHOR = { username: 'author', password: 'correct horse battery sta
 
 /** The configured site URL of test apps; deliberately not the address the tests connect to. */
 export const SITE_URL = 'http://kiln.test';
+
+/**
+ * The cheap password hasher of test apps (scrypt N=2^10: about a millisecond, where the real
+ * N=2^17 costs 0.3–0.5 s), so the dozens of apps that create an author and log in stay fast.
+ * Like Django's test hashers, it exists only here: production code has no way to ask for it.
+ */
+export const TEST_PASSWORDS = new PasswordHasher({ N: 2 ** 10, r: 8, p: 1 });
 
 /** A clock the test moves by hand. */
 export class FakeClock {
@@ -102,9 +110,10 @@ export interface TestApp {
  * Starts the real app on a real SQLite file in a temporary folder (or, under
  * `KILN_TEST_DATABASE=postgres`, a fresh PostgreSQL schema), with the author account
  * created and an HTTP server on port 0. `env` overrides the test configuration; `demo` seeds
- * the demo posts.
+ * the demo posts; `passwords` replaces the cheap test hasher (pass `defaultHasher` to test the real one).
  */
-export async function startTestApp(options: { env?: Env; demo?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Env; demo?: boolean; passwords?: PasswordHasher } = {}): Promise<TestApp> {
+  const passwords = options.passwords ?? TEST_PASSWORDS;
   const dir = mkdtempSync(join(tmpdir(), 'kiln-web-'));
   const database = testDatabase(dir);
   const config = loadConfig({
@@ -120,11 +129,12 @@ export async function startTestApp(options: { env?: Env; demo?: boolean } = {}):
   const clock = new FakeClock();
   const logger = memoryLogger();
   const dataSource = await openDatabase(config.databaseUrl);
-  await ensureAuthor(config, new UserService(dataSource), logger);
+  await ensureAuthor(config, new UserService(dataSource, { hasher: passwords, logger }), logger);
   const posts = new PostService(dataSource, clock);
   if (options.demo) await seedDemo(posts, clock.now());
   const sessions = createSessionStore(config.session, { dataSource, clock, logger });
-  const app = await createApp(config, { dataSource, clock, logger, sessions });
+  const loginAttempts = createLoginAttemptStore(config.session, { dataSource, clock, logger });
+  const app = await createApp(config, { dataSource, clock, logger, sessions, loginAttempts, passwords });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   let created = 0;
@@ -149,6 +159,7 @@ export async function startTestApp(options: { env?: Env; demo?: boolean } = {}):
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sessions.close();
+      await loginAttempts.close();
       await dataSource.destroy();
       await database.drop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { Initial1700000000000 } from './1700000000000-initial.ts';
 import { SidebarIndex1700000000001 } from './1700000000001-sidebar-index.ts';
+import { LoginAttempts1700000000002 } from './1700000000002-login-attempts.ts';
 
 /** Every migration, oldest first; listed by hand so no glob depends on the file extension. */
-export const migrations = [Initial1700000000000, SidebarIndex1700000000001];
+export const migrations = [Initial1700000000000, SidebarIndex1700000000001, LoginAttempts1700000000002];

@@ -30,9 +30,10 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     await renderLogin(ctx, deps, 200);
   });
 
-  // CSRF (token + Origin) was checked by the middleware before this handler runs.
+  // CSRF (token + Origin) was checked by the middleware before this handler runs. The attempt
+  // is counted before the password is looked at, so parallel guesses cannot pass the limit.
   router.post('login-submit', '/login', async (ctx) => {
-    const verdict = deps.throttle.check(ctx.ip);
+    const verdict = await deps.throttle.attempt(ctx.ip);
     if (!verdict.allowed) {
       ctx.set('Retry-After', String(verdict.retryAfterSeconds));
       const minutes = Math.ceil(verdict.retryAfterSeconds / 60);
@@ -45,11 +46,10 @@ export function authRoutes(deps: AuthRouteDeps): Router {
         ? await ctx.services.users.verify(username, password)
         : null;
     if (author === null) {
-      deps.throttle.fail(ctx.ip);
       await renderLogin(ctx, deps, 401, 'Wrong username or password.', username.slice(0, FIELD_MAX));
       return;
     }
-    deps.throttle.reset(ctx.ip);
+    await deps.throttle.succeeded(ctx.ip);
     await signIn(ctx, author);
     await ctx.services.pages.sessionChanged();
     deps.loginCsrf.clear(ctx);

@@ -1,61 +1,71 @@
+import { isIP } from 'node:net';
 import type { Clock } from '../../cache/types.ts';
+import { normalizeIp } from '../../cache/toolbar/access.ts';
+import { CLIENT_KEY_MAX, type LoginAttemptStore } from '../services/login-attempts.ts';
 
 /** Options of the login throttle. */
 export interface ThrottleOptions {
-  /** Failures allowed per client within the window; the next attempt is refused. */
-  maxFailures: number;
-  /** Length of the sliding window, in milliseconds. */
+  /** Attempts a client may make per window without signing in; later ones are refused unevaluated. */
+  maxAttempts: number;
+  /** Length of a window, from the client's first attempt in it, in milliseconds. */
   windowMs: number;
+  /** Where attempts are counted: shared by every Kiln process (src/blog/services/session-stores.ts). */
+  store: LoginAttemptStore;
   clock: Clock;
-  /** Clients remembered at most (oldest forgotten first), bounding memory under a spray of addresses. */
-  maxClients?: number;
 }
 
-/** What the throttle says about a client's next attempt. */
+/** What the throttle says about an attempt it has just counted. */
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * Counts failed logins per client address in a sliding window (in this process's memory; a
- * multi-process deployment needs a shared store).
+ * The key a client's attempts are counted under: its address in one canonical form, an IPv6
+ * address reduced to its /64 (one subscriber's network, whose addresses an attacker could
+ * otherwise rotate through for a fresh count each). An IPv4-mapped IPv6 address counts as the
+ * IPv4 address.
+ */
+export function clientKey(ip: string): string {
+  const address = normalizeIp(ip.split('%')[0]);
+  if (isIP(address) !== 6) return address.slice(0, CLIENT_KEY_MAX);
+  return `${ipv6Groups(address).slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+// The eight 16-bit groups of a valid IPv6 address (a trailing dotted quad is two groups).
+function ipv6Groups(address: string): number[] {
+  let text = address;
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number);
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((group) => parseInt(group, 16));
+}
+
+/**
+ * Limits login attempts per client: each attempt is counted first, in the shared store, and
+ * only the first `maxAttempts` of a window are let through to the password check, so attempts
+ * sent in parallel, to several workers or to several hosts cannot slip past the limit. A
+ * successful login starts the client's count afresh.
+ *
+ * @example
+ * const verdict = await throttle.attempt(ctx.ip);
+ * if (!verdict.allowed) ctx.set('Retry-After', String(verdict.retryAfterSeconds));
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-  private readonly maxClients: number;
+  constructor(private readonly options: ThrottleOptions) {}
 
-  constructor(private readonly options: ThrottleOptions) {
-    this.maxClients = options.maxClients ?? 10_000;
+  /** Counts an attempt by the client at `ip` and says whether it may be evaluated. */
+  async attempt(ip: string): Promise<ThrottleVerdict> {
+    const { count, resetAt } = await this.options.store.hit(clientKey(ip), this.options.windowMs);
+    if (count <= this.options.maxAttempts) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((resetAt - this.options.clock.now()) / 1000)) };
   }
 
-  /** Whether `client` may try to log in now. */
-  check(client: string): ThrottleVerdict {
-    const recent = this.recent(client);
-    if (recent.length < this.options.maxFailures) return { allowed: true };
-    const retryAt = recent[0] + this.options.windowMs;
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((retryAt - this.options.clock.now()) / 1000)) };
-  }
-
-  /** Records a failed attempt by `client`. */
-  fail(client: string): void {
-    const recent = this.recent(client);
-    recent.push(this.options.clock.now());
-    this.failures.delete(client);
-    this.failures.set(client, recent);
-    while (this.failures.size > this.maxClients) {
-      const oldest = this.failures.keys().next();
-      if (oldest.done) break;
-      this.failures.delete(oldest.value);
-    }
-  }
-
-  /** Forgets `client`'s failures (after a successful login). */
-  reset(client: string): void {
-    this.failures.delete(client);
-  }
-
-  private recent(client: string): number[] {
-    const since = this.options.clock.now() - this.options.windowMs;
-    const kept = (this.failures.get(client) ?? []).filter((t) => t > since);
-    if (kept.length === 0) this.failures.delete(client);
-    return kept;
+  /** Forgets the attempts of the client at `ip` (it has just signed in). */
+  succeeded(ip: string): Promise<void> {
+    return this.options.store.reset(clientKey(ip));
   }
 }
