@@ -11,6 +11,7 @@ import { healthRoutes } from './blog/routes/health.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { pageFront } from './blog/web/page-front.ts';
+import { PostRendering } from './blog/post-rendering.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
 import { createSessionStore } from './blog/services/session-stores.ts';
@@ -79,8 +80,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts, pageFront(config, metrics));
-  app.context.services = { posts, users: new UserService(deps.dataSource), pages };
+  const rendering = new PostRendering(logger);
+  const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics));
+  app.context.services = { posts, users: new UserService(deps.dataSource), pages, rendering };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {

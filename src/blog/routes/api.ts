@@ -1,7 +1,7 @@
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { makeKey } from '../../cache/keys.ts';
-import { excerpt, renderMarkdown } from '../markdown.ts';
+import { MarkdownError, renderMarkdown } from '../markdown.ts';
 import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { PER_PAGE } from './pages.ts';
@@ -29,7 +29,7 @@ export async function listPosts(ctx: Context): Promise<void> {
       slug: p.slug,
       category: p.category,
       createdAt: p.createdAt.toISOString(),
-      excerpt: excerpt(p.body),
+      excerpt: ctx.services.rendering.excerpt(p),
     })),
     page: result.page,
     pages: result.pages,
@@ -48,7 +48,7 @@ export async function onePost(ctx: Context): Promise<void> {
     category: post.category,
     createdAt: post.createdAt.toISOString(),
     updatedAt: post.updatedAt.toISOString(),
-    excerpt: excerpt(post.body),
+    excerpt: ctx.services.rendering.excerpt(post),
     html: await ctx.services.pages.postHtml(post),
   };
 }
@@ -59,7 +59,8 @@ export const PREVIEW_TIMEOUT = 10 * 60;
 /**
  * `POST /api/v1/preview` `{ "markdown": "…", "bypass": false }` → `{ "html" }`: the editor's live
  * preview, cached by the Markdown itself (the seeds' "key from the body's fields"); `bypass: true`
- * renders without the cache (`X-Cache: BYPASS`). Bad bodies are 400 or 413 and never cached.
+ * renders without the cache (`X-Cache: BYPASS`). Bad bodies are 400 or 413 and never cached; so
+ * is Markdown that nests too deeply or that marked cannot render (400, saying why).
  */
 export async function previewPost(ctx: Context): Promise<void> {
   const body = ctx.request.body;
@@ -69,8 +70,8 @@ export async function previewPost(ctx: Context): Promise<void> {
   if (typeof bypass !== 'boolean') ctx.throw(400, '"bypass" must be true or false.');
   if (markdown.length > POST_LIMITS.body) ctx.throw(413, `"markdown" is longer than ${POST_LIMITS.body} characters.`);
   if (bypass) {
+    ctx.body = { html: previewHtml(ctx, markdown) };
     ctx.set('X-Cache', 'BYPASS');
-    ctx.body = { html: renderMarkdown(markdown) };
     return;
   }
   let rendered = false;
@@ -78,12 +79,22 @@ export async function previewPost(ctx: Context): Promise<void> {
     makeKey('preview', markdown),
     () => {
       rendered = true;
-      return renderMarkdown(markdown);
+      return previewHtml(ctx, markdown);
     },
     { timeout: PREVIEW_TIMEOUT },
   );
   ctx.set('X-Cache', rendered ? 'MISS' : 'HIT');
   ctx.body = { html };
+}
+
+/** The preview's HTML; Markdown that cannot be rendered is the client's to fix (400, saying why). */
+function previewHtml(ctx: Context, markdown: string): string {
+  try {
+    return renderMarkdown(markdown);
+  } catch (err) {
+    if (err instanceof MarkdownError) ctx.throw(400, `"markdown" cannot be rendered: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The JSON API under /api/v1 (published posts only); `before` inserts middleware per route. */
