@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
-import { nestingProblem } from './markdown-nesting.ts';
+import { prepareMarkdown } from './markdown-nesting.ts';
 import { cutText, markdownText } from './markdown-text.ts';
 
 // One parser for the whole process; GitHub-flavoured Markdown, no raw-HTML trust: the output is
@@ -49,10 +49,10 @@ export function renderMarkdown(markdown: string): string {
  * RangeError from deep emphasis, a TypeError on some malformed input) becomes a MarkdownError.
  */
 function parse(markdown: string): string {
-  const problem = nestingProblem(markdown);
-  if (problem !== undefined) throw new MarkdownError(problem);
+  const prepared = prepareMarkdown(markdown);
+  if (prepared.problem !== undefined) throw new MarkdownError(prepared.problem);
   try {
-    return marked.parse(markdown) as string;
+    return marked.parse(prepared.text) as string;
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message.split('\n', 1)[0]}` : String(err);
     throw new MarkdownError(`marked failed on it (${reason}).`, { cause: err });
