@@ -73,7 +73,7 @@ describe('a stored post whose Markdown cannot be rendered', () => {
     t = await startTestApp();
     fine = await t.addPost({ title: 'A fine post', category: 'deep', body: 'Fine **words**.' }, 2);
     // Written straight through the service, as a post stored before the rule (or by hand) would be.
-    bad.push(await t.addPost({ title: 'Quotes', category: 'deep', body: `Before the quotes.\n\n${QUOTES}` }, 1));
+    bad.push(await t.addPost({ title: 'Quotes', category: 'deep', body: `Before the quotes. <img src=x onerror=alert(1)>\n\n${QUOTES}` }, 1));
     bad.push(await t.addPost({ title: 'Bullets', category: 'deep', body: BULLETS }, 1));
     bad.push(await t.addPost({ title: 'Marked bug', category: 'deep', body: MARKED_BUG }, 1));
   });
@@ -103,6 +103,9 @@ describe('a stored post whose Markdown cannot be rendered', () => {
       expect(json.body.html).toContain('This post could not be rendered.');
     }
     expect((await t.request().get(`/posts/${bad[2].id}`)).text).toContain('- e\n  &#62;1.\ne');
+    const escaped = await t.request().get(`/posts/${bad[0].id}`);
+    expect(escaped.text).toContain('Before the quotes. &#60;img src=x onerror=alert(1)&#62;');
+    expect(escaped.text).not.toContain('<img src=x');
     expect((await t.request().get(`/posts/${fine.id}`)).text).toContain('Fine <strong>words</strong>.');
   });
 
