@@ -13,6 +13,7 @@ import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
 import { pageFront } from './blog/web/page-front.ts';
 import type { PasswordHasher } from './blog/password.ts';
+import { PostRendering } from './blog/post-rendering.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
 import type { LoginAttemptStore } from './blog/services/login-attempts.ts';
@@ -98,8 +99,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts, pageFront(config, metrics));
-  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages };
+  const rendering = new PostRendering(logger);
+  const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics));
+  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {

@@ -4,7 +4,7 @@ import { cacheView } from '../cache/koa/cache-view.ts';
 import type { PageFront } from '../cache/koa/front.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
-import { renderMarkdown } from './markdown.ts';
+import type { PostRendering } from './post-rendering.ts';
 import type { Post, PostService } from './services/posts.ts';
 
 /** The cached pages of the blog. */
@@ -63,10 +63,10 @@ export interface Sidebar {
   latest: { id: number; title: string }[];
 }
 
-/** Identifies one version of a post's body for the memoized Markdown rendering. */
+/** Identifies one version of a post's body for the memoized Markdown rendering (keyed by `cacheId` alone). */
 interface BodyVersion {
   cacheId: string;
-  body: string;
+  post: Post;
 }
 
 /** The blog's use of the cache: which pages are cached, for how long, and what invalidates them. */
@@ -78,11 +78,13 @@ export class BlogCache {
   constructor(
     readonly cache: Cache,
     private readonly posts: PostService,
+    /** Renders post bodies; one that cannot be rendered becomes a notice, memoized like any page. */
+    private readonly rendering: PostRendering,
     /** Where served pages are prepared for the next readers (src/blog/web/page-front.ts); none = no fast path. */
     readonly front?: PageFront,
   ) {
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
-    this.bodyHtml = cache.memoize((version: BodyVersion) => renderMarkdown(version.body), {
+    this.bodyHtml = cache.memoize((version: BodyVersion) => rendering.html(version.post), {
       name: 'postHtml',
       timeout: PAGE_TIMEOUTS.post,
     });
@@ -93,8 +95,8 @@ export class BlogCache {
    * rendered without the cache: only the author sees it, and its text stays out of the shared store.
    */
   postHtml(post: Post): Promise<string> {
-    if (!post.published) return Promise.resolve(renderMarkdown(post.body));
-    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, body: post.body });
+    if (!post.published) return Promise.resolve(this.rendering.html(post));
+    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, post });
   }
 
   /** The page-caching middleware of one page: anonymous readers only, the author always bypasses. */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
+import { prepareMarkdown } from './markdown-nesting.ts';
+import { cutText, markdownText } from './markdown-text.ts';
 
 // One parser for the whole process; GitHub-flavoured Markdown, no raw-HTML trust: the output is
 // always sanitized below, whatever the Markdown contained.
@@ -28,61 +30,97 @@ const ALLOWED: sanitizeHtml.IOptions = {
   },
 };
 
-/** Renders Markdown to HTML that is safe to embed: no scripts, event handlers or script URLs. */
-export function renderMarkdown(markdown: string): string {
-  return sanitizeHtml(marked.parse(markdown) as string, ALLOWED);
+/** Markdown that cannot be turned into HTML: it nests too deeply, or marked failed on it. */
+export class MarkdownError extends Error {
+  override name = 'MarkdownError';
 }
 
-/** How many excerpts {@link excerpt} keeps in process (each a few hundred bytes). */
+/**
+ * Renders Markdown to HTML that is safe to embed: no scripts, event handlers or script URLs.
+ * Throws a {@link MarkdownError} for Markdown that cannot be rendered, whatever marked threw.
+ */
+export function renderMarkdown(markdown: string): string {
+  return sanitizeHtml(parse(markdown), ALLOWED);
+}
+
+/**
+ * marked's HTML for `markdown`. Nesting past the limit is refused before marked sees it, since
+ * marked recurses once per level and would exhaust the stack; any other failure of marked (a
+ * RangeError from deep emphasis, a TypeError on some malformed input) becomes a MarkdownError.
+ */
+function parse(markdown: string): string {
+  const prepared = prepareMarkdown(markdown);
+  if (prepared.problem !== undefined) throw new MarkdownError(prepared.problem);
+  try {
+    return marked.parse(prepared.text) as string;
+  } catch (err) {
+    const reason = err instanceof Error ? `${err.name}: ${err.message.split('\n', 1)[0]}` : String(err);
+    throw new MarkdownError(`marked failed on it (${reason}).`, { cause: err });
+  }
+}
+
+/** A listing excerpt; `error` says why it is the Markdown's bare text rather than its rendering. */
+export interface Excerpt {
+  text: string;
+  error?: MarkdownError;
+}
+
+/** How many excerpts {@link excerptOf} keeps in process (each a few hundred bytes). */
 export const EXCERPT_MEMO_SIZE = 2000;
 
-const excerpts = new Map<string, string>();
+const excerpts = new Map<string, Excerpt>();
 const excerptCounts = { hits: 0, misses: 0 };
 
 /**
- * Plain text of the Markdown's first `chars` characters, cut at a word, for listings.
+ * The listing excerpt of the Markdown: the plain text of its rendering, cut at a word to `chars`
+ * characters, or, when it cannot be rendered, its text with the markup stripped, cut the same way.
  * Memoized in process by a hash of the Markdown (at most {@link EXCERPT_MEMO_SIZE}, least recently
  * used out): rendering a 5 KB body to take 200 characters costs milliseconds, and every listing
- * shows ten of them (issue 6's profile of the uncached index). The key is the content itself, so
- * an edited post can never get an old excerpt.
+ * shows ten of them. The key is the content itself, so an edited post can never get an old
+ * excerpt, and a body that fails to render fails once.
  */
-export const excerpt = Object.assign(
-  function excerpt(markdown: string, chars = 200): string {
-    const key = `${chars}:${createHash('sha256').update(markdown).digest('base64url')}`;
-    const known = excerpts.get(key);
-    if (known !== undefined) {
-      excerptCounts.hits += 1;
-      excerpts.delete(key);
-      excerpts.set(key, known);
-      return known;
-    }
-    excerptCounts.misses += 1;
-    const text = plainExcerpt(markdown, chars);
-    excerpts.set(key, text);
-    const oldest = excerpts.keys().next();
-    if (excerpts.size > EXCERPT_MEMO_SIZE && !oldest.done) excerpts.delete(oldest.value);
-    return text;
-  },
-  {
-    /** The excerpt computed afresh, bypassing the memo. */
-    uncached: plainExcerpt,
-    /** Memo hits, misses and size since start, as Python's `lru_cache.cache_info()`. */
-    cacheInfo: () => ({ ...excerptCounts, size: excerpts.size }),
-  },
-);
+export function excerptOf(markdown: string, chars = 200): Excerpt {
+  const key = `${chars}:${createHash('sha256').update(markdown).digest('base64url')}`;
+  const known = excerpts.get(key);
+  if (known !== undefined) {
+    excerptCounts.hits += 1;
+    excerpts.delete(key);
+    excerpts.set(key, known);
+    return known;
+  }
+  excerptCounts.misses += 1;
+  const made = freshExcerpt(markdown, chars);
+  excerpts.set(key, made);
+  const oldest = excerpts.keys().next();
+  if (excerpts.size > EXCERPT_MEMO_SIZE && !oldest.done) excerpts.delete(oldest.value);
+  return made;
+}
 
-function plainExcerpt(markdown: string, chars = 200): string {
-  const html = marked.parse(markdown) as string;
-  const text = sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
+/** The text of {@link excerptOf}, with the memo inspectable. */
+export const excerpt = Object.assign((markdown: string, chars = 200): string => excerptOf(markdown, chars).text, {
+  /** The excerpt computed afresh, bypassing the memo. */
+  uncached: (markdown: string, chars = 200): string => freshExcerpt(markdown, chars).text,
+  /** Memo hits, misses and size since start, as Python's `lru_cache.cache_info()`. */
+  cacheInfo: () => ({ ...excerptCounts, size: excerpts.size }),
+});
+
+function freshExcerpt(markdown: string, chars: number): Excerpt {
+  try {
+    return { text: cutText(htmlText(parse(markdown)), chars) };
+  } catch (err) {
+    if (!(err instanceof MarkdownError)) throw err;
+    return { text: cutText(markdownText(markdown), chars), error: err };
+  }
+}
+
+// The only entities sanitize-html writes into text; each is decoded once, in one pass, so text
+// that reads "&lt;" stays "&lt;" instead of becoming "<".
+const ENTITIES: Readonly<Record<string, string>> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+/** The text of sanitized HTML on one line, entities decoded. */
+function htmlText(html: string): string {
+  return sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
+    .replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity)
     .replace(/\s+/g, ' ')
     .trim();
-  if (text.length <= chars) return text;
-  const cut = text.slice(0, chars);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > chars * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }

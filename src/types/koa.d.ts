@@ -1,5 +1,6 @@
 // Kiln's additions to Koa's context, declared once for every middleware and route.
 import type { BlogCache } from '../blog/caching.ts';
+import type { PostRendering } from '../blog/post-rendering.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
 
@@ -34,6 +35,8 @@ export interface BlogServices {
   users: UserService;
   /** The blog's cached pages, memoized pieces and their invalidation. */
   pages: BlogCache;
+  /** Post bodies and excerpts as readers see them, even when their Markdown cannot be rendered. */
+  rendering: PostRendering;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EXCERPT_MEMO_SIZE, excerpt, renderMarkdown } from '../../src/blog/markdown.ts';
+import { EXCERPT_MEMO_SIZE, MarkdownError, excerpt, excerptOf, renderMarkdown } from '../../src/blog/markdown.ts';
+import { markdownText } from '../../src/blog/markdown-text.ts';
 
 describe('renderMarkdown()', () => {
   it('renders Markdown: headings, emphasis, lists, code and links', () => {
@@ -65,5 +66,62 @@ describe('excerpt() memo', () => {
   it('stays bounded', () => {
     for (let i = 0; i < EXCERPT_MEMO_SIZE + 50; i++) excerpt(`short ${i} ${Math.random()}`);
     expect(excerpt.cacheInfo().size).toBe(EXCERPT_MEMO_SIZE);
+  });
+});
+
+describe('renderMarkdown() on Markdown marked cannot render', () => {
+  it.each([
+    ['`>` × 90,000', `${'>'.repeat(90_000)} x`],
+    ['`- ` × 20,000', `${'- '.repeat(20_000)}x`],
+    ['`1. ` × 30,000', `${'1. '.repeat(30_000)}x`],
+  ])('refuses nesting of %s with a MarkdownError naming the limit, before marked runs', (_, markdown) => {
+    expect(() => renderMarkdown(markdown)).toThrow(new MarkdownError('Blockquotes and lists may nest at most 32 levels deep; line 1 goes deeper.'));
+  });
+
+  it.each([
+    ['emphasis nested 6,000 deep', `${'*'.repeat(6000)}x${'*'.repeat(6000)}`, 'RangeError'],
+    ['a quote after a list item, then a lazy line', '- e\n  >1.\ne', 'TypeError'],
+  ])('turns what marked throws on %s into a MarkdownError', (_, markdown, thrown) => {
+    const failure = (() => {
+      try {
+        return renderMarkdown(markdown);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(failure).toBeInstanceOf(MarkdownError);
+    expect(String(failure)).toMatch(new RegExp(`^MarkdownError: marked failed on it \\(${thrown}: `));
+    // marked keeps no broken state: the next render is whole.
+    expect(renderMarkdown('> *ok*')).toBe('<blockquote>\n<p><em>ok</em></p>\n</blockquote>\n');
+  });
+});
+
+describe('excerptOf()', () => {
+  it('falls back to the Markdown without its markup, cut like an excerpt, when it cannot be rendered', () => {
+    const markdown = `> **Deep** [thoughts](https://example.org) \`code\`\n${'> '.repeat(40)}${'word '.repeat(100)}`;
+    const made = excerptOf(markdown, 60);
+    expect(made.error).toBeInstanceOf(MarkdownError);
+    expect(made.text).toBe('Deep thoughts code word word word word word word word word…');
+    expect(excerpt(markdown, 60)).toBe(made.text);
+  });
+
+  it('decodes entities once: escaped HTML stays escaped text', () => {
+    expect(excerpt('Write &amp;lt;script&amp;gt; to show &lt;script&gt; & co')).toBe('Write &lt;script&gt; to show <script> & co');
+    expect(excerpt('`<b>` &quot;q&quot; &#39;a&#39; &amp;amp;')).toBe('<b> "q" \'a\' &amp;');
+    expect(excerptOf('fine').error).toBeUndefined();
+  });
+});
+
+describe('markdownText()', () => {
+  it('strips markers, emphasis, links, images, tags and fences, keeping words', () => {
+    const markdown = '# Title\n\n> - **bold** and _em_ and snake_case\n> 2. [link](https://x.example) ![alt](i.png)\n\n```js\nconst a = 1;\n```\n\n---\n<b>tag</b> \\*literal\\*';
+    expect(markdownText(markdown)).toBe('Title bold and em and snake_case link alt const a = 1; tag *literal*');
+  });
+
+  it('stays linear on 100,000 characters of unclosed brackets, tags and underscores', () => {
+    for (const unit of ['[', '![a](', '<a ', '_a', '*_']) {
+      const markdown = unit.repeat(Math.floor(100_000 / unit.length));
+      expect(markdownText(markdown).length).toBeLessThanOrEqual(markdown.length);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { makeKey } from '../../cache/keys.ts';
-import { excerpt, renderMarkdown } from '../markdown.ts';
+import { MarkdownError, renderMarkdown } from '../markdown.ts';
 import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { PER_PAGE } from './pages.ts';
@@ -31,7 +31,7 @@ export async function listPosts(ctx: Context): Promise<void> {
       slug: p.slug,
       category: p.category,
       createdAt: p.createdAt.toISOString(),
-      excerpt: excerpt(p.body),
+      excerpt: ctx.services.rendering.excerpt(p),
     })),
     page: result.page,
     pages: result.pages,
@@ -50,7 +50,7 @@ export async function onePost(ctx: Context): Promise<void> {
     category: post.category,
     createdAt: post.createdAt.toISOString(),
     updatedAt: post.updatedAt.toISOString(),
-    excerpt: excerpt(post.body),
+    excerpt: ctx.services.rendering.excerpt(post),
     html: await ctx.services.pages.postHtml(post),
   };
 }
@@ -62,7 +62,8 @@ export const PREVIEW_TIMEOUT = 10 * 60;
  * `POST /api/v1/preview` `{ "markdown": "…", "bypass": false }` → `{ "html" }`: the editor's live
  * preview, cached under the SHA-256 of the Markdown (so the text itself never shows in a key, a
  * log or the dev toolbar); `bypass: true` renders without the cache (`X-Cache: BYPASS`). Bad
- * bodies are 400 or 413 and never cached.
+ * bodies are 400 or 413 and never cached; so is Markdown that nests too deeply or that marked
+ * cannot render (400, saying why).
  */
 export async function previewPost(ctx: Context): Promise<void> {
   const body = ctx.request.body;
@@ -72,8 +73,8 @@ export async function previewPost(ctx: Context): Promise<void> {
   if (typeof bypass !== 'boolean') ctx.throw(400, '"bypass" must be true or false.');
   if (markdown.length > POST_LIMITS.body) ctx.throw(413, `"markdown" is longer than ${POST_LIMITS.body} characters.`);
   if (bypass) {
+    ctx.body = { html: previewHtml(ctx, markdown) };
     ctx.set('X-Cache', 'BYPASS');
-    ctx.body = { html: renderMarkdown(markdown) };
     return;
   }
   let rendered = false;
@@ -81,12 +82,22 @@ export async function previewPost(ctx: Context): Promise<void> {
     makeKey('preview', createHash('sha256').update(markdown).digest('hex')),
     () => {
       rendered = true;
-      return renderMarkdown(markdown);
+      return previewHtml(ctx, markdown);
     },
     { timeout: PREVIEW_TIMEOUT },
   );
   ctx.set('X-Cache', rendered ? 'MISS' : 'HIT');
   ctx.body = { html };
+}
+
+/** The preview's HTML; Markdown that cannot be rendered is the client's to fix (400, saying why). */
+function previewHtml(ctx: Context, markdown: string): string {
+  try {
+    return renderMarkdown(markdown);
+  } catch (err) {
+    if (err instanceof MarkdownError) ctx.throw(400, `"markdown" cannot be rendered: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The JSON API under /api/v1 (published posts only); `before` inserts middleware per route. */

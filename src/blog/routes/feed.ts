@@ -1,6 +1,5 @@
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { excerpt } from '../markdown.ts';
 import type { Post } from '../services/posts.ts';
 import { createRouter } from './router.ts';
 
@@ -12,9 +11,10 @@ export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
 
-/** A feed entry: the post and its body rendered to sanitized HTML. */
+/** A feed entry: the post, its excerpt as plain text, and its body rendered to sanitized HTML. */
 export interface FeedEntry {
   post: Post;
+  summary: string;
   html: string;
 }
 
@@ -24,7 +24,7 @@ export interface FeedEntry {
  */
 export function atomFeed(items: FeedEntry[], siteUrl: string, title = 'Kiln'): string {
   const updated = items.reduce((max, { post }) => Math.max(max, post.updatedAt.getTime()), 0);
-  const entries = items.map(({ post, html }) => {
+  const entries = items.map(({ post, summary, html }) => {
     const url = `${siteUrl}/posts/${post.id}`;
     return [
       '  <entry>',
@@ -34,7 +34,7 @@ export function atomFeed(items: FeedEntry[], siteUrl: string, title = 'Kiln'): s
       `    <published>${post.createdAt.toISOString()}</published>`,
       `    <updated>${post.updatedAt.toISOString()}</updated>`,
       `    <category term="${escapeXml(post.category)}"/>`,
-      `    <summary>${escapeXml(excerpt(post.body))}</summary>`,
+      `    <summary>${escapeXml(summary)}</summary>`,
       `    <content type="html">${escapeXml(html)}</content>`,
       '  </entry>',
     ].join('\n');
@@ -58,7 +58,9 @@ export function atomFeed(items: FeedEntry[], siteUrl: string, title = 'Kiln'): s
 export function feedHandler(siteUrl: string) {
   return async function feed(ctx: Context): Promise<void> {
     const posts = await ctx.services.posts.feed(FEED_SIZE);
-    const items = await Promise.all(posts.map(async (post) => ({ post, html: await ctx.services.pages.postHtml(post) })));
+    const items = await Promise.all(
+      posts.map(async (post) => ({ post, summary: ctx.services.rendering.excerpt(post), html: await ctx.services.pages.postHtml(post) })),
+    );
     ctx.type = 'application/atom+xml; charset=utf-8';
     ctx.body = atomFeed(items, siteUrl);
   };

@@ -18,7 +18,7 @@ export async function indexPage(ctx: Context): Promise<void> {
   if (page > result.pages) ctx.throw(404, 'There is no such page.');
   await ctx.render('pages/index.njk', {
     title: page > 1 ? `Page ${page}` : undefined,
-    posts: result.posts.map(summarize),
+    posts: result.posts.map((post) => summarize(post, ctx.services.rendering)),
     pagination: paginate(result, '/'),
     sidebar: await loadSidebar(ctx),
   });
@@ -48,7 +48,7 @@ export async function categoryPage(ctx: Context): Promise<void> {
   await ctx.render('pages/category.njk', {
     title: page > 1 ? `${category} · page ${page}` : category,
     category,
-    posts: result.posts.map(summarize),
+    posts: result.posts.map((post) => summarize(post, ctx.services.rendering)),
     pagination: paginate(result, `/category/${category}`),
     sidebar: await loadSidebar(ctx),
   });

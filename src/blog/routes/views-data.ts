@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { excerpt } from '../markdown.ts';
 import type { Sidebar } from '../caching.ts';
+import type { PostRendering } from '../post-rendering.ts';
 import type { Post, PostPage } from '../services/posts.ts';
 
 /** What a listing shows of one post. */
@@ -12,9 +12,9 @@ export interface PostSummary {
   excerpt: string;
 }
 
-/** The listing form of a post. */
-export function summarize(post: Post): PostSummary {
-  return { id: post.id, title: post.title, category: post.category, createdAt: post.createdAt, excerpt: excerpt(post.body) };
+/** The listing form of a post, its excerpt made by `rendering`. */
+export function summarize(post: Post, rendering: PostRendering): PostSummary {
+  return { id: post.id, title: post.title, category: post.category, createdAt: post.createdAt, excerpt: rendering.excerpt(post) };
 }
 
 /** Links of a paged listing at `basePath`; page 1 is the bare path (one URL per page). */

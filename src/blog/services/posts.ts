@@ -2,6 +2,7 @@ import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { systemClock, type Clock } from '../../cache/types.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { nestingProblem } from '../markdown-nesting.ts';
 
 /** A post as the rest of the blog sees it. */
 export type Post = PostRow;
@@ -38,6 +39,10 @@ export function validatePostInput(
   else if (values.title.length > POST_LIMITS.title) errors.title = `At most ${POST_LIMITS.title} characters.`;
   if (values.body.trim() === '') errors.body = 'The post needs a body.';
   else if (values.body.length > POST_LIMITS.body) errors.body = `At most ${POST_LIMITS.body} characters.`;
+  else {
+    const tooDeep = nestingProblem(values.body);
+    if (tooDeep !== undefined) errors.body = tooDeep;
+  }
   if (values.category === '') errors.category = 'A category is required.';
   else if (values.category.length > POST_LIMITS.category || !CATEGORY.test(values.category)) {
     errors.category = 'Lowercase letters, digits and single dashes only (e.g. "web-dev").';
