@@ -28,6 +28,7 @@ import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
+import { HttpPurger, purgeOpEvent, type PurgeEvent } from './cache/http-purge.ts';
 import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
 import { createToolbar } from './cache/toolbar/toolbar.ts';
@@ -80,7 +81,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts, pageFront(config, metrics));
+  // kiln:http-purge — every invalidation also purges the shared HTTP caches (HTTP_CACHE_PURGE_URLS; deploy/varnish/).
+  const purger = config.httpCachePurgeUrls.length > 0 ? new HttpPurger({ urls: config.httpCachePurgeUrls, logger }) : undefined;
+  if (purger) metrics.watchPurges(purger);
+  if (purger && config.toolbar.enabled) purger.events.on('purge', (event: PurgeEvent) => toolbar.collector.recordCacheEvent(purgeOpEvent(event)));
+  const pages = new BlogCache(cache, posts, pageFront(config, metrics), purger);
   app.context.services = { posts, users: new UserService(deps.dataSource), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
