@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
 import { openDatabase } from '../src/blog/db.ts';
+import { ensureAuthor } from '../src/blog/seed.ts';
+import { UserService } from '../src/blog/services/users.ts';
 import { createCache } from '../src/cache/config.ts';
 import type { Clock } from '../src/cache/types.ts';
 import { loadConfig } from '../src/config.ts';
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset };
   const dataSource = await openDatabase(config.databaseUrl);
+  // An author only when AUTHOR_USERNAME is given (the Kiln behind Varnish, whose saves are timed).
+  await ensureAuthor(config, new UserService(dataSource), log);
   const cache = await createCache(config.cache, { clock, logger: log });
   // Sessions: createApp's default store for the configuration (readers never touch it).
   const app = await createApp(config, { dataSource, cache, logger: log, clock });

@@ -75,6 +75,23 @@ export function verdicts(results: BenchResults): Verdict[] {
     measured: `${mb(growth)} peak growth (${mb(m.rssAfter - m.rssBefore)} after GC) for a ${mb(m.maxBytes)} bound: allowed ${mb(allowedGrowth(m.maxBytes))}`,
     met: growth <= allowedGrowth(m.maxBytes),
   });
+  const varnish = row(results, 'varnish → kiln memory', '/');
+  if (varnish) {
+    const memory = row(results, 'kiln memory', '/');
+    out.push({
+      target: 'Varnish HIT on /: req/s and p99 beside Kiln memory HIT and bare Koa',
+      measured: `${times(ratio(varnish.rps, bare.rps))} bare Koa, ${times(ratio(varnish.rps, memory?.rps ?? Number.NaN))} Kiln memory HIT req/s (${fmt(varnish.rps)} req/s); p99 ${fmt(varnish.p99Ms, 2)} ms, ${times(ratio(varnish.p99Ms, bare.p99Ms))} bare (X-Varnish-Cache ${varnish.xCache})`,
+      met: undefined,
+    });
+  }
+  if (results.varnish) {
+    const v = results.varnish;
+    out.push({
+      target: "author's 303 → first read through Varnish showing the save",
+      measured: `median ${fmt(v.medianMs, 1)} ms, max ${fmt(v.maxMs, 1)} ms over ${v.edits} saves; fresh on the first read ${v.freshOnFirstRead}/${v.edits}`,
+      met: v.freshOnFirstRead === v.edits,
+    });
+  }
   if (results.outage) {
     const { nullCache, redisDown } = results.outage;
     out.push({
@@ -149,6 +166,17 @@ export function renderReport(results: BenchResults, command: string, notesFile?:
       '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
       `| Kiln null | ${fmt(nullCache.rps)} | 1.00× | ${fmt(nullCache.p50Ms, 2)} | ${fmt(nullCache.p99Ms, 2)} | 1.00× | ${nullCache.xCache} |`,
       `| Kiln redis (stopped) | ${fmt(redisDown.rps)} | ${times(ratio(redisDown.rps, nullCache.rps))} | ${fmt(redisDown.p50Ms, 2)} | ${fmt(redisDown.p99Ms, 2)} | ${times(ratio(redisDown.p99Ms, nullCache.p99Ms))} | ${redisDown.xCache} |`,
+    );
+  } else out.push('Not measured in this run.');
+  out.push('', '## Behind Varnish', '');
+  if (results.varnish) {
+    const v = results.varnish;
+    out.push(
+      'Varnish 7 with `deploy/varnish/kiln.vcl` (started by `deploy/varnish/run.sh`) in front of the memory-cache Kiln, which purges it by tag (`HTTP_CACHE_PURGE_URLS`). Its `/` row in the throughput table is a Varnish hit (CPU and RSS of the varnishd cache process). Then the author, signed in through Varnish, saves `/posts/150`; the time runs from the end of the 303 to the end of the first anonymous read through Varnish that shows the new title.',
+      '',
+      '| Saves | Median ms | Max ms | Fresh on the first read |',
+      '| ---: | ---: | ---: | ---: |',
+      `| ${v.edits} | ${fmt(v.medianMs, 1)} | ${fmt(v.maxMs, 1)} | ${v.freshOnFirstRead}/${v.edits} |`,
     );
   } else out.push('Not measured in this run.');
   out.push('', '## Targets (this run)', '', '| Target | Measured | Met |', '| --- | --- | --- |');

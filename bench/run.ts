@@ -9,7 +9,8 @@ import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptio
  * `npm run bench` — Kiln's benchmark suite (issue 6): about 11 minutes, writes BENCHMARKS.md and
  * prints it. `npm run bench -- --quick` is a smoke run of every phase with tiny durations that
  * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
- * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`.
+ * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`,
+ * `--posts FILE` (the posts to import instead of ../shared/bench/posts.json).
  * Every run also keeps its raw results in the temp folder (kiln-bench-results.json), so
  * `--rerender FILE` rebuilds the report (e.g. after editing bench/notes.md) without measuring.
  */
@@ -56,6 +57,10 @@ function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: strin
         break;
       case '--routes':
         options.routes = (value ?? '').split(',').filter(Boolean);
+        i++;
+        break;
+      case '--posts':
+        options.postsFile = value;
         i++;
         break;
       case '--backends':

@@ -7,6 +7,9 @@ import type { MemoryBoundResult } from './memory-bound.ts';
 import { memoryBound, redisOutage, stampede, type OutageResult, type StampedeResult } from './scenarios.ts';
 import { prepareDatabase, startBareKoa, startKiln, type BenchCacheType, type KilnProcess, type ServerProcess } from './servers.ts';
 import { measureInterleaved, mergeResults, type Target, type TargetResult } from './throughput.ts';
+import { freePort } from '../test/support/children.ts';
+import { requireVarnish } from '../test/support/services.ts';
+import { freshnessAfterSave, purgedKilnEnv, startVarnishFor, type VarnishFreshness } from './varnish.ts';
 import { hasWrk, type LoadTool } from './wrk.ts';
 
 /** The routes the suite measures. */
@@ -29,6 +32,10 @@ export interface SuiteOptions {
   memoryMaxBytes: string;
   /** Load generator; wrk when installed, else the Node one. */
   tool: LoadTool;
+  /** The posts imported into the benchmark database (default: ../shared/bench/posts.json). */
+  postsFile?: string;
+  /** Author saves timed through Varnish, from the 303 to the first fresh read. */
+  varnishEdits: number;
   quick: boolean;
   log: (line: string) => void;
 }
@@ -37,14 +44,14 @@ export interface SuiteOptions {
 export function fullOptions(log: (line: string) => void): SuiteOptions {
   return {
     connections: 32, durationS: 5, warmupS: 2, rounds: 5, routes: ROUTES, backends: BACKENDS,
-    stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB',
+    stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB', varnishEdits: 9,
     tool: hasWrk() ? 'wrk' : 'node', quick: false, log,
   };
 }
 
 /** A smoke run: every phase, tiny durations and sizes. */
 export function quickOptions(log: (line: string) => void): SuiteOptions {
-  return { ...fullOptions(log), durationS: 1, warmupS: 1, rounds: 1, memoryPages: 5_000, memoryMaxBytes: '4MB', quick: true };
+  return { ...fullOptions(log), durationS: 1, warmupS: 1, rounds: 1, memoryPages: 5_000, memoryMaxBytes: '4MB', varnishEdits: 3, quick: true };
 }
 
 /** Where and on what the run happened. */
@@ -68,6 +75,8 @@ export interface BenchResults {
   stampede: StampedeResult[];
   memory: MemoryBoundResult;
   outage: OutageResult | undefined;
+  /** Kiln (memory) behind Varnish: the author's 303 to the first fresh read through Varnish. */
+  varnish?: VarnishFreshness;
   /** Why a part did not run (e.g. no Redis). */
   skipped: string[];
   seconds: number;
@@ -125,7 +134,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const log = options.log;
   try {
     log(`importing posts into a fresh database in ${dir}`);
-    const database = await prepareDatabase(join(dir, 'import'));
+    const database = await prepareDatabase(join(dir, 'import'), options.postsFile);
     let backends = [...options.backends];
     if (backends.includes('redis') && !(await sharedRedisUp())) {
       if (process.env.CI) throw new Error('Redis is not answering on 127.0.0.1:6379 (required when CI is set)');
@@ -134,14 +143,21 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       backends = backends.filter((b) => b !== 'redis');
     }
     if (!backends.includes('null')) backends.unshift('null');
+    // Varnish in front of the memory Kiln, which purges it (deploy/varnish/run.sh).
+    const varnishPort = backends.includes('memory') && (await requireVarnish()) ? await freePort() : undefined;
+    if (backends.includes('memory') && varnishPort === undefined) skipped.push('Kiln behind Varnish: varnishd or its xkey vmod is missing');
     log(`starting Kiln with ${backends.join(', ')}`);
     await Promise.all(
       backends.map(async (cacheType) => {
-        const kiln = await startKiln({ cacheType, database, dir: join(dir, cacheType), keyPrefix: keyPrefix(cacheType) });
+        const env = cacheType === 'memory' && varnishPort !== undefined ? purgedKilnEnv(varnishPort) : undefined;
+        const kiln = await startKiln({ cacheType, database, dir: join(dir, cacheType), keyPrefix: keyPrefix(cacheType), env });
         servers.push(kiln);
         kilns.set(cacheType, kiln);
       }),
     );
+    const memoryKiln = kilns.get('memory');
+    const varnish = memoryKiln && varnishPort !== undefined ? await startVarnishFor(memoryKiln, varnishPort) : undefined;
+    if (varnish) servers.push(varnish);
     const nullKiln = kilns.get('null');
     if (!nullKiln) throw new Error('the null-cache server did not start');
     const index = Buffer.from(await (await fetch(`${nullKiln.url}/`)).arrayBuffer());
@@ -158,6 +174,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         const kiln = kilns.get(b) as KilnProcess;
         return { name: `kiln ${b}`, server: kiln, path, kiln };
       }),
+      ...(varnish && path === '/' ? [{ name: 'varnish → kiln memory', server: varnish, path, cacheHeader: 'x-varnish-cache' }] : []),
     ]);
     log(`throughput: ${targets.length} targets × ${options.rounds} rounds × ${options.durationS} s (${options.tool})`);
     const results = await measureInterleaved(targets, options);
@@ -169,6 +186,12 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     for (const b of ['memory', 'redis'] as const) {
       const kiln = kilns.get(b);
       if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+    }
+
+    let varnishFreshness: VarnishFreshness | undefined;
+    if (varnish) {
+      log(`varnish: ${options.varnishEdits} author saves, 303 to the first fresh read`);
+      varnishFreshness = await freshnessAfterSave(varnish.url, '/posts/150', options.varnishEdits);
     }
 
     log('redis outage');
@@ -194,6 +217,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       stampede: stampedes,
       memory,
       outage,
+      varnish: varnishFreshness,
       skipped,
       seconds: (performance.now() - started) / 1000,
     };

@@ -10,6 +10,8 @@ export interface Target {
   path: string;
   /** Present for Kiln servers: lets the run count renders during the measurement. */
   kiln?: KilnProcess;
+  /** The response header whose value is reported as `xCache` (default `X-Cache`, for Kiln servers only). */
+  cacheHeader?: string;
 }
 
 /** Medians over the rounds of one target. */
@@ -23,7 +25,7 @@ export interface TargetResult {
   cpuUs: number;
   /** Resident set size after the round's load, in bytes. */
   rss: number;
-  /** `X-Cache` of a request sent before measuring (after warm-up), or `-` for the bare server. */
+  /** `X-Cache` (or the target's `cacheHeader`) of a request sent before measuring (after warm-up), or `-` for the bare server. */
   xCache: string;
   /** Page templates rendered while measuring (0 for a page served from the cache); -1 when unknown. */
   renders: number;
@@ -70,12 +72,12 @@ function add(into: Record<string, number>, more: Record<string, number>): void {
   for (const [name, count] of Object.entries(more)) into[name] = (into[name] ?? 0) + count;
 }
 
-/** The `X-Cache` header of one GET (after checking it answers 200). */
-export async function probe(url: string): Promise<string> {
+/** The `X-Cache` header (or `header`) of one GET (after checking it answers 200). */
+export async function probe(url: string, header = 'x-cache'): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   await response.arrayBuffer();
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
-  return response.headers.get('x-cache') ?? '-';
+  return response.headers.get(header) ?? '-';
 }
 
 /**
@@ -91,7 +93,7 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
   for (const target of targets) {
     await probe(target.server.url + target.path);
     if (options.warmupS > 0) await load(target, options.warmupS);
-    xCache.push(target.kiln ? await probe(target.server.url + target.path) : '-');
+    xCache.push(target.kiln || target.cacheHeader ? await probe(target.server.url + target.path, target.cacheHeader) : '-');
   }
   for (let round = 1; round <= options.rounds; round++) {
     options.log(`round ${round}/${options.rounds}`);

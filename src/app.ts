@@ -34,6 +34,7 @@ import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
+import { HttpPurger, purgeOpEvent, type PurgeEvent } from './cache/http-purge.ts';
 import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
 import { LOCAL_HOST_NAMES } from './cache/toolbar/access.ts';
@@ -100,7 +101,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
   const rendering = new PostRendering(logger);
-  const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics));
+  // Every invalidation also purges the shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS; deploy/varnish/).
+  const purger = config.httpCachePurgeUrls.length > 0 ? new HttpPurger({ urls: config.httpCachePurgeUrls, logger }) : undefined;
+  if (purger) metrics.watchPurges(purger);
+  if (purger && config.toolbar.enabled) purger.events.on('purge', (event: PurgeEvent) => toolbar.collector.recordCacheEvent(purgeOpEvent(event)));
+  const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics), purger);
   app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.

@@ -40,6 +40,8 @@ export interface Config {
   session: SessionConfig;
   /** `KILN_WORKERS`: worker processes (default 1 in development and test, one per core in production). */
   workers: number;
+  /** `HTTP_CACHE_PURGE_URLS`: shared HTTP caches (Varnish) purged by tag on every invalidation; none by default. */
+  httpCachePurgeUrls: readonly string[];
 }
 
 /**
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsTokenFromEnv(env),
     session: parseSession(env),
     workers: parseWorkers(env.KILN_WORKERS, nodeEnv, cache),
+    httpCachePurgeUrls: parsePurgeUrls(env.HTTP_CACHE_PURGE_URLS ?? ''),
   };
 }
 
@@ -233,6 +236,24 @@ function parseSession(env: Env): SessionConfig {
   const redisPrefix = env.SESSION_REDIS_PREFIX ?? DEFAULTS.SESSION_REDIS_PREFIX;
   if (redisPrefix.trim() === '') throw new ConfigError('SESSION_REDIS_PREFIX', 'must not be empty');
   return { store, redisUrl, redisPrefix };
+}
+
+/** Comma-separated http(s) URLs, each checked here so a typo stops the start rather than every purge. */
+function parsePurgeUrls(raw: string): string[] {
+  const urls = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  urls.forEach((text, i) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    // The value is never echoed: it may carry credentials.
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      throw new ConfigError('HTTP_CACHE_PURGE_URLS', `entry ${i + 1} is not an http:// or https:// URL (expected e.g. http://127.0.0.1:6081/)`);
+    }
+  });
+  return urls;
 }
 
 function parseSiteUrl(raw: string): string {

@@ -101,3 +101,19 @@ describe('loadConfig(): TRUST_PROXY', () => {
     }
   });
 });
+
+describe('loadConfig(): HTTP_CACHE_PURGE_URLS', () => {
+  it('is empty by default, and a comma-separated list of http(s) URLs otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).httpCachePurgeUrls).toEqual([]);
+    const urls = loadConfig({ NODE_ENV: 'test', HTTP_CACHE_PURGE_URLS: ' http://127.0.0.1:6081/ , https://edge.internal/purge,' }).httpCachePurgeUrls;
+    expect(urls).toEqual(['http://127.0.0.1:6081/', 'https://edge.internal/purge']);
+  });
+
+  it('refuses anything else at boot, naming HTTP_CACHE_PURGE_URLS without echoing credentials', () => {
+    for (const bad of ['varnish:6081', 'ftp://cache/', '127.0.0.1:6081', 'http://', 'http://ok/,redis://user:hunter2@x/']) {
+      const error = refusal({ HTTP_CACHE_PURGE_URLS: bad });
+      expect([bad, error.variable]).toEqual([bad, 'HTTP_CACHE_PURGE_URLS']);
+      expect(error.message).not.toContain('hunter2');
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
 import { cacheView } from '../cache/koa/cache-view.ts';
+import type { HttpPurger } from '../cache/http-purge.ts';
 import type { PageFront } from '../cache/koa/front.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
@@ -82,6 +83,8 @@ export class BlogCache {
     private readonly rendering: PostRendering,
     /** Where served pages are prepared for the next readers (src/blog/web/page-front.ts); none = no fast path. */
     readonly front?: PageFront,
+    /** The shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS), purged with every invalidation. */
+    private readonly purger?: Pick<HttpPurger, 'purge'>,
   ) {
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => rendering.html(version.post), {
@@ -123,7 +126,7 @@ export class BlogCache {
     const ids = new Set([before?.id, after?.id].filter((id): id is number => id !== undefined));
     const tags: string[] = [TAGS.lists, ...Array.from(ids, TAGS.post)];
     if (JSON.stringify(await loadSidebar(this.posts)) !== JSON.stringify(sidebarBefore)) tags.push(TAGS.sidebar);
-    await this.cache.invalidateTags(tags);
+    await this.invalidate(tags);
   }
 
   /** The sidebar as stored now, read before a write so `postChanged` can tell what changed. */
@@ -133,7 +136,17 @@ export class BlogCache {
 
   /** Login and logout: the index and post pages are rebuilt (as the Flask blog does). */
   async sessionChanged(): Promise<void> {
-    await this.cache.invalidateTags([TAGS.lists, TAGS.postPages]);
+    await this.invalidate([TAGS.lists, TAGS.postPages]);
+  }
+
+  /**
+   * Invalidates `tags` in Kiln's cache, then purges them from the shared HTTP caches: in that
+   * order, so a shared cache refilling at once gets the new page. A purge never fails the write
+   * (failures are retried in the background and counted).
+   */
+  private async invalidate(tags: readonly string[]): Promise<void> {
+    await this.cache.invalidateTags(tags);
+    await this.purger?.purge(tags);
   }
 }
 

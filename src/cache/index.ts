@@ -101,6 +101,16 @@ export {
   type BreakerOptions,
   type BreakerState,
 } from './breaker.ts';
+export {
+  HttpPurger,
+  purgeOpEvent,
+  type HttpPurgeOptions,
+  type PurgeAttempt,
+  type PurgeEvent,
+  type PurgeReport,
+  type PurgeTimers,
+} from './http-purge.ts';
+export { PURGE_ALL_TAG, sendPurgeRequest, type PurgeOutcome, type PurgeRequest } from './purge-request.ts';
 export { cacheView, type CacheViewMiddleware, type CacheViewOptions } from './koa/cache-view.ts';
 export { isCacheableResponse, uncacheableReason, type PageCacheStatus, type UncacheableReason } from './koa/decisions.ts';
 export { loadPage, type PageEntry } from './koa/entry.ts';

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { BreakerState } from './breaker.ts';
 import type { Cache } from './cache.ts';
 import { CacheConfigError } from './config.ts';
+import type { HttpPurger, PurgeEvent } from './http-purge.ts';
 import type { PageCacheStatus } from './koa/decisions.ts';
 import { now } from './telemetry.ts';
 import type { CacheBackend, CacheEvent } from './types.ts';
@@ -124,6 +125,7 @@ export function breakerStateOf(backend: CacheBackend): BreakerState | undefined 
 
 const PAGE_RESULTS: readonly PageCacheStatus[] = ['HIT', 'MISS', 'BYPASS', 'STALE'];
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+const PURGE_RESULTS: readonly PurgeEvent['result'][] = ['sent', 'failed', 'abandoned'];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
@@ -144,6 +146,7 @@ export class CacheMetrics {
   private readonly pages: Counter;
   private readonly requests: Counter;
   private readonly requestLatency: Histogram;
+  private readonly purges: Counter;
 
   constructor(private readonly prefix = 'kiln_') {
     this.ops = new Counter(`${prefix}cache_operations_total`, 'Cache operations by origin, backend, operation and result.');
@@ -153,7 +156,19 @@ export class CacheMetrics {
     this.pages = new Counter(`${prefix}page_cache_results_total`, 'What the page cache did for requests to cached routes (X-Cache).');
     this.requests = new Counter(`${prefix}http_requests_total`, 'HTTP requests by method, route pattern and status.');
     this.requestLatency = new Histogram(`${prefix}http_request_duration_seconds`, 'HTTP request duration by route pattern.', HTTP_LATENCY_BUCKETS);
+    this.purges = new Counter(
+      `${prefix}http_cache_purges_total`,
+      'Purge requests to shared HTTP caches by target and result: sent, failed (retried later), abandoned (retries ran out).',
+    );
     for (const result of PAGE_RESULTS) this.pages.inc({ result }, 0);
+  }
+
+  /** Counts the purges `purger` sends to shared HTTP caches from now on; returns a function that stops. */
+  watchPurges(purger: Pick<HttpPurger, 'events' | 'urls'>): () => void {
+    for (const target of purger.urls) for (const result of PURGE_RESULTS) this.purges.inc({ target, result }, 0);
+    const listener = (event: PurgeEvent) => this.purges.inc({ target: event.target, result: event.result });
+    purger.events.on('purge', listener);
+    return () => void purger.events.off('purge', listener);
   }
 
   /** Counts every operation of `cache` from now on and reports its gauges; returns a function that stops. */
@@ -220,6 +235,7 @@ export class CacheMetrics {
       this.pages.render(),
       this.requests.render(),
       this.requestLatency.render(),
+      this.purges.render(),
     ].join('');
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderReport, verdicts } from '../../bench/report.ts';
 import { quickOptions, runSuite, sharedRedisUp } from '../../bench/suite.ts';
 import { parseNodeLoaderOutput, parseWrkOutput } from '../../bench/wrk.ts';
+import { requireVarnish } from '../support/services.ts';
 
 // The benchmark harness itself (npm run bench), run end to end at a tiny size so it cannot rot:
 // every phase starts real servers, loads them from another process and reports. Figures from
@@ -26,6 +27,7 @@ describe('parseWrkOutput()', () => {
 describe('npm run bench -- --quick', () => {
   it('runs every phase and reports them', { timeout: 120_000 }, async () => {
     const redis = await sharedRedisUp();
+    const varnish = await requireVarnish();
     if (!redis && !process.env.CI) console.warn('harness test: WARNING no Redis on 127.0.0.1:6379, the redis rows are skipped');
     const lines: string[] = [];
     const options = {
@@ -40,13 +42,13 @@ describe('npm run bench -- --quick', () => {
 
     expect(results.bare.rps).toBeGreaterThan(0);
     const backends = redis ? ['null', 'memory', 'filesystem', 'redis'] : ['null', 'memory', 'filesystem'];
-    expect(results.rows.map((r) => r.name)).toEqual(backends.map((b) => `kiln ${b}`));
+    expect(results.rows.map((r) => r.name)).toEqual([...backends.map((b) => `kiln ${b}`), ...(varnish ? ['varnish → kiln memory'] : [])]);
     for (const row of results.rows) {
       expect(row.rps, row.name).toBeGreaterThan(0);
       expect(row.errors + row.badStatus, row.name).toBe(0);
       // Cached pages are measured as hits: nothing rendered while loading them.
       expect([row.name, row.xCache]).toEqual([row.name, row.name === 'kiln null' ? 'MISS' : 'HIT']);
-      if (row.name !== 'kiln null') expect(row.renders, row.name).toBe(0);
+      if (row.name.startsWith('kiln ') && row.name !== 'kiln null') expect(row.renders, row.name).toBe(0);
     }
     // One render per cold or expired page, whatever the concurrency.
     expect(results.stampede.map((s) => [s.backend, s.state, s.requests, s.renders, s.failed])).toEqual(
@@ -58,9 +60,11 @@ describe('npm run bench -- --quick', () => {
     expect(results.memory.entries).toBeGreaterThan(0);
     expect(results.memory.countedBytes).toBeLessThanOrEqual(1024 * 1024);
     if (results.outage) expect(results.outage.redisDown.xCache).toBe('MISS');
+    // Every save through Varnish is visible on the first read after the author's 303.
+    if (varnish) expect(results.varnish).toMatchObject({ edits: options.varnishEdits, freshOnFirstRead: options.varnishEdits });
 
     const markdown = renderReport(results, 'npm run bench -- --quick');
-    for (const heading of ['## Throughput', '## Stampede', '## Memory bound', '## Redis outage', '## Targets (this run)']) {
+    for (const heading of ['## Throughput', '## Stampede', '## Memory bound', '## Redis outage', '## Behind Varnish', '## Targets (this run)']) {
       expect(markdown).toContain(heading);
     }
     expect(verdicts(results).length).toBeGreaterThan(5);

@@ -8,6 +8,7 @@ import { withBreaker } from '../../src/cache/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/cache-view.ts';
 import { CacheConfigError } from '../../src/cache/config.ts';
+import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics, escapeLabelValue, httpMetrics, metricsTokenFromEnv } from '../../src/cache/metrics.ts';
 import type { CacheBackend } from '../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
@@ -166,6 +167,25 @@ describe('CacheMetrics exposition format', () => {
       if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
       expect(line).toMatch(/^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\["\\n])*",?)*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|\+Inf)$/);
     }
+  });
+});
+
+describe('CacheMetrics.watchPurges()', () => {
+  it('counts the purges sent to each shared HTTP cache by result, from zero', async () => {
+    const metrics = new CacheMetrics();
+    const purger = new HttpPurger({ urls: ['http://a:6081/', 'http://b:6081/'] });
+    const stop = metrics.watchPurges(purger);
+    const event = (target: string, result: PurgeEvent['result']): PurgeEvent => ({ target, tags: ['lists'], attempt: 'first', result, durationMs: 1 });
+    purger.events.emit('purge', event('http://a:6081/', 'sent'));
+    purger.events.emit('purge', event('http://a:6081/', 'failed'));
+    purger.events.emit('purge', event('http://a:6081/', 'failed'));
+    purger.events.emit('purge', event('http://b:6081/', 'abandoned'));
+    stop();
+    purger.events.emit('purge', event('http://b:6081/', 'sent'));
+    const text = await metrics.render();
+    const count = (target: string, result: string) => sample(text, 'kiln_http_cache_purges_total', { target, result });
+    expect(['sent', 'failed', 'abandoned'].map((r) => count('http://a:6081/', r))).toEqual([1, 2, 0]);
+    expect(['sent', 'failed', 'abandoned'].map((r) => count('http://b:6081/', r))).toEqual([0, 0, 1]);
   });
 });
 

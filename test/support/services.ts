@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** The shared Redis every suite may use with its own key prefix (never flushed). */
@@ -42,6 +45,27 @@ export async function requireRedisServerBinary(): Promise<boolean> {
   const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5000 });
   if (run.status === 0) return true;
   return absent('The redis-server binary cannot be run', 'install redis-server');
+}
+
+/**
+ * Checks that Varnish can run deploy/varnish/kiln.vcl: `varnishd` is installed and compiles a
+ * VCL importing the xkey vmod (varnish-modules). Same policy as {@link requireRedis}: absent
+ * under CI throws, elsewhere warns loudly and resolves `false`.
+ */
+export async function requireVarnish(): Promise<boolean> {
+  const version = spawnSync('varnishd', ['-V'], { encoding: 'utf8', timeout: 5000 });
+  if (version.status !== 0) return absent('The varnishd binary cannot be run', 'apt-get install varnish varnish-modules');
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-varnish-check-'));
+  try {
+    // Started as root, varnishd reads the VCL as its own unprivileged user.
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'check.vcl'), 'vcl 4.1;\nimport xkey;\nbackend none none;\n');
+    const compile = spawnSync('varnishd', ['-C', '-n', join(dir, 'n'), '-f', join(dir, 'check.vcl')], { encoding: 'utf8', timeout: 30_000 });
+    if (compile.status !== 0) return absent('The xkey vmod of Varnish is missing', 'apt-get install varnish-modules');
+    return true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Fails under CI, otherwise warns loudly and resolves false. */

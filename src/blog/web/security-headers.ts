@@ -45,7 +45,8 @@ export function securityHeadersFor(siteUrl: string): Readonly<Record<string, str
 /**
  * Adds the security headers of the site at `siteUrl` once the response is final, and marks
  * anything built for the signed-in author, or carrying a cookie, `Cache-Control: private,
- * no-store` so no shared cache keeps it. Mount it outermost.
+ * no-store` so no shared cache keeps it; an error without its own Cache-Control is `no-store`
+ * (a CDN would otherwise keep a 404 after the page exists). Mount it outermost.
  */
 export function securityHeaders(siteUrl: string) {
   const headers = securityHeadersFor(siteUrl);
@@ -55,6 +56,7 @@ export function securityHeaders(siteUrl: string) {
     } finally {
       ctx.set(headers);
       if (ctx.state.author || ctx.response.get('Set-Cookie')) ctx.set('Cache-Control', 'private, no-store');
+      else if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
     }
   };
 }

@@ -6,6 +6,7 @@ import {
   freshness,
   isCacheableMethod,
   isKeyedUrl,
+  sharedCacheHeaders,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
@@ -112,6 +113,11 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
     if (reason !== undefined || body === undefined) {
       if (replacing && ctx.status < 500) await drop(ctx, key);
       return new Uncacheable(reason ?? 'body', ctx.status);
+    }
+    // Stored for readers, so a shared HTTP cache may keep it as long and purge it by the same
+    // tags; the headers are stored with the page and replayed on every hit, the front's too.
+    for (const [name, value] of Object.entries(sharedCacheHeaders(config.windows, tagsOf(ctx)))) {
+      if (name !== 'cache-control' || !ctx.response.get('Cache-Control')) ctx.set(name, value);
     }
     const entry = makePageEntry(body, storedHeaders(ctx.response.headers), config.clock.now());
     const { record, text } = encodePage(entry);

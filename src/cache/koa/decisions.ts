@@ -26,6 +26,8 @@ export const STORED_HEADERS: readonly string[] = [
   'last-modified',
   'vary',
   'x-robots-tag',
+  'xkey',
+  'surrogate-key',
 ];
 
 const STORED = new Set(STORED_HEADERS);
@@ -137,6 +139,28 @@ export function freshness(storedAt: number, now: number, windows: FreshnessWindo
   if (age < windows.timeout + windows.staleWhileRevalidate) return 'stale-while-revalidate';
   if (age < windows.timeout + windows.staleIfError) return 'stale-if-error';
   return 'expired';
+}
+
+/** The shared-cache lifetime of a page stored without expiry (a purge still removes it): a year. */
+const SHARED_NO_EXPIRY: Seconds = 365 * 24 * 60 * 60;
+
+/**
+ * The headers that let a shared HTTP cache (Varnish, a CDN) keep a page the page cache stored
+ * for anonymous readers exactly as long as the page cache does, and purge it by the same tags:
+ * browsers revalidate (`max-age=0`), the shared cache keeps it `s-maxage` seconds, with the
+ * page's stale windows, and `xkey` (Varnish's vmod) and `Surrogate-Key` (CDNs) list its tags.
+ */
+export function sharedCacheHeaders(windows: FreshnessWindows, tags: readonly string[] | undefined): Record<string, string> {
+  const seconds = (value: Seconds) => Math.ceil(value);
+  const directives = ['public', 'max-age=0', `s-maxage=${windows.timeout === 0 ? SHARED_NO_EXPIRY : seconds(windows.timeout)}`];
+  if (windows.staleWhileRevalidate > 0) directives.push(`stale-while-revalidate=${seconds(windows.staleWhileRevalidate)}`);
+  if (windows.staleIfError > 0) directives.push(`stale-if-error=${seconds(windows.staleIfError)}`);
+  const headers: Record<string, string> = { 'cache-control': directives.join(', ') };
+  if (tags !== undefined && tags.length > 0) {
+    headers.xkey = tags.join(' ');
+    headers['surrogate-key'] = headers.xkey;
+  }
+  return headers;
 }
 
 /** Seconds the backend keeps a page: long enough for the stale windows (0 stays "no expiry"). */

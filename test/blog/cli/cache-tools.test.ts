@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +10,7 @@ import { openDatabase } from '../../../src/blog/db.ts';
 import { PostService } from '../../../src/blog/services/posts.ts';
 import { warmPaths } from '../../../src/blog/warm.ts';
 import { startTestApp } from '../../support/app.ts';
+import { freePort } from '../../support/children.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../..');
@@ -68,5 +71,32 @@ describe('npm run cache:warm and cache:clear', () => {
   it('explains that a memory cache cannot be warmed or cleared from another process', async () => {
     const { stderr } = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory' } });
     expect(stderr).toContain('lives inside each server process');
+  }, 60_000);
+
+  it('clear also purges everything from the shared HTTP caches, and fails when one cannot be purged', async () => {
+    const purges: string[] = [];
+    const varnish = createServer((req, res) => {
+      purges.push(`${req.method} ${String(req.headers['xkey-purge'])}`);
+      res.setHeader('xkey-purged', '42');
+      res.end();
+    });
+    await new Promise<void>((resolve) => varnish.listen(0, '127.0.0.1', () => resolve()));
+    const up = `http://127.0.0.1:${(varnish.address() as AddressInfo).port}/`;
+    const down = `http://127.0.0.1:${await freePort()}/`;
+    try {
+      const ok = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: up } });
+      expect(purges).toEqual(['PURGE all']);
+      expect(ok.stdout).toContain(`purged ${up} (42 objects)`);
+      const failed = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: `${up},${down}` } }).then(
+        () => undefined,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toContain(`could not purge ${down}`);
+      expect(purges).toEqual(['PURGE all', 'PURGE all']);
+    } finally {
+      varnish.closeAllConnections();
+      await new Promise<void>((resolve) => varnish.close(() => resolve()));
+    }
   }, 60_000);
 });

@@ -53,6 +53,19 @@ describe('anonymous GETs of public pages', () => {
     }
   });
 
+  it('let a shared cache keep cached pages, tagged, and no cache keep an error', async () => {
+    for (const path of ['/', `/posts/${postId}`, '/feed.xml', `/api/v1/posts/${postId}`]) {
+      const res = await supertest(t.server).get(path).expect(200);
+      expect(res.headers['cache-control'], path).toMatch(/^public, max-age=0, s-maxage=\d+$/);
+      expect(res.headers.xkey, path).toBe(res.headers['surrogate-key']);
+      expect(res.headers.xkey, path).toMatch(/\S/);
+    }
+    for (const path of ['/posts/999999', '/no-such-page', '/api/v1/nothing', '/?page=99']) {
+      const res = await supertest(t.server).get(path);
+      expect([path, res.status >= 400, res.headers['cache-control'], res.headers.xkey]).toEqual([path, true, 'no-store', undefined]);
+    }
+  });
+
   it('never receive a Set-Cookie even with a stale or forged session cookie', async () => {
     const { cookie, csrf } = await loginRaw(t);
     await supertest(t.server).post('/logout').set('Cookie', cookie).type('form').send({ _csrf: csrf }).expect(303);

@@ -138,7 +138,7 @@ describe('cacheView() never stores what must not be cached', () => {
     expect(hit.headers['set-cookie']).toBeUndefined();
     expect(hit.text).toBe('<p>render 2 of /page</p>');
     const stored = await loadPage(page.cache, page.view.makeCacheKey(page.contextFor('/page')));
-    expect(stored?.headers.map(([name]) => name)).toEqual(['content-type']);
+    expect(stored?.headers.map(([name]) => name)).toEqual(['content-type', 'cache-control']);
   });
 
   it.each(['private', 'no-store', 'no-cache', 'public, no-store', 'private="set-cookie", max-age=60'])(

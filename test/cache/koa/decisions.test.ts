@@ -7,6 +7,7 @@ import {
   isCacheableMethod,
   isCacheableResponse,
   isKeyedUrl,
+  sharedCacheHeaders,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
@@ -177,5 +178,29 @@ describe('isKeyedUrl()', () => {
     expect(isKeyedUrl('/?a=1&b=2', '/', 'a=1&b=2', true)).toBe(true);
     expect(isKeyedUrl('/?b=2&a=1', '/', 'b=2&a=1', true)).toBe(false);
     expect(isKeyedUrl('/about', '/about', '', false)).toBe(true);
+  });
+});
+
+describe('sharedCacheHeaders()', () => {
+  it('lets a shared cache keep the page for its timeout while browsers revalidate, tagged for purges', () => {
+    expect(sharedCacheHeaders({ timeout: 1200, staleWhileRevalidate: 0, staleIfError: 0 }, ['lists', 'post:3'])).toEqual({
+      'cache-control': 'public, max-age=0, s-maxage=1200',
+      xkey: 'lists post:3',
+      'surrogate-key': 'lists post:3',
+    });
+  });
+
+  it('carries the stale windows, and a year for a page that never expires', () => {
+    expect(sharedCacheHeaders({ timeout: 60, staleWhileRevalidate: 30, staleIfError: 300 }, undefined)).toEqual({
+      'cache-control': 'public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-if-error=300',
+    });
+    expect(sharedCacheHeaders({ timeout: 0, staleWhileRevalidate: 0, staleIfError: 0 }, [])['cache-control']).toBe('public, max-age=0, s-maxage=31536000');
+    expect(sharedCacheHeaders({ timeout: 0.5, staleWhileRevalidate: 0, staleIfError: 0 }, [])['cache-control']).toBe('public, max-age=0, s-maxage=1');
+  });
+
+  it('gives headers a stored page keeps and the store decision accepts', () => {
+    const headers = { ...ok.headers, ...sharedCacheHeaders({ timeout: 60, staleWhileRevalidate: 0, staleIfError: 0 }, ['a']) };
+    expect(isCacheableResponse({ ...ok, headers })).toBe(true);
+    expect(storedHeaders(headers).map(([name]) => name)).toEqual(['content-type', 'cache-control', 'xkey', 'surrogate-key']);
   });
 });
