@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
-import { BlogCache, SIDEBAR_TIMEOUT } from './blog/caching.ts';
+import { BlogCache } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes } from './blog/routes/auth.ts';
@@ -12,7 +12,6 @@ import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { pageFront } from './blog/web/page-front.ts';
 import type { Logger } from './blog/seed.ts';
-import { PostService } from './blog/services/posts.ts';
 import { createSessionStore } from './blog/services/session-stores.ts';
 import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
@@ -25,6 +24,7 @@ import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
+import { wirePostWrites } from './blog/writes.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
@@ -54,6 +54,12 @@ export const STATIC_DIR = fileURLToPath(new URL('../static', import.meta.url));
 /** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
 export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;
 
+/** The test-only crash between a write's commit and its invalidation (`KILN_TEST_CRASH_AFTER_COMMIT`). */
+function crashAfterCommit(config: Config): (() => void) | undefined {
+  if (!config.crashAfterCommit) return undefined;
+  return () => process.kill(process.pid, 'SIGKILL');
+}
+
 /**
  * Builds the blog's Koa app without listening and without touching the schema (the caller has
  * run migrations and seeding).
@@ -76,11 +82,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   metrics.watch(cache);
   const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
   views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
-  views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
-  const posts = new PostService(deps.dataSource, clock);
+  // kiln:writes — every post write records its tags in the outbox and invalidates after commit (src/blog/writes.ts).
+  const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, clock, logger, afterCommit: crashAfterCommit(config) });
   const pages = new BlogCache(cache, posts, pageFront(config, metrics));
-  app.context.services = { posts, users: new UserService(deps.dataSource), pages };
+  app.context.services = { posts, users: new UserService(deps.dataSource), pages, outbox };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {

@@ -39,6 +39,11 @@ export interface Config {
   session: SessionConfig;
   /** `KILN_WORKERS`: worker processes (default 1 in development and test, one per core in production). */
   workers: number;
+  /**
+   * `KILN_TEST_CRASH_AFTER_COMMIT=1`, read only when NODE_ENV=test: the process kills itself right
+   * after a post write commits, before its cache invalidation (the outbox's crash test).
+   */
+  crashAfterCommit: boolean;
 }
 
 /** Where the server-side sessions live. */
@@ -110,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsTokenFromEnv(env),
     session: parseSession(env),
     workers: parseWorkers(env.KILN_WORKERS, nodeEnv, cache),
+    crashAfterCommit: nodeEnv === 'test' && parseBoolean('KILN_TEST_CRASH_AFTER_COMMIT', env.KILN_TEST_CRASH_AFTER_COMMIT ?? '0'),
   };
 }
 

@@ -1,5 +1,6 @@
 // Kiln's additions to Koa's context, declared once for every middleware and route.
 import type { BlogCache } from '../blog/caching.ts';
+import type { CacheOutbox } from '../blog/services/outbox.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
 
@@ -32,8 +33,10 @@ declare module 'koa' {
 export interface BlogServices {
   posts: PostService;
   users: UserService;
-  /** The blog's cached pages, memoized pieces and their invalidation. */
+  /** The blog's cached pages and memoized pieces. */
   pages: BlogCache;
+  /** Post writes' pending invalidations; the server sweeps it (src/server.ts). */
+  outbox: CacheOutbox;
 }
 
 /**

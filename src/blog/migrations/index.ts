@@ -1,5 +1,7 @@
 import { Initial1700000000000 } from './1700000000000-initial.ts';
 import { SidebarIndex1700000000001 } from './1700000000001-sidebar-index.ts';
+import { CacheOutbox1700000000003 } from './1700000000003-cache-outbox.ts';
+import { UniqueSlugs1700000000004 } from './1700000000004-unique-slugs.ts';
 
 /** Every migration, oldest first; listed by hand so no glob depends on the file extension. */
-export const migrations = [Initial1700000000000, SidebarIndex1700000000001];
+export const migrations = [Initial1700000000000, SidebarIndex1700000000001, CacheOutbox1700000000003, UniqueSlugs1700000000004];
