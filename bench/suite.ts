@@ -30,6 +30,8 @@ export interface SuiteOptions {
   /** Load generator; wrk when installed, else the Node one. */
   tool: LoadTool;
   quick: boolean;
+  /** The posts to import (default: the shared standard file when present, else generated; see servers.ts). */
+  postsFile?: string;
   log: (line: string) => void;
 }
 
@@ -125,7 +127,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const log = options.log;
   try {
     log(`importing posts into a fresh database in ${dir}`);
-    const database = await prepareDatabase(join(dir, 'import'));
+    const database = await prepareDatabase(join(dir, 'import'), options.postsFile);
     let backends = [...options.backends];
     if (backends.includes('redis') && !(await sharedRedisUp())) {
       if (process.env.CI) throw new Error('Redis is not answering on 127.0.0.1:6379 (required when CI is set)');

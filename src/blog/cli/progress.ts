@@ -18,7 +18,7 @@ const REDRAW_MS = 100;
  * bar.update(done); … bar.clear(); console.log('imported …');
  */
 export class ProgressBar {
-  private drawnAt = 0;
+  private drawnAt = Number.NEGATIVE_INFINITY;
   private drawn = false;
 
   constructor(

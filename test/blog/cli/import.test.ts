@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePosts } from '../../../bench/posts-data.ts';
 import { openDatabase } from '../../../src/blog/db.ts';
@@ -10,9 +8,8 @@ import { applyImport } from '../../../src/blog/import/apply.ts';
 import { planImport } from '../../../src/blog/import/plan.ts';
 import { describeProblems, ImportFileError, parseImportFile } from '../../../src/blog/import/records.ts';
 import { PostService } from '../../../src/blog/services/posts.ts';
+import { runImport } from './run-import.ts';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../../..');
 const record = (over: Record<string, unknown> = {}) => ({ title: 'T', category: 'koa', body: 'Body', created_at: '2025-01-02T03:04:05Z', published: true, ...over });
 
 let dir: string;
@@ -23,18 +20,6 @@ beforeAll(() => {
   writeFileSync(postsFile, JSON.stringify(generatePosts(300, 7)));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs the real command (`node --import tsx src/blog/cli/import.ts …`); resolves its exit code and output. */
-async function importCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', CACHE_TYPE: 'null', ...env };
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/blog/cli/import.ts', ...args], { cwd: ROOT, env: childEnv });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('parseImportFile()', () => {
   it('reads a generated data set, oldest first', () => {
@@ -120,24 +105,24 @@ describe('planImport() and applyImport()', () => {
 describe('npm run import', () => {
   it('imports a file once: again it reports 0 new, 300 unchanged; a changed record updates its post; --dry-run writes nothing', async () => {
     const env = { DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`, DATA_DIR: dir };
-    const dry = await importCli(['--dry-run', postsFile], env);
+    const dry = await runImport(['--dry-run', postsFile], env);
     expect(dry.stdout).toBe('dry run: would import 300 new, 0 unchanged; nothing written\n');
     expect(existsSync(join(dir, 'cli.sqlite'))).toBe(false);
 
-    const first = await importCli([postsFile], env);
+    const first = await runImport([postsFile], env);
     expect(first.stdout).toMatch(/^imported .*posts\.json: 300 new, 0 unchanged \(/);
     // Not a terminal: a plain final line, no bar redrawn with carriage returns.
     expect(first.stdout).not.toContain('\r');
     expect(first.stdout).toContain('no cache is configured');
-    expect((await importCli([postsFile], env)).stdout).toMatch(/: 0 new, 300 unchanged \(/);
+    expect((await runImport([postsFile], env)).stdout).toMatch(/: 0 new, 300 unchanged \(/);
 
     const changed = generatePosts(300, 7);
     changed[5].body += '\n\nAn added paragraph.';
     changed.push({ ...changed[0], slug: 'one-more', title: 'One more' });
     const changedFile = join(dir, 'changed.json');
     writeFileSync(changedFile, JSON.stringify(changed));
-    expect((await importCli(['--dry-run', changedFile], env)).stdout).toBe('dry run: would import 1 new, 1 updated, 299 unchanged; nothing written\n');
-    expect((await importCli([changedFile], env)).stdout).toMatch(/: 1 new, 1 updated, 299 unchanged \(/);
+    expect((await runImport(['--dry-run', changedFile], env)).stdout).toBe('dry run: would import 1 new, 1 updated, 299 unchanged; nothing written\n');
+    expect((await runImport([changedFile], env)).stdout).toMatch(/: 1 new, 1 updated, 299 unchanged \(/);
     const ds = await openDatabase(env.DATABASE_URL);
     const posts = await new PostService(ds).listAll();
     await ds.destroy();
@@ -149,7 +134,7 @@ describe('npm run import', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify([record(), record({ title: 'Broken', body: '' }), record({ title: 'Undated', created_at: 5 })]));
     const env = { DATABASE_URL: `sqlite:${join(dir, 'bad.sqlite')}` };
-    const result = await importCli([file], env);
+    const result = await runImport([file], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       [
@@ -175,7 +160,7 @@ describe('npm run import', () => {
       [[], 'import: usage: npm run import -- [--dry-run] FILE.json\n'],
     ];
     for (const [args, stderr] of cases) {
-      const result = await importCli(args, env);
+      const result = await runImport(args, env);
       expect([result.code, result.stderr]).toEqual([1, stderr]);
     }
     expect(existsSync(join(dir, 'never.sqlite'))).toBe(false);
