@@ -162,6 +162,19 @@ describe('post slugs', () => {
     expect((await posts.create(input({ title: 'Other' }), { slug: 'hello' })).slug).toBe('hello-4');
   });
 
+  it('stay unique when several posts with one title are created at once', async () => {
+    const posts = new PostService(ds, clock);
+    const created = await Promise.all(Array.from({ length: 5 }, () => posts.create(input({ title: 'Same' }))));
+    expect(created.map((p) => p.slug).sort()).toEqual(['same', 'same-2', 'same-3', 'same-4', 'same-5']);
+  });
+
+  it('keep ids given to a batch, and the next post gets a fresh id', async () => {
+    const posts = new PostService(ds, clock);
+    await posts.saveBatch({ creates: [{ input: input(), createdAt: new Date(now), slug: 'given', id: 40 }] });
+    expect((await posts.get(40))?.slug).toBe('given');
+    expect((await posts.create(input({ title: 'Next' }))).id).toBe(41);
+  });
+
   it('are unique in the database itself (a unique index)', async () => {
     const posts = new PostService(ds, clock);
     const post = await posts.create(input());
