@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
 import type { Cache } from '../../cache/cache.ts';
-import { CacheConfigError, createCache } from '../../cache/config.ts';
+import { CacheConfigError, createCache, type CacheType } from '../../cache/config.ts';
 import { ConfigError, loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../db.ts';
 import { applyImport } from '../import/apply.ts';
 import { NO_POSTS, planImport, type ImportPlan } from '../import/plan.ts';
-import { describeProblems, parseImportFile, type RecordProblem } from '../import/records.ts';
+import { describeProblems, parseImportFile, type ImportRecord, type RecordProblem } from '../import/records.ts';
 import type { Logger } from '../seed.ts';
 import { wirePostWrites } from '../writes.ts';
 import { ProgressBar } from './progress.ts';
@@ -63,7 +63,7 @@ async function main(args: string[]): Promise<void> {
     const written = plan.creates.length + plan.replaces.length;
     const rate = written > 0 && seconds > 0 ? `, ${Math.round(written / seconds)} posts/s` : '';
     process.stdout.write(`imported ${file}: ${counts(plan)} (${seconds.toFixed(1)} s${rate})\n`);
-    if (written > 0) process.stdout.write(`${await freshness(config, cache === null, () => outbox.undelivered())}\n`);
+    if (written > 0) process.stdout.write(`${await freshness(config.cache.type, cache === null, () => outbox.undelivered())}\n`);
   } finally {
     await Promise.allSettled([cache?.close()]);
     await ds.destroy();
@@ -98,7 +98,7 @@ function counts(plan: ImportPlan): string {
 }
 
 /** A dry run reads the database without migrating or creating it; one not created yet has no posts. */
-async function planWithoutWriting(databaseUrl: string, records: Parameters<typeof planImport>[1]): Promise<ImportPlan> {
+async function planWithoutWriting(databaseUrl: string, records: readonly ImportRecord[]): Promise<ImportPlan> {
   const sqliteFile = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
   if (sqliteFile !== undefined && (sqliteFile === ':memory:' || !existsSync(sqliteFile))) return planImport(NO_POSTS, records);
   const ds = await openDatabase(databaseUrl, { migrate: false });
@@ -129,10 +129,12 @@ async function cacheOf(config: Config): Promise<Cache | null> {
   return createCache(config.cache, { logger: quietLogger() });
 }
 
-/** One line: whether readers of a running Kiln see the changes, and what to do if not. */
-async function freshness(config: Config, handedOver: boolean, undelivered: () => Promise<number>): Promise<string> {
-  const type = config.cache.type;
-  if (!handedOver) {
+/**
+ * One line: whether readers of a running Kiln see the changes, and what to do if not. When
+ * `leftForServer` (the memory cache), waits a moment for a running server's sweep to take them.
+ */
+async function freshness(type: CacheType, leftForServer: boolean, undelivered: () => Promise<number>): Promise<string> {
+  if (!leftForServer) {
     if ((await undelivered()) === 0) return type === 'null' ? 'no cache is configured (CACHE_TYPE=null): readers see the changes at once' : `the ${type} cache is invalidated: readers see the changes on their next request`;
     return `warning: the ${type} cache could not be reached, so readers may see old pages until a running Kiln reaches it (it replays the invalidations within 2 s) or you run npm run cache:clear`;
   }

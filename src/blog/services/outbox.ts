@@ -94,6 +94,15 @@ export class CacheOutbox {
   }
 
   /**
+   * After the write rolled back (its row with it): its tags are invalidated all the same. On
+   * SQLite, requests sharing the one connection read what the transaction had written before the
+   * rollback, and may have cached pages showing it. Never throws.
+   */
+  async rolledBack(entry: OutboxEntry): Promise<void> {
+    await this.options.invalidate?.(entry.tags).catch(() => false);
+  }
+
+  /**
    * Delivers every row left in the table, oldest first, and resolves how many; rows stay when
    * the cache cannot be reached. Concurrent calls share one sweep. Without a listener, does nothing.
    */

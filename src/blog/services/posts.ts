@@ -295,12 +295,18 @@ export class PostService {
   private async write<T>(work: (manager: EntityManager, announce: (changes: readonly PostChange[]) => Promise<void>) => Promise<T>): Promise<T> {
     const hook = this.hook;
     const recorded: OutboxEntry[] = [];
-    const value = await writeTransaction(this.db, (manager) =>
-      work(manager, async (changes) => {
-        const entry = hook === undefined ? null : await hook.outbox.record(manager, hook.tagsFor(changes));
-        if (entry !== null) recorded.push(entry);
-      }),
-    );
+    let value: T;
+    try {
+      value = await writeTransaction(this.db, (manager) =>
+        work(manager, async (changes) => {
+          const entry = hook === undefined ? null : await hook.outbox.record(manager, hook.tagsFor(changes));
+          if (entry !== null) recorded.push(entry);
+        }),
+      );
+    } catch (error) {
+      for (const entry of recorded) await hook?.outbox.rolledBack(entry);
+      throw error;
+    }
     for (const entry of recorded) await hook?.outbox.committed(entry);
     return value;
   }

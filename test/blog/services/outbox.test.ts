@@ -84,7 +84,7 @@ describe('a post write through PostService', () => {
     expect(await rows()).toEqual([]);
   });
 
-  it('records nothing when the write does not happen (a conflict), and a failed batch rolls its row back', async () => {
+  it('records nothing when the write does not happen (a conflict); a failed batch rolls its row back and still invalidates', async () => {
     const calls = listener(false);
     const { posts } = wired(calls);
     const post = await posts.create(input());
@@ -95,6 +95,8 @@ describe('a post write through PostService', () => {
     ).rejects.toBeInstanceOf(ConflictError);
     expect(await posts.count()).toBe(1);
     expect(await rows()).toEqual([['lists', 'sidebar']]);
+    // The batch rolled back, but readers sharing SQLite's connection may have seen its rows meanwhile.
+    expect(calls.calls.at(-1)).toEqual(['lists', 'sidebar', `post:${post.id}`]);
   });
 });
 
