@@ -36,22 +36,24 @@ async function main(args: string[]): Promise<void> {
   if (files.length !== 1 || files[0].startsWith('-')) throw new Refused([USAGE]);
   const file = files[0];
   const { records, problems } = parseImportFile(await readImportFile(file), file);
-  refuseProblems(problems, records.length + countRecords(problems));
+  const total = records.length + countRecords(problems);
+  refuseProblems(problems, total);
   const config = loadConfig();
 
   if (dryRun) {
     const plan = await planWithoutWriting(config.databaseUrl, records);
-    refuseProblems(plan.problems, records.length);
+    refuseProblems(plan.problems, total);
     process.stdout.write(`dry run: would import ${counts(plan)}; nothing written\n`);
     return;
   }
 
   const ds = await openDatabase(config.databaseUrl);
-  const cache = await cacheOf(config);
+  let cache: Cache | null = null;
   try {
+    cache = await cacheOf(config);
     const { posts, outbox } = wirePostWrites(ds, { cache, logger: quietLogger() });
     const plan = await planImport(posts, records);
-    refuseProblems(plan.problems, records.length);
+    refuseProblems(plan.problems, total);
     const started = performance.now();
     const bar = new ProgressBar(process.stdout, 'importing', plan.creates.length + plan.replaces.length);
     try {
