@@ -9,6 +9,7 @@ import { applyImport } from '../import/apply.ts';
 import { NO_POSTS, planImport, type ImportPlan } from '../import/plan.ts';
 import { describeProblems, parseImportFile, type ImportRecord, type RecordProblem } from '../import/records.ts';
 import type { Logger } from '../seed.ts';
+import type { CacheOutbox } from '../services/outbox.ts';
 import { wirePostWrites } from '../writes.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -65,7 +66,7 @@ async function main(args: string[]): Promise<void> {
     const written = plan.creates.length + plan.replaces.length;
     const rate = written > 0 && seconds > 0 ? `, ${Math.round(written / seconds)} posts/s` : '';
     process.stdout.write(`imported ${file}: ${counts(plan)} (${seconds.toFixed(1)} s${rate})\n`);
-    if (written > 0) process.stdout.write(`${await freshness(config.cache.type, cache === null, () => outbox.undelivered())}\n`);
+    if (written > 0) process.stdout.write(`${await freshness(config.cache.type, outbox, cache === null)}\n`);
   } finally {
     await Promise.allSettled([cache?.close()]);
     await ds.destroy();
@@ -132,22 +133,27 @@ async function cacheOf(config: Config): Promise<Cache | null> {
 }
 
 /**
- * One line: whether readers of a running Kiln see the changes, and what to do if not. When
- * `leftForServer` (the memory cache), waits a moment for a running server's sweep to take them.
+ * One line: whether readers of a running Kiln see the changes, and what to do if not. Waits up to
+ * 3 s for what is still in the outbox: taken by a running server's sweep (`leftForServer`: the
+ * memory cache), or delivered again from here (a cache that failed a moment, e.g. a Redis command
+ * timing out on a busy machine).
  */
-async function freshness(type: CacheType, leftForServer: boolean, undelivered: () => Promise<number>): Promise<string> {
-  if (!leftForServer) {
-    if ((await undelivered()) === 0) return type === 'null' ? 'no cache is configured (CACHE_TYPE=null): readers see the changes at once' : `the ${type} cache is invalidated: readers see the changes on their next request`;
-    return `warning: the ${type} cache could not be reached, so readers may see old pages until a running Kiln reaches it (it replays the invalidations within 2 s) or you run npm run cache:clear`;
-  }
+async function freshness(type: CacheType, outbox: CacheOutbox, leftForServer: boolean): Promise<string> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
-  while ((await undelivered()) > 0) {
-    if (Date.now() >= deadline) {
-      return 'the memory cache lives inside the server: no running Kiln took the changes within 3 s; a Kiln started on this database applies them before it serves';
-    }
+  while ((await outbox.undelivered()) > 0 && Date.now() < deadline) {
+    if (!leftForServer) await outbox.sweep();
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return 'the running Kiln took the changes (memory cache): readers see them on their next request';
+  const delivered = (await outbox.undelivered()) === 0;
+  if (leftForServer) {
+    return delivered
+      ? 'the running Kiln took the changes (memory cache): readers see them on their next request'
+      : 'the memory cache lives inside the server: no running Kiln took the changes within 3 s; a Kiln started on this database applies them before it serves';
+  }
+  if (!delivered) {
+    return `warning: the ${type} cache could not be reached, so readers may see old pages until a running Kiln reaches it (it replays the invalidations within 2 s) or you run npm run cache:clear`;
+  }
+  return type === 'null' ? 'no cache is configured (CACHE_TYPE=null): readers see the changes at once' : `the ${type} cache is invalidated: readers see the changes on their next request`;
 }
 
 /** The cache's own warnings would repeat for every batch; the command sums them up in one line. */
