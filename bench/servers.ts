@@ -1,15 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CacheStats } from '../src/cache/telemetry.ts';
 import type { ControlMessage } from './kiln-server.ts';
+import { generatePosts } from './posts-data.ts';
 
 /** The repository root (where package.json is). */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The benchmark's 300 posts, shared by every run so figures stay comparable. */
-export const POSTS_FILE = fileURLToPath(new URL('../../shared/bench/posts.json', import.meta.url));
+/** The standard 300 posts beside the repository, shared by every implementation so figures stay comparable. */
+export const SHARED_POSTS_FILE = fileURLToPath(new URL('../../shared/bench/posts.json', import.meta.url));
+
+/**
+ * The benchmark's posts: the shared standard file when it is there, else 300 generated posts of
+ * the same shape (bench/posts-data.ts) written into `dir`.
+ */
+export function benchPostsFile(dir: string): string {
+  if (existsSync(SHARED_POSTS_FILE)) return SHARED_POSTS_FILE;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'posts.json');
+  writeFileSync(file, JSON.stringify(generatePosts(300)));
+  return file;
+}
 
 /** The cache backends the suite runs Kiln with. */
 export type BenchCacheType = 'null' | 'memory' | 'filesystem' | 'redis';
@@ -171,13 +184,14 @@ export async function startBareKoa(bodyFile: string): Promise<ServerProcess> {
 }
 
 /**
- * Makes a fresh SQLite database in `dir` with the benchmark posts imported through the
- * `npm run import` CLI (migrations first), and resolves its path.
+ * Makes a fresh SQLite database in `dir` with the benchmark posts (default: {@link benchPostsFile})
+ * imported through the `npm run import` CLI (migrations first), and resolves its path.
  */
-export async function prepareDatabase(dir: string, postsFile = POSTS_FILE): Promise<string> {
+export async function prepareDatabase(dir: string, postsFile = benchPostsFile(dir)): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'kiln.sqlite');
-  const env = { NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SEED_DEMO: '0', DATA_DIR: dir, DATABASE_URL: `sqlite:${file}` };
+  // No cache: no server runs on this database yet, so there are no pages to invalidate.
+  const env = { NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SEED_DEMO: '0', DATA_DIR: dir, DATABASE_URL: `sqlite:${file}`, CACHE_TYPE: 'null' };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/blog/cli/import.ts'), postsFile], {
     cwd: ROOT,
     env: childEnv(env),

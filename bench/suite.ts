@@ -32,11 +32,11 @@ export interface SuiteOptions {
   memoryMaxBytes: string;
   /** Load generator; wrk when installed, else the Node one. */
   tool: LoadTool;
-  /** The posts imported into the benchmark database (default: ../shared/bench/posts.json). */
-  postsFile?: string;
   /** Author saves timed through Varnish, from the 303 to the first fresh read. */
   varnishEdits: number;
   quick: boolean;
+  /** The posts to import (default: the shared standard file when present, else generated; see servers.ts). */
+  postsFile?: string;
   log: (line: string) => void;
 }
 

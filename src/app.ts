@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
-import { BlogCache, SIDEBAR_TIMEOUT } from './blog/caching.ts';
+import { BlogCache } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes } from './blog/routes/auth.ts';
@@ -15,7 +15,6 @@ import { pageFront } from './blog/web/page-front.ts';
 import type { PasswordHasher } from './blog/password.ts';
 import { PostRendering } from './blog/post-rendering.ts';
 import type { Logger } from './blog/seed.ts';
-import { PostService } from './blog/services/posts.ts';
 import type { LoginAttemptStore } from './blog/services/login-attempts.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import type { SessionStore } from './blog/services/sessions.ts';
@@ -32,6 +31,7 @@ import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
+import { wirePostWrites } from './blog/writes.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
 import { HttpPurger, purgeOpEvent, type PurgeEvent } from './cache/http-purge.ts';
@@ -67,6 +67,12 @@ export const STATIC_DIR = join(PROJECT_ROOT, 'static');
 /** Login attempts: at most 10 per client per 15 minutes without signing in. */
 export const LOGIN_THROTTLE = { maxAttempts: 10, windowMs: 15 * 60 * 1000 } as const;
 
+/** The test-only crash between a write's commit and its invalidation (`KILN_TEST_CRASH_AFTER_COMMIT`). */
+function crashAfterCommit(config: Config): (() => void) | undefined {
+  if (!config.crashAfterCommit) return undefined;
+  return () => process.kill(process.pid, 'SIGKILL');
+}
+
 /**
  * Builds the blog's Koa app without listening and without touching the schema (the caller has
  * run migrations and seeding).
@@ -97,16 +103,16 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   metrics.watch(cache);
   const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
   views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
-  views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
-  const posts = new PostService(deps.dataSource, clock);
   const rendering = new PostRendering(logger);
   // Every invalidation also purges the shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS; deploy/varnish/).
   const purger = config.httpCachePurgeUrls.length > 0 ? new HttpPurger({ urls: config.httpCachePurgeUrls, logger }) : undefined;
   if (purger) metrics.watchPurges(purger);
   if (purger && config.toolbar.enabled) purger.events.on('purge', (event: PurgeEvent) => toolbar.collector.recordCacheEvent(purgeOpEvent(event)));
+  // Every post write records its tags in the outbox and invalidates (and purges) after commit (src/blog/writes.ts).
+  const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, purger, clock, logger, afterCommit: crashAfterCommit(config) });
   const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics), purger);
-  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering };
+  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering, outbox };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {

@@ -42,6 +42,11 @@ export interface Config {
   workers: number;
   /** `HTTP_CACHE_PURGE_URLS`: shared HTTP caches (Varnish) purged by tag on every invalidation; none by default. */
   httpCachePurgeUrls: readonly string[];
+  /**
+   * `KILN_TEST_CRASH_AFTER_COMMIT=1`, read only when NODE_ENV=test: the process kills itself right
+   * after a post write commits, before its cache invalidation (the outbox's crash test).
+   */
+  crashAfterCommit: boolean;
 }
 
 /**
@@ -126,6 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
     session: parseSession(env),
     workers: parseWorkers(env.KILN_WORKERS, nodeEnv, cache),
     httpCachePurgeUrls: parsePurgeUrls(env.HTTP_CACHE_PURGE_URLS ?? ''),
+    crashAfterCommit: nodeEnv === 'test' && parseBoolean('KILN_TEST_CRASH_AFTER_COMMIT', env.KILN_TEST_CRASH_AFTER_COMMIT ?? '0'),
   };
 }
 

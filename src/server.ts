@@ -3,9 +3,9 @@ import type { DataSource } from 'typeorm';
 import { createApp } from './app.ts';
 import { openDatabase } from './blog/db.ts';
 import { ensureAuthor, seedDemo } from './blog/seed.ts';
-import { PostService } from './blog/services/posts.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
+import { wirePostWrites } from './blog/writes.ts';
 import { CacheConfigError, createCache, describeCacheConfig } from './cache/config.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { consoleLogger } from './log.ts';
@@ -21,7 +21,8 @@ async function prepare(config: Config): Promise<DataSource> {
   const dataSource = await openDatabase(config.databaseUrl);
   await ensureAuthor(config, new UserService(dataSource), log);
   if (config.seedDemo) {
-    const seeded = await seedDemo(new PostService(dataSource), Date.now());
+    // No cache here: the demo posts' outbox rows are delivered by the first sweep of a server.
+    const seeded = await seedDemo(wirePostWrites(dataSource, { cache: null, logger: log }).posts, Date.now());
     if (seeded > 0) log.info(`Added ${seeded} demo posts (SEED_DEMO=0 starts empty)`);
   }
   return dataSource;
@@ -34,6 +35,11 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, logger: log });
   if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
   const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log });
+  // Invalidations a crash or a cache outage left behind, and writes of processes that cannot reach
+  // this cache (the import command beside a memory cache): replayed before serving, then every second.
+  const { outbox } = app.context.services;
+  await outbox.sweep();
+  outbox.start();
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -45,7 +51,8 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(cluster.isWorker ? `Kiln worker ${process.pid} shutting down` : 'Shutting down');
-    server.close(() => void Promise.allSettled([cache.close(), sessions.close(), loginAttempts.close(), dataSource.destroy()]).finally(() => process.exit(0)));
+    const close = () => Promise.allSettled([outbox.stop(), cache.close(), sessions.close(), loginAttempts.close()]).then(() => dataSource.destroy());
+    server.close(() => void close().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', stop);

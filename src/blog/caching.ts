@@ -6,7 +6,7 @@ import type { PageFront } from '../cache/koa/front.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import type { PostRendering } from './post-rendering.ts';
-import type { Post, PostService } from './services/posts.ts';
+import type { Post, PostChange, PostFacts, PostService } from './services/posts.ts';
 
 /** The cached pages of the blog. */
 export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'apiList' | 'apiPost';
@@ -22,7 +22,7 @@ export const PAGE_TIMEOUTS: Readonly<Record<CachedPage, Seconds>> = {
   apiPost: 30 * 60,
 };
 
-/** How long the sidebar fragment and its data stay cached. */
+/** How long the sidebar's data stays cached. */
 export const SIDEBAR_TIMEOUT: Seconds = 20 * 60;
 
 /**
@@ -30,7 +30,7 @@ export const SIDEBAR_TIMEOUT: Seconds = 20 * 60;
  * every backend, with no key scan:
  * - `lists`: every listing of posts (index pages, category pages, the feed, the JSON list);
  * - `post-pages` and `post:<id>`: the post pages (HTML and JSON), all or one;
- * - `sidebar`: the sidebar fragment and its data, and every HTML page that embeds it.
+ * - `sidebar`: the sidebar's data, and every HTML page that embeds it.
  */
 export const TAGS = {
   lists: 'lists',
@@ -72,7 +72,12 @@ interface BodyVersion {
 
 /** The blog's use of the cache: which pages are cached, for how long, and what invalidates them. */
 export class BlogCache {
-  /** The sidebar's data, memoized and tagged `sidebar`. */
+  /**
+   * The sidebar's data, memoized and tagged `sidebar`: the one place the sidebar is cached besides
+   * the pages that embed it (each tagged `sidebar` too). A page miss then costs one lookup instead
+   * of the sidebar's two queries, and rendering its dozen links costs less than a second cached
+   * copy of their HTML (a fragment) would, which would also be one more thing to invalidate.
+   */
   readonly sidebar: MemoizedFunction<[], Promise<Sidebar>>;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
 
@@ -116,24 +121,6 @@ export class BlogCache {
     });
   }
 
-  /**
-   * Invalidates everything that shows a post after it was created (`before` null), edited, or
-   * deleted (`after` null): its pages, every listing (all index and category pages, old and new
-   * category, feed, JSON lists) and, when the sidebar's content changed, the sidebar and every
-   * page embedding it. Resolves once done, so the author's response is sent only after it.
-   */
-  async postChanged(before: Post | null, after: Post | null, sidebarBefore: Sidebar): Promise<void> {
-    const ids = new Set([before?.id, after?.id].filter((id): id is number => id !== undefined));
-    const tags: string[] = [TAGS.lists, ...Array.from(ids, TAGS.post)];
-    if (JSON.stringify(await loadSidebar(this.posts)) !== JSON.stringify(sidebarBefore)) tags.push(TAGS.sidebar);
-    await this.invalidate(tags);
-  }
-
-  /** The sidebar as stored now, read before a write so `postChanged` can tell what changed. */
-  sidebarNow(): Promise<Sidebar> {
-    return loadSidebar(this.posts);
-  }
-
   /** Login and logout: the index and post pages are rebuilt (as the Flask blog does). */
   async sessionChanged(): Promise<void> {
     await this.invalidate([TAGS.lists, TAGS.postPages]);
@@ -153,4 +140,38 @@ export class BlogCache {
 async function loadSidebar(posts: PostService): Promise<Sidebar> {
   const [categories, latest] = await Promise.all([posts.categories(), posts.latest(5)]);
   return { categories, latest: latest.map((p) => ({ id: p.id, title: p.title })) };
+}
+
+/** Above this many posts in one write (an import batch), their pages are invalidated as one tag, `post-pages`. */
+export const MANY_POSTS = 50;
+
+/**
+ * The tags a write's changes make stale: the pages of each post (`post:<id>`; `post-pages` for
+ * more than {@link MANY_POSTS}), every listing (`lists`) when a published post is involved
+ * (created, changed, published, unpublished or deleted), and `sidebar` only when the sidebar's
+ * content can have changed. A draft that stays a draft appears on no reader page but its own.
+ * Injected into PostService (src/blog/writes.ts), so writes never decide their tags themselves.
+ */
+export function postChangeTags(changes: readonly PostChange[]): string[] {
+  const tags = new Set<string>();
+  const ids = new Set<number>();
+  for (const { id, before, after } of changes) {
+    if (id !== null) ids.add(id);
+    if (!before?.published && !after?.published) continue;
+    tags.add(TAGS.lists);
+    if (sidebarMayChange(before, after)) tags.add(TAGS.sidebar);
+  }
+  if (ids.size > MANY_POSTS) tags.add(TAGS.postPages);
+  else for (const id of ids) tags.add(TAGS.post(id));
+  return [...tags];
+}
+
+/**
+ * Whether the sidebar (categories of published posts with counts, the 5 latest published titles)
+ * can differ after a change: the published set changed, or a published post's title, category
+ * or date (its place among the latest) did.
+ */
+function sidebarMayChange(before: PostFacts | null, after: PostFacts | null): boolean {
+  if (!before?.published || !after?.published) return true;
+  return before.title !== after.title || before.category !== after.category || before.createdAt.getTime() !== after.createdAt.getTime();
 }

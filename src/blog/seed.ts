@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { PostService } from './services/posts.ts';
+import { slugify } from './services/slugs.ts';
 import type { UserService } from './services/users.ts';
 
 /** Where start-up messages go. */
@@ -67,11 +68,12 @@ function demoBody(title: string, category: string): string {
 /** Fills an empty database with a dozen demo posts in a few categories; a non-empty one is left alone. */
 export async function seedDemo(posts: PostService, now: number): Promise<number> {
   if ((await posts.count()) > 0) return 0;
-  await posts.transaction(async (tx) => {
-    for (const [i, [category, title]] of DEMO_TOPICS.entries()) {
-      const createdAt = new Date(now - (DEMO_TOPICS.length - i) * 86_400_000);
-      await tx.create({ title, category, body: demoBody(title, category), published: true }, { createdAt });
-    }
+  await posts.saveBatch({
+    creates: DEMO_TOPICS.map(([category, title], i) => ({
+      input: { title, category, body: demoBody(title, category), published: true },
+      createdAt: new Date(now - (DEMO_TOPICS.length - i) * 86_400_000),
+      slug: slugify(title),
+    })),
   });
   return DEMO_TOPICS.length;
 }

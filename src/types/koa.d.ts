@@ -1,6 +1,7 @@
 // Kiln's additions to Koa's context, declared once for every middleware and route.
 import type { BlogCache } from '../blog/caching.ts';
 import type { PostRendering } from '../blog/post-rendering.ts';
+import type { CacheOutbox } from '../blog/services/outbox.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
 
@@ -33,10 +34,12 @@ declare module 'koa' {
 export interface BlogServices {
   posts: PostService;
   users: UserService;
-  /** The blog's cached pages, memoized pieces and their invalidation. */
+  /** The blog's cached pages and memoized pieces. */
   pages: BlogCache;
   /** Post bodies and excerpts as readers see them, even when their Markdown cannot be rendered. */
   rendering: PostRendering;
+  /** Post writes' pending invalidations; the server sweeps it (src/server.ts). */
+  outbox: CacheOutbox;
 }
 
 /**

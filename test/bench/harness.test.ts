@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generatePosts } from '../../bench/posts-data.ts';
 import { renderReport, verdicts } from '../../bench/report.ts';
 import { quickOptions, runSuite, sharedRedisUp } from '../../bench/suite.ts';
 import { parseNodeLoaderOutput, parseWrkOutput } from '../../bench/wrk.ts';
@@ -25,7 +29,13 @@ describe('parseWrkOutput()', () => {
 });
 
 describe('npm run bench -- --quick', () => {
+  // Generated posts, never the shared file beside the repository: the test stands alone.
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-harness-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('runs every phase and reports them', { timeout: 120_000 }, async () => {
+    const postsFile = join(dir, 'posts.json');
+    writeFileSync(postsFile, JSON.stringify(generatePosts(300)));
     const redis = await sharedRedisUp();
     const varnish = await requireVarnish();
     if (!redis && !process.env.CI) console.warn('harness test: WARNING no Redis on 127.0.0.1:6379, the redis rows are skipped');
@@ -37,6 +47,7 @@ describe('npm run bench -- --quick', () => {
       stampede: 20,
       memoryPages: 300,
       memoryMaxBytes: '1MB',
+      postsFile,
     };
     const results = await runSuite(options);
 

@@ -186,6 +186,32 @@ describe.each(BACKENDS)('the blog cached on $name', (backend) => {
     await read(`/api/v1/posts/${id}`).expect(404);
   });
 
+  it.skipIf(backend.skip)('shows a post written through PostService itself, not a route, on every page at once', async () => {
+    await warm(pagesShowing(1, 'cache'));
+    const post = await t.posts.create({ title: 'Written by a script', body: 'Body', category: 'cache', published: true });
+    for (const path of ['/', '/category/cache', '/about', '/feed.xml', '/api/v1/posts']) {
+      expect((await read(path).expect(200)).text, path).toContain('Written by a script');
+    }
+    await warm([`/posts/${post.id}`]);
+    await t.posts.update(post.id, { title: 'Rewritten by a script', body: 'Body', category: 'cache', published: true });
+    expect((await read(`/posts/${post.id}`).expect(200)).text).toContain('Rewritten by a script');
+    await t.posts.remove(post.id);
+    await read(`/posts/${post.id}`).expect(404);
+    expect((await read('/').expect(200)).text).not.toContain('Rewritten by a script');
+  });
+
+  it.skipIf(backend.skip)('keeps pages that only embed the sidebar cached when an edit cannot change the sidebar', async () => {
+    const id = await create({ title: 'Sidebar candidate', category: 'koa' });
+    await warm(['/about', `/posts/${id}`]);
+    await edit(id, { body: 'Only the **body** changed' });
+    expect((await read('/about').expect(200)).headers['x-cache']).toBe('HIT');
+    expect((await read(`/posts/${id}`).expect(200)).text).toContain('<strong>body</strong>');
+    await edit(id, { title: 'Sidebar candidate renamed' });
+    const about = await read('/about').expect(200);
+    expect(about.headers['x-cache']).toBe('MISS');
+    expect(about.text).toContain('Sidebar candidate renamed');
+  });
+
   it.skipIf(backend.skip)('gives 20 parallel readers the new version right after each acknowledged edit', async () => {
     const id = await create({ title: 'Version 0', category: 'koa' });
     for (let v = 1; v <= 5; v++) {
@@ -193,6 +219,21 @@ describe.each(BACKENDS)('the blog cached on $name', (backend) => {
       await edit(id, { title: `Version ${v}` });
       const pages = await Promise.all(Array.from({ length: 20 }, () => read(`/posts/${id}`)));
       expect(pages.filter((res) => !res.text.includes(`Version ${v}`))).toHaveLength(0);
+    }
+  });
+});
+
+describe('the sidebar', () => {
+  it('is cached once, as memoized data inside the cached pages, never as a fragment of its own', async () => {
+    const t = await startTestApp({ env: { CACHE_TYPE: 'memory' }, demo: true });
+    try {
+      const cache = t.app.context.services.pages.cache;
+      for (const path of ['/', '/about', '/category/koa']) await t.request().get(path).expect(200);
+      const { origins } = await cache.stats();
+      expect(origins.fragment.sets + origins.fragment.hits + origins.fragment.misses).toBe(0);
+      expect(origins.memoize.hits).toBeGreaterThanOrEqual(2);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/blog/db.ts';
+import { PostEntity } from '../../src/blog/entities/post.ts';
 import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
 import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
 import { UserService } from '../../src/blog/services/users.ts';
 import { TEST_DATABASE, TEST_PASSWORDS, testDatabase, type TestDatabase } from '../support/app.ts';
+
+const MIGRATIONS = ['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002', 'CacheOutbox1700000000003', 'UniqueSlugs1700000000004'];
 
 let dir: string;
 let db: TestDatabase;
@@ -37,7 +40,7 @@ afterEach(async () => {
 describe('openDatabase()', () => {
   it.skipIf(TEST_DATABASE !== 'sqlite')('runs the migrations once and keeps SQLite durable (WAL, synchronous=FULL, busy timeout)', async () => {
     const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS);
     expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
     const [busy] = await ds.query('PRAGMA busy_timeout');
@@ -46,17 +49,17 @@ describe('openDatabase()', () => {
 
   it.skipIf(TEST_DATABASE !== 'postgres')('runs the migrations once into the schema named by ?schema= on PostgreSQL', async () => {
     const applied = await ds.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS);
     const schema = new URL(db.url).searchParams.get('schema');
     const tables = await ds.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
-    expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'login_attempt', 'migrations', 'post', 'session']);
+    expect(tables.map((r: { table_name: string }) => r.table_name)).toEqual(['app_user', 'cache_outbox', 'login_attempt', 'migrations', 'post', 'session']);
   });
 
   it.skipIf(TEST_DATABASE !== 'postgres')('lets processes that start together on one PostgreSQL schema migrate in turn', async () => {
     const fresh = testDatabase(dir);
     try {
       const opened = await Promise.all([openDatabase(fresh.url), openDatabase(fresh.url), openDatabase(fresh.url)]);
-      expect(await opened[0].query('SELECT name FROM migrations ORDER BY id')).toEqual([{ name: 'Initial1700000000000' }, { name: 'SidebarIndex1700000000001' }, { name: 'LoginAttempts1700000000002' }]);
+      expect(await opened[0].query('SELECT name FROM migrations ORDER BY id')).toEqual(MIGRATIONS.map((name) => ({ name })));
       await Promise.all(opened.map((d) => d.destroy()));
     } finally {
       await fresh.drop();
@@ -117,13 +120,14 @@ describe('PostService', () => {
     expect(await posts.get(-1)).toBeNull();
   });
 
-  it('update() bumps the version and refuses a stale expected version with ConflictError', async () => {
+  it('update() bumps the version, keeps the slug and refuses a stale expected version with ConflictError', async () => {
     const posts = new PostService(ds, clock);
     const post = await posts.create(input());
     now += 5000;
     const { before, after } = await posts.update(post.id, input({ title: 'Edited' }), 1);
     expect(before.title).toBe('Hello');
-    expect(after).toMatchObject({ title: 'Edited', slug: 'edited', version: 2 });
+    // A slug names its post for good (an import finds posts by it), so a new title keeps it.
+    expect(after).toMatchObject({ title: 'Edited', slug: 'hello', version: 2 });
     expect(after.updatedAt.getTime()).toBe(now);
     await expect(posts.update(post.id, input({ title: 'Lost' }), 1)).rejects.toBeInstanceOf(ConflictError);
     expect((await posts.get(post.id))?.title).toBe('Edited');
@@ -146,6 +150,46 @@ describe('PostService', () => {
     const post = await posts.create(input());
     expect((await posts.remove(post.id))?.id).toBe(post.id);
     expect(await posts.remove(post.id)).toBeNull();
+  });
+});
+
+describe('post slugs', () => {
+  it('stay unique: a second post with the same title gets -2, then -3', async () => {
+    const posts = new PostService(ds, clock);
+    const slugs = [];
+    for (let i = 0; i < 3; i++) slugs.push((await posts.create(input({ title: 'Hello!' }))).slug);
+    expect(slugs).toEqual(['hello', 'hello-2', 'hello-3']);
+    expect((await posts.create(input({ title: 'Other' }), { slug: 'hello' })).slug).toBe('hello-4');
+  });
+
+  it('stay unique when several posts with one title are created at once', async () => {
+    const posts = new PostService(ds, clock);
+    const created = await Promise.all(Array.from({ length: 5 }, () => posts.create(input({ title: 'Same' }))));
+    expect(created.map((p) => p.slug).sort()).toEqual(['same', 'same-2', 'same-3', 'same-4', 'same-5']);
+  });
+
+  it('keep ids given to a batch, and the next post gets a fresh id', async () => {
+    const posts = new PostService(ds, clock);
+    await posts.saveBatch({ creates: [{ input: input(), createdAt: new Date(now), slug: 'given', id: 40 }] });
+    expect((await posts.get(40))?.slug).toBe('given');
+    expect((await posts.create(input({ title: 'Next' }))).id).toBe(41);
+  });
+
+  it('are unique in the database itself (a unique index)', async () => {
+    const posts = new PostService(ds, clock);
+    const post = await posts.create(input());
+    const row = { title: 'Copy', body: 'b', category: 'c', published: true, slug: post.slug, createdAt: new Date(), updatedAt: new Date(), version: 1 };
+    await expect(ds.getRepository(PostEntity).insert(row)).rejects.toThrow(/unique|UNIQUE/);
+  });
+
+  it('are made unique by the migration on a database that already has duplicates, oldest post first', async () => {
+    await ds.undoLastMigration();
+    const repo = ds.getRepository(PostEntity);
+    const row = (slug: string) => ({ title: slug, body: 'b', category: 'c', published: true, slug, createdAt: new Date(now), updatedAt: new Date(now), version: 1 });
+    for (const slug of ['same', 'same', 'same-2', 'same', 'other']) await repo.insert(row(slug));
+    await ds.runMigrations();
+    const stored = await repo.find({ order: { id: 'ASC' } });
+    expect(stored.map((p) => p.slug)).toEqual(['same', 'same-3', 'same-2', 'same-4', 'other']);
   });
 });
 

@@ -29,16 +29,16 @@ const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
 ];
 
 /** Ways a stored string can go bad, each from the good one. */
-/** The kinds of entry a page is made of, by key namespace. */
-const KINDS = ['view|', 'view-body|', 'fragment|', 'memo|'] as const;
+/** The kinds of entry a page is made of, by key namespace (fragments: test/cache/nunjucks/fragment-tag.test.ts). */
+const KINDS = ['view|', 'view-body|', 'memo|'] as const;
 const KINDS_ALL: readonly string[] = KINDS;
 
 const DAMAGE: { name: string; counted: boolean; make(good: string): string; only?: readonly string[] }[] = [
   { name: 'garbage', counted: true, make: () => 'not a cache entry \u0000\uFFFF' },
   { name: 'truncated', counted: true, make: (good) => good.slice(0, Math.max(1, Math.floor(good.length / 2))) },
   { name: 'of another format version', counted: true, make: (good) => good.replace(/^\{"k":1/, '{"k":2') },
-  // Only pages and fragments check the shape of what they read; a memoized value is trusted.
-  { name: 'valid JSON of the wrong shape', counted: false, make: () => '{"k":1,"v":{"v":2,"t":"soon","e":5}}', only: ['view|', 'view-body|', 'fragment|'] },
+  // Only pages (and fragments) check the shape of what they read; a memoized value is trusted.
+  { name: 'valid JSON of the wrong shape', counted: false, make: () => '{"k":1,"v":{"v":2,"t":"soon","e":5}}', only: ['view|', 'view-body|'] },
   // Moving 17 MB around is slow on a busy machine: CI puts it under the page key only.
   { name: `huge (over ${MAX_ENTRY_LENGTH} characters)`, counted: true, make: () => `{"k":1,"v":"${'x'.repeat(MAX_ENTRY_LENGTH + 16)}"}`, only: scaled(['view|'], KINDS_ALL) },
 ];

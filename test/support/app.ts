@@ -100,7 +100,7 @@ export interface TestApp {
   logger: ReturnType<typeof memoryLogger>;
   /** A fresh supertest client with no cookies. */
   request(): supertest.Agent;
-  /** Creates a post directly through the service, dated `daysAgo` days before the clock. */
+  /** Creates a post through the app's PostService (so it invalidates like any write), dated `daysAgo` days before the clock. */
   addPost(input?: Partial<PostInput>, daysAgo?: number): Promise<Post>;
   /** Stops the server, closes the sessions and the database, and removes the temporary folder (or schema). */
   close(): Promise<void>;
@@ -130,11 +130,12 @@ export async function startTestApp(options: { env?: Env; demo?: boolean; passwor
   const logger = memoryLogger();
   const dataSource = await openDatabase(config.databaseUrl);
   await ensureAuthor(config, new UserService(dataSource, { hasher: passwords, logger }), logger);
-  const posts = new PostService(dataSource, clock);
-  if (options.demo) await seedDemo(posts, clock.now());
+  if (options.demo) await seedDemo(new PostService(dataSource, clock), clock.now());
   const sessions = createSessionStore(config.session, { dataSource, clock, logger });
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, clock, logger });
   const app = await createApp(config, { dataSource, clock, logger, sessions, loginAttempts, passwords });
+  // The app's own service: a test's writes announce themselves like the author's.
+  const { posts } = app.context.services;
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   let created = 0;

@@ -1,3 +1,4 @@
 export { PostEntity, type PostRow } from './post.ts';
 export { UserEntity, type UserRow } from './user.ts';
 export { SessionEntity, type SessionRow } from './session.ts';
+export { OutboxEntity, type OutboxRow } from './outbox.ts';

@@ -32,5 +32,6 @@ export const PostEntity = new EntitySchema<PostRow>({
   indices: [
     { name: 'idx_post_published_created', columns: ['published', 'createdAt'] },
     { name: 'idx_post_category', columns: ['category'] },
+    { name: 'idx_post_slug', columns: ['slug'], unique: true },
   ],
 });

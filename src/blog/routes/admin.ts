@@ -58,9 +58,8 @@ export async function createPost(ctx: Context): Promise<void> {
     await renderEditor(ctx, 400, { values: result.values, errors: result.errors, message: 'Please correct the fields below.' });
     return;
   }
-  const sidebar = await ctx.services.pages.sidebarNow();
+  // Resolves once the pages showing the new post are invalidated (PostService's write hook).
   const post = await ctx.services.posts.create(result.input);
-  await ctx.services.pages.postChanged(null, post, sidebar);
   ctx.status = 303;
   ctx.redirect(`/posts/${post.id}`);
 }
@@ -90,10 +89,8 @@ export async function updatePost(ctx: Context): Promise<void> {
     await renderEditor(ctx, 400, { post, values: result.values, errors: result.errors, version, message: 'Please correct the fields below.' });
     return;
   }
-  const sidebar = await ctx.services.pages.sidebarNow();
   try {
-    const { before, after } = await ctx.services.posts.update(post.id, result.input, version);
-    await ctx.services.pages.postChanged(before, after, sidebar);
+    await ctx.services.posts.update(post.id, result.input, version);
   } catch (err) {
     if (err instanceof NotFoundError) ctx.throw(404, 'This post was deleted.');
     if (!(err instanceof ConflictError)) throw err;
@@ -116,10 +113,8 @@ export async function updatePost(ctx: Context): Promise<void> {
 /** `POST /admin/posts/:id/delete`: deletes the post, then 303 to /admin. */
 export async function deletePost(ctx: Context): Promise<void> {
   const id = parseId(ctx.params.id);
-  const sidebar = await ctx.services.pages.sidebarNow();
   const removed = id === null ? null : await ctx.services.posts.remove(id);
   if (removed === null) ctx.throw(404, 'There is no such post.');
-  await ctx.services.pages.postChanged(removed, null, sidebar);
   ctx.status = 303;
   ctx.redirect('/admin');
 }

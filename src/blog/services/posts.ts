@@ -1,8 +1,13 @@
-import type { DataSource, EntityManager, Repository } from 'typeorm';
+import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { systemClock, type Clock } from '../../cache/types.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { nestingProblem } from '../markdown-nesting.ts';
+import type { CacheOutbox, OutboxEntry } from './outbox.ts';
+import { freeSlug, slugify } from './slugs.ts';
+import { isUniqueViolation, writeTransaction } from './write-transactions.ts';
+
+export { slugify } from './slugs.ts';
 
 /** A post as the rest of the blog sees it. */
 export type Post = PostRow;
@@ -21,6 +26,44 @@ export interface PostPage {
   page: number;
   pages: number;
   total: number;
+}
+
+/** What decides which cached pages show a post. */
+export type PostFacts = Pick<Post, 'title' | 'category' | 'published' | 'createdAt'>;
+
+/** What one write does to one post: its facts before and after (null: absent). */
+export interface PostChange {
+  /** The post's id; null for a post being created, which no cached page can show yet. */
+  id: number | null;
+  before: PostFacts | null;
+  after: PostFacts | null;
+}
+
+/**
+ * Where post writes announce themselves (wired in src/blog/writes.ts): every write records the
+ * tags it makes stale in its own transaction, and they are invalidated after the commit.
+ */
+export interface PostWriteHook {
+  /** The cache tags `changes` make stale; the blog's caching module decides them. */
+  tagsFor(changes: readonly PostChange[]): string[];
+  /** Records the tags inside the write's transaction and delivers them after the commit. */
+  outbox: CacheOutbox;
+}
+
+/** A post to create in a batch, with its slug already chosen (free) and optionally its id. */
+export interface NewPost {
+  input: PostInput;
+  createdAt: Date;
+  slug: string;
+  id?: number;
+}
+
+/** A stored post to replace in a batch with new fields. */
+export interface PostReplacement {
+  before: Post;
+  input: PostInput;
+  createdAt: Date;
+  slug: string;
 }
 
 /** Field limits shared by validation and the forms. */
@@ -52,26 +95,24 @@ export function validatePostInput(
   return { ok: true, input: { ...values, published } };
 }
 
-/** Turns a title into a URL slug (ASCII, dashes, at most 80 characters). */
-export function slugify(title: string): string {
-  const slug = title
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 80)
-    .replace(/-+$/, '');
-  return slug || 'post';
-}
+/** Rows per INSERT statement of a batch (9 parameters each, far below every driver's limit). */
+const INSERT_ROWS = 100;
+/** Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same suffix). */
+const SLUG_ATTEMPTS = 3;
 
-/** Reads and writes posts; the only place that knows how posts are queried. */
+/**
+ * Reads and writes posts; the only place that knows how posts are queried, and the one path of
+ * every post write: each runs in a transaction that also records, through the write hook, the
+ * cache tags it makes stale, invalidated once it has committed.
+ */
 export class PostService {
   private readonly repo: Repository<PostRow>;
 
   constructor(
-    private readonly db: DataSource | EntityManager,
+    private readonly db: DataSource,
     private readonly clock: Clock = systemClock,
+    /** Without one, writes announce nothing (tests and read-only tools). */
+    private readonly hook?: PostWriteHook,
   ) {
     this.repo = db.getRepository(PostEntity);
   }
@@ -102,36 +143,125 @@ export class PostService {
     return post;
   }
 
-  /** Creates a post, dated now unless `createdAt` is given (imports), slugged from its title unless `slug` is. */
-  create(input: PostInput, opts: { createdAt?: Date; slug?: string } = {}): Promise<Post> {
-    const now = new Date(this.clock.now());
-    const slug = opts.slug === undefined ? slugify(input.title) : slugify(opts.slug);
-    return this.repo.save(this.repo.create({ ...input, slug, createdAt: opts.createdAt ?? now, updatedAt: now, version: 1 }));
+  /** The stored posts having one of `slugs` or one of `ids` (an import matches records by them). */
+  async findBySlugsOrIds(slugs: readonly string[], ids: readonly number[]): Promise<Post[]> {
+    const found = new Map<number, Post>();
+    const CHUNK = 500;
+    for (let i = 0; i < slugs.length; i += CHUNK) {
+      for (const post of await this.repo.findBy({ slug: In(slugs.slice(i, i + CHUNK)) })) found.set(post.id, post);
+    }
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      for (const post of await this.repo.findBy({ id: In(ids.slice(i, i + CHUNK)) })) found.set(post.id, post);
+    }
+    return [...found.values()];
+  }
+
+  /** The first free slug of `base` that is not in `claimed` either (see slugs.ts). */
+  freeSlug(base: string, claimed?: ReadonlySet<string>): Promise<string> {
+    return freeSlug(this.db.manager, base, claimed);
   }
 
   /**
-   * Replaces a post's fields. With `expectedVersion`, refuses (ConflictError) when the stored
-   * post has moved on since the author loaded it: the check and the write are one statement.
+   * Creates a post, dated now unless `createdAt` is given, slugged from its title unless `slug`
+   * is; a slug already taken gets the first free `-2`, `-3`, … suffix.
+   */
+  async create(input: PostInput, opts: { createdAt?: Date; slug?: string } = {}): Promise<Post> {
+    const now = new Date(this.clock.now());
+    const createdAt = opts.createdAt ?? now;
+    const base = slugify(opts.slug ?? input.title);
+    return this.racingForSlugs(() =>
+      this.write(async (manager, announce) => {
+        // Announced first: on SQLite the outbox row takes the write lock before the slug is read.
+        await announce([{ id: null, before: null, after: { ...input, createdAt } }]);
+        const repo = manager.getRepository(PostEntity);
+        const slug = await freeSlug(manager, base);
+        return repo.save(repo.create({ ...input, slug, createdAt, updatedAt: now, version: 1 }));
+      }),
+    );
+  }
+
+  /**
+   * Replaces a post's fields (its slug stays: slugs identify posts, e.g. to imports). With
+   * `expectedVersion`, refuses (ConflictError) when the stored post has moved on since the author
+   * loaded it: the check and the write are one statement.
    */
   async update(id: number, input: PostInput, expectedVersion?: number): Promise<{ before: Post; after: Post }> {
     const before = await this.get(id, { includeDrafts: true });
     if (before === null) throw new NotFoundError();
     const version = expectedVersion ?? before.version;
-    const changes = { ...input, slug: slugify(input.title), updatedAt: new Date(this.clock.now()), version: version + 1 };
-    const result = await this.repo.update({ id, version }, changes);
-    if (result.affected !== 1) {
+    const changes = { ...input, updatedAt: new Date(this.clock.now()), version: version + 1 };
+    const after: Post = { ...before, ...changes };
+    const saved = await this.write(async (manager, announce) => {
+      const result = await manager.getRepository(PostEntity).update({ id, version }, changes);
+      if (result.affected !== 1) return false;
+      await announce([{ id, before, after }]);
+      return true;
+    });
+    if (!saved) {
       if ((await this.repo.existsBy({ id })) === false) throw new NotFoundError();
       throw new ConflictError();
     }
-    return { before, after: { ...before, ...changes } };
+    return { before, after };
   }
 
   /** Deletes a post and returns what it was, or null if there was none. */
   async remove(id: number): Promise<Post | null> {
-    const post = await this.get(id, { includeDrafts: true });
-    if (post === null) return null;
-    await this.repo.delete({ id });
-    return post;
+    // The delete names the version it read, so the change announced is the row deleted; an
+    // edit in between makes it read again.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const post = await this.get(id, { includeDrafts: true });
+      if (post === null) return null;
+      const deleted = await this.write(async (manager, announce) => {
+        const result = await manager.getRepository(PostEntity).delete({ id, version: post.version });
+        if (result.affected !== 1) return false;
+        await announce([{ id, before: post, after: null }]);
+        return true;
+      });
+      if (deleted) return post;
+    }
+    throw new ConflictError('This post kept changing while it was being deleted');
+  }
+
+  /**
+   * Creates and replaces posts in one transaction (an import batch, the demo posts). Slugs must
+   * be free; a replaced post that changed since it was read fails the batch (ConflictError).
+   */
+  async saveBatch(batch: { creates?: readonly NewPost[]; replaces?: readonly PostReplacement[] }): Promise<void> {
+    const creates = batch.creates ?? [];
+    const replaces = batch.replaces ?? [];
+    if (creates.length === 0 && replaces.length === 0) return;
+    const now = new Date(this.clock.now());
+    const changes: PostChange[] = [
+      ...creates.map((c) => ({ id: c.id ?? null, before: null, after: { ...c.input, createdAt: c.createdAt } })),
+      ...replaces.map((r) => ({ id: r.before.id, before: r.before, after: { ...r.input, createdAt: r.createdAt } })),
+    ];
+    const postgres = this.db.options.type === 'postgres';
+    // TypeORM writes DEFAULT for a PostgreSQL serial column whatever the value: rows with an id are inserted by hand.
+    const byHand = postgres ? creates.filter((c) => c.id !== undefined) : [];
+    const built = postgres ? creates.filter((c) => c.id === undefined) : creates;
+    await this.write(async (manager, announce) => {
+      await announce(changes);
+      for (let i = 0; i < built.length; i += INSERT_ROWS) {
+        const rows = built.slice(i, i + INSERT_ROWS).map((c) => ({ ...c.input, id: c.id, slug: c.slug, createdAt: c.createdAt, updatedAt: now, version: 1 }));
+        await manager.createQueryBuilder().insert().into(PostEntity).values(rows).updateEntity(false).execute();
+      }
+      for (const c of byHand) {
+        await manager.query(
+          'INSERT INTO post (id, title, slug, category, body, published, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)',
+          [c.id, c.input.title, c.slug, c.input.category, c.input.body, c.input.published, c.createdAt.toISOString(), now.toISOString()],
+        );
+      }
+      const repo = manager.getRepository(PostEntity);
+      for (const r of replaces) {
+        const fields = { ...r.input, slug: r.slug, createdAt: r.createdAt, updatedAt: now, version: r.before.version + 1 };
+        const result = await repo.update({ id: r.before.id, version: r.before.version }, fields);
+        if (result.affected !== 1) throw new ConflictError(`Post ${r.before.id} ("${r.before.title}") changed during the import`);
+      }
+      if (byHand.length > 0) {
+        // Ids given explicitly leave the sequence behind; the next post must not collide with them.
+        await manager.query(`SELECT setval(pg_get_serial_sequence('post', 'id'), (SELECT MAX(id) FROM post))`);
+      }
+    });
   }
 
   /** Categories of published posts with their counts, by name. */
@@ -162,8 +292,38 @@ export class PostService {
     return this.repo.count();
   }
 
-  /** Runs `work` in one transaction with a service bound to it (bulk imports). */
-  transaction<T>(work: (posts: PostService) => Promise<T>): Promise<T> {
-    return this.db.transaction((manager) => work(new PostService(manager, this.clock)));
+  /**
+   * The one path of every write: `work` runs in a transaction and calls `announce` with what it
+   * changed, which records the tags in the same transaction; after the commit they are
+   * invalidated, and only then does the write resolve (so the author's 303 follows it).
+   */
+  private async write<T>(work: (manager: EntityManager, announce: (changes: readonly PostChange[]) => Promise<void>) => Promise<T>): Promise<T> {
+    const hook = this.hook;
+    const recorded: OutboxEntry[] = [];
+    let value: T;
+    try {
+      value = await writeTransaction(this.db, (manager) =>
+        work(manager, async (changes) => {
+          const entry = hook === undefined ? null : await hook.outbox.record(manager, hook.tagsFor(changes));
+          if (entry !== null) recorded.push(entry);
+        }),
+      );
+    } catch (error) {
+      for (const entry of recorded) await hook?.outbox.rolledBack(entry);
+      throw error;
+    }
+    for (const entry of recorded) await hook?.outbox.committed(entry);
+    return value;
+  }
+
+  /** Runs `write` again when it lost a race for a slug to a concurrent transaction. */
+  private async racingForSlugs<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (attempt >= SLUG_ATTEMPTS || !isUniqueViolation(error)) throw error;
+      }
+    }
   }
 }

@@ -226,3 +226,23 @@ describe('<% cache %> errors', () => {
     await expect(renderPlain('page.njk')).rejects.toThrow(/boom/);
   });
 });
+
+describe('<% cache %> reading a damaged stored fragment', () => {
+  it.each([
+    ['garbage', () => 'not a cache entry \u0000\uFFFF'],
+    ['truncated', (good: string) => good.slice(0, Math.max(1, Math.floor(good.length / 2)))],
+    ['of another format version', (good: string) => good.replace(/^\{"k":1/, '{"k":2')],
+    ['valid JSON of the wrong shape', () => '{"k":1,"v":{"v":2,"t":"soon","e":5}}'],
+  ])('treats %s as a miss: renders the body again and stores it anew', async (_, damage) => {
+    const { render, cache } = fragmentEnv({ 'f.njk': '<% cache 60, "f" %>[{{ count() }}]<% endcache %>' });
+    const { calls, count } = counter();
+    expect(await render('f.njk', { count })).toBe('[1]');
+    const key = fragmentKey('f', []);
+    const good = await cache.backend.get(key);
+    if (good === undefined) throw new Error('the fragment was not stored');
+    await cache.backend.set(key, damage(good), 0);
+    expect(await render('f.njk', { count })).toBe('[2]');
+    expect(await render('f.njk', { count })).toBe('[2]');
+    expect(calls.n).toBe(2);
+  });
+});
