@@ -26,7 +26,8 @@ class RecordingCache {
 
   async listen(): Promise<string> {
     this.server = createServer((req, res) => {
-      const tags = String(req.headers['xkey-purge'] ?? '');
+      // In sorted order: which tags a purge names matters here, not the order it lists them in.
+      const tags = String(req.headers['xkey-purge'] ?? '').split(' ').sort().join(' ');
       get(`${this.kiln}${this.pagePath}`, { agent: false }, (page) => {
         let text = '';
         page.setEncoding('utf8');
@@ -85,7 +86,8 @@ describe('HTTP cache purges', () => {
       const res = await author.post('/admin/posts').type('form').send({ _csrf: csrfFrom(form.text), title: 'Fresh post', body: 'Body', category: 'news', published: 'on' }).expect(303);
       id = Number(/\/posts\/(\d+)/.exec(res.headers.location)?.[1]);
     });
-    expect(onCreate.map((p) => p.tags)).toContain(`lists post:${id} sidebar`);
+    // A new post has no page of its own cached yet (a 404 is never stored): the listings and the sidebar.
+    expect(onCreate.map((p) => p.tags)).toContain('lists sidebar');
     expect(onCreate.find((p) => p.tags.startsWith('lists'))?.page).toContain('Fresh post');
 
     cache.pagePath = `/posts/${id}`;
@@ -143,7 +145,8 @@ describe('HTTP cache purges to a cache that is down', () => {
     // The toolbar shows a request only to the browser that made it.
     const record = (await author.get(`/_toolbar/${id}`).expect(200)).body as { request: { cache: { op: string; backend: string; result: string; key: string; detail: string; error?: string }[] } };
     const purge = record.request.cache.find((op) => op.backend === 'http');
-    expect(purge).toMatchObject({ op: 'invalidateTags', result: 'error', key: `lists post:${post.id} sidebar`, detail: `PURGE ${url}` });
+    expect(purge).toMatchObject({ op: 'invalidateTags', result: 'error', detail: `PURGE ${url}` });
+    expect(purge?.key.split(' ').sort()).toEqual(['lists', `post:${post.id}`, 'sidebar']);
     expect(purge?.error).toMatch(/ECONNREFUSED/);
   });
 });
