@@ -36,11 +36,12 @@ export function parseAcceptEncoding(header: string): Map<string, number> {
 
 /**
  * The coding to send a response in, given the request's `Accept-Encoding` and the compressions
- * the response `available` in (RFC 9110 §12.5.3): the acceptable coding of highest weight, a tie
- * going to the earlier of `available` and then to identity. `*` stands for every coding the
- * header does not name, identity included; identity is acceptable unless refused (`identity;q=0`,
- * or `*;q=0` without an identity entry). Without the header, or when nothing listed is
- * acceptable, the answer is identity: the file as it is, which every client can read (no 406).
+ * the response is `available` in (RFC 9110 §12.5.3): the acceptable compression of highest
+ * weight, a tie going to the earlier of `available`; identity only when the header weighs it
+ * higher (an `identity` entry, or `*`, which stands for every coding the header does not name)
+ * or when no compression is acceptable. Without the header the answer is identity: the file as
+ * it is, which every client can read, and so it is too when identity is refused and nothing else
+ * is acceptable (no 406).
  *
  * @example
  * negotiateEncoding('gzip, deflate, br', ['br', 'gzip']);   // 'br'
@@ -52,7 +53,8 @@ export function negotiateEncoding(header: string | undefined, available: readonl
   const weights = parseAcceptEncoding(header);
   const any = weights.get('*');
   let best: ContentCoding = 'identity';
-  let bestQ = weights.get('identity') ?? any ?? 1;
+  // Identity is acceptable unless refused, but outweighs a compression only when weighed itself.
+  let bestQ = weights.get('identity') ?? any ?? 0;
   // Walked worst first, so a tie replaces the later choice with the earlier (preferred) one.
   for (const coding of [...available].reverse()) {
     const q = weights.get(coding) ?? any ?? 0;
