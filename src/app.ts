@@ -29,6 +29,7 @@ import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.t
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
+import { StaticAssets } from './blog/web/static-assets.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import { wirePostWrites } from './blog/writes.ts';
@@ -89,6 +90,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const app = new Koa({ proxy: config.trustProxy.kind !== 'none', maxIpsCount: 1, keys: [config.sessionSecret] });
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
+  // Static files and their content-hashed URLs (`asset('css/site.css')` in templates).
+  const statics = new StaticAssets({ root: STATIC_DIR });
   // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
   const toolbar = createToolbar({
     config: config.toolbar,
@@ -97,12 +100,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     // The names the toolbar answers for: the site's own and loopback (DNS rebinding gets a 404).
     hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES],
     clock,
+    assetUrl: (file) => statics.url(`toolbar/${file}`),
   });
   if (config.toolbar.enabled) attachSqlLogger(deps.dataSource, toolbar.collector);
   const metrics = new CacheMetrics();
   metrics.watch(cache);
   const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
   views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
+  views.env.addGlobal('asset', (path: string) => statics.url(path));
   const site = { name: 'Kiln', url: config.siteUrl };
   const rendering = new PostRendering(logger);
   // Every invalidation also purges the shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS; deploy/varnish/).
@@ -143,7 +148,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.use(errorHandler(logger));
   // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
   app.use(toolbar.routes);
-  app.use(staticFiles(STATIC_DIR));
+  app.use(staticFiles(statics, { aliases: { '/favicon.ico': 'favicon.ico' } }));
   const sessions = deps.sessions ?? createSessionStore(config.session, { dataSource: deps.dataSource, clock, logger });
   app.use(sessionMiddleware(app, config, sessions));
   app.use(loadAuthor());

@@ -33,8 +33,7 @@ async function newVisitor(): Promise<Page> {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
   });
   page.on('response', (response) => {
-    // Browsers ask for /favicon.ico on their own; Kiln has none.
-    if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico') problems.push(`${response.status()} ${response.url()}`);
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
   });
   return page;
 }

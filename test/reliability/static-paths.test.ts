@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STATIC_DIR } from '../../src/app.ts';
+import { StaticAssets } from '../../src/blog/web/static-assets.ts';
 import type { Env } from '../../src/config.ts';
 import { SITE_URL, startTestApp, type TestApp } from '../support/app.ts';
 import { closeApp } from './blog.ts';
@@ -9,7 +10,15 @@ import { pathVariants } from './path-variants.ts';
 import { eachLimited, rawTarget, type RawResponse } from './raw-http.ts';
 
 const PRODUCTION: Env = { NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(48), CACHE_TYPE: 'memory' };
-const ASSETS = ['/static/toolbar/toolbar.js', '/static/toolbar/toolbar.css'];
+const STATICS = new StaticAssets({ root: STATIC_DIR });
+/** The toolbar's files: plain URLs, the hashed URLs the bar links, and a hash of other content. */
+const ASSETS = [
+  '/static/toolbar/toolbar.js',
+  '/static/toolbar/toolbar.css',
+  STATICS.url('toolbar/toolbar.js'),
+  STATICS.url('toolbar/toolbar.css'),
+  '/static/toolbar/toolbar.00000000.js',
+];
 /** A line of the toolbar's script, which no refused answer may carry. */
 const SCRIPT_LINE = readFileSync(join(STATIC_DIR, 'toolbar', 'toolbar.js'), 'utf8').split('\n').find((line) => line.trim().length > 20) ?? '';
 
@@ -46,9 +55,11 @@ describe('the toolbar assets under every spelling', () => {
 
   it('are served to an allowed client at their canonical path (the guard is what refuses the others)', async () => {
     t = await startTestApp({ env: { ...PRODUCTION, KILN_TOOLBAR: '1' } });
-    const res = await rawTarget(port(t), ASSETS[0]);
-    expect(res.status).toBe(200);
-    expect(res.text).toContain(SCRIPT_LINE);
+    for (const asset of [ASSETS[0], ASSETS[2]]) {
+      const res = await rawTarget(port(t), asset);
+      expect(res.status, asset).toBe(200);
+      expect(res.text).toContain(SCRIPT_LINE);
+    }
   });
 
   it.each([

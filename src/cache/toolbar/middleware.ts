@@ -12,6 +12,20 @@ import type { ToolbarToken } from './token.ts';
 /** Where the toolbar's routes and assets live unless told otherwise. */
 export const TOOLBAR_PATHS = { base: '/_toolbar', assets: '/static/toolbar/' } as const;
 
+/** The toolbar's files, served under its assets folder. */
+export type ToolbarAsset = 'toolbar.css' | 'toolbar.js';
+
+/**
+ * Makes the URL of one of the toolbar's files, e.g. with a content hash so it can be cached for
+ * good. It must stay under the assets folder, which the toolbar's routes guard.
+ */
+export type ToolbarAssetUrl = (file: ToolbarAsset) => string;
+
+/** The default URL of a toolbar file: the assets folder and its name (`/static/toolbar/toolbar.js`). */
+export function plainAssetUrl(assets: string): ToolbarAssetUrl {
+  return (file) => `${assets}${file}`;
+}
+
 /** Response header naming the request's toolbar record, on every response that has one. */
 export const TOOLBAR_ID_HEADER = 'X-Kiln-Toolbar-Id';
 
@@ -29,6 +43,8 @@ export interface DevToolbarOptions {
   base?: string;
   /** URL folder of toolbar.css and toolbar.js, ending in `/` (default `/static/toolbar/`). */
   assets?: string;
+  /** The URL of each of the bar's files (default {@link plainAssetUrl} in `assets`). */
+  assetUrl?: ToolbarAssetUrl;
   /** Earlier requests shown in the History tab (default 10). */
   historySize?: number;
   /** Requests not worth recording (default {@link skipAssets}: `/favicon.ico` and `/static/…`). */
@@ -98,6 +114,7 @@ export function devToolbar(options: DevToolbarOptions) {
   const historySize = options.historySize ?? 10;
   const skip = options.skip ?? skipAssets;
   if (!assets.endsWith('/')) throw new TypeError('devToolbar: `assets` must end with /');
+  const assetUrl = options.assetUrl ?? plainAssetUrl(assets);
 
   /** Puts the bar into an HTML response; returns whether it did. */
   async function inject(ctx: Context, record: RequestRecord, browser: string): Promise<boolean> {
@@ -118,7 +135,7 @@ export function devToolbar(options: DevToolbarOptions) {
       stats,
       breakerState: breakerStateOf(cache.backend),
       clearToken: token.issue(),
-      urls: { base, assets },
+      urls: { base, css: assetUrl('toolbar.css'), js: assetUrl('toolbar.js') },
     });
     const injected = injectBeforeBodyEnd(html, bar);
     if (injected === undefined) return false;

@@ -19,8 +19,8 @@ export interface ToolbarView {
   breakerState?: string;
   /** CSRF token for the Clear cache button (see token.ts). */
   clearToken: string;
-  /** Where the toolbar's routes (`/_toolbar`) and assets (`/static/toolbar/`) are. */
-  urls: { base: string; assets: string };
+  /** Where the toolbar's routes (`/_toolbar`) and its stylesheet and script are. */
+  urls: { base: string; css: string; js: string };
 }
 
 /** Escapes text for HTML content and double- or single-quoted attributes. */
@@ -225,7 +225,7 @@ export function renderToolbar(view: ToolbarView): string {
     `data-clear-token="${escapeHtml(view.clearToken)}">` +
     `<button type="button" class="kiln-tb-handle" aria-expanded="false" aria-controls="kiln-tb-body" title="Kiln dev toolbar">${handle}</button>` +
     `<div class="kiln-tb-body" id="kiln-tb-body" hidden><div class="kiln-tb-tabs" role="tablist">${tabs}</div>${sections}</div></div>` +
-    `<link rel="stylesheet" href="${escapeHtml(`${urls.assets}toolbar.css`)}">` +
-    `<script src="${escapeHtml(`${urls.assets}toolbar.js`)}" defer></script>`
+    `<link rel="stylesheet" href="${escapeHtml(urls.css)}">` +
+    `<script src="${escapeHtml(urls.js)}" defer></script>`
   );
 }

@@ -3,7 +3,7 @@ import type { Cache } from '../cache.ts';
 import { systemClock, type Clock } from '../types.ts';
 import { hostNames, LOCAL_HOST_NAMES, type ToolbarConfig } from './access.ts';
 import { RequestCollector, type CollectorOptions } from './collector.ts';
-import { devToolbar, TOOLBAR_PATHS } from './middleware.ts';
+import { devToolbar, TOOLBAR_PATHS, type ToolbarAssetUrl } from './middleware.ts';
 import { toolbarRoutes } from './routes.ts';
 import { watchViews, type WatchableViews } from './templates.ts';
 import { ToolbarToken } from './token.ts';
@@ -24,6 +24,11 @@ export interface ToolbarOptions {
   clock?: Clock;
   /** Bounds of the request store. */
   collector?: CollectorOptions;
+  /**
+   * The URL of each of the bar's files under `/static/toolbar/`, for an app whose static URLs
+   * carry a content hash (default: the plain `/static/toolbar/toolbar.css` and `.js`).
+   */
+  assetUrl?: ToolbarAssetUrl;
 }
 
 /** The pieces of the dev toolbar, built once per app. */
@@ -60,7 +65,7 @@ export function createToolbar(options: ToolbarOptions): Toolbar {
   const shared = { access, collector, cache, token, ...TOOLBAR_PATHS };
   return {
     collector,
-    middleware: devToolbar(shared),
+    middleware: devToolbar({ ...shared, assetUrl: options.assetUrl }),
     routes: toolbarRoutes(shared),
     watchViews: (views) => (config.enabled ? watchViews(views, collector) : views),
     close: stop,

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staticFile, staticFiles } from '../../../src/blog/web/static.ts';
+import { staticFiles } from '../../../src/blog/web/static.ts';
+import { StaticAssets } from '../../../src/blog/web/static-assets.ts';
+import { staticFile } from '../../../src/blog/web/static-path.ts';
 import { rawTarget, type RawResponse } from '../../reliability/raw-http.ts';
 
 /** The status and body of a raw response (its headers carry a date). */
@@ -26,7 +28,7 @@ describe('staticFiles', () => {
     writeFileSync(join(root, '.hidden.css'), 'secret{}');
     writeFileSync(join(dir, 'outside.css'), 'outside{}');
     const app = new Koa();
-    app.use(staticFiles(root));
+    app.use(staticFiles(new StaticAssets({ root })));
     server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const address = server.address();

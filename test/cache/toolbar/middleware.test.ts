@@ -27,6 +27,12 @@ describe('devToolbar() injection', () => {
     expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
   });
 
+  it('links its files by the URLs the app\'s assetUrl makes, such as content-hashed ones', async () => {
+    await setup(ON, { assetUrl: (file) => `/static/toolbar/${file.replace('.', '.0123abcd.')}` });
+    const res = await app.http().get('/page').expect(200);
+    expect(res.text).toContain('<link rel="stylesheet" href="/static/toolbar/toolbar.0123abcd.css"><script src="/static/toolbar/toolbar.0123abcd.js" defer></script></body>');
+  });
+
   it('never injects into JSON, feeds, plain text, streams, non-UTF-8 pages, HEAD or pages without </body>', async () => {
     await setup(ON);
     for (const path of ['/json', '/feed.xml', '/text', '/stream', '/nobody', '/latin1']) {

@@ -41,7 +41,7 @@ const stats: CacheStats = {
 };
 
 function view(partial: Partial<ToolbarView> = {}): ToolbarView {
-  return { record: record(), history: [], stats, clearToken: 'tok', urls: { base: '/_toolbar', assets: '/static/toolbar/' }, ...partial };
+  return { record: record(), history: [], stats, clearToken: 'tok', urls: { base: '/_toolbar', css: '/static/toolbar/toolbar.css', js: '/static/toolbar/toolbar.js' }, ...partial };
 }
 
 describe('renderToolbar()', () => {

@@ -9,6 +9,7 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView } from '../../../src/cache/koa/cache-view.ts';
 import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
+import type { ToolbarAssetUrl } from '../../../src/cache/toolbar/middleware.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';
 import { FakeClock, MemoryLogger } from '../helpers.ts';
@@ -44,6 +45,14 @@ export function page(title: string): string {
   return `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`;
 }
 
+/** Options of {@link ToolbarApp.start}. */
+export interface ToolbarAppOptions {
+  /** Whether Koa trusts forwarding headers. */
+  proxy?: boolean;
+  /** The toolbar's URL-maker for its files (default its plain URLs). */
+  assetUrl?: ToolbarAssetUrl;
+}
+
 /**
  * A small real Koa app over HTTP laid out like Kiln: the toolbar's scope outermost, an error
  * handler rendering HTML error pages, the toolbar's routes, a stand-in for the static files,
@@ -64,17 +73,24 @@ export class ToolbarApp {
   private developer: supertest.Agent | undefined;
 
   /** Builds the app and waits until it listens on a free port of 127.0.0.1. */
-  static async start(config: ToolbarConfig, options: { proxy?: boolean } = {}): Promise<ToolbarApp> {
+  static async start(config: ToolbarConfig, options: ToolbarAppOptions = {}): Promise<ToolbarApp> {
     const app = new ToolbarApp(config, options);
     app.server = app.app.listen(0, '127.0.0.1');
     await once(app.server, 'listening');
     return app;
   }
 
-  private constructor(config: ToolbarConfig, options: { proxy?: boolean }) {
+  private constructor(config: ToolbarConfig, options: ToolbarAppOptions) {
     this.app.silent = true;
     this.app.proxy = options.proxy ?? false;
-    this.toolbar = createToolbar({ config, cache: this.cache, secret: SECRET, hosts: [new URL(SITE).hostname, ...LOCAL_HOST_NAMES], clock: this.clock });
+    this.toolbar = createToolbar({
+      config,
+      cache: this.cache,
+      secret: SECRET,
+      hosts: [new URL(SITE).hostname, ...LOCAL_HOST_NAMES],
+      clock: this.clock,
+      assetUrl: options.assetUrl,
+    });
     const view = cacheView({ cache: this.cache, clock: this.clock, timeout: 60 });
     this.swr = cacheView({ cache: this.cache, clock: this.clock, timeout: 60, staleWhileRevalidate: 600 });
     const router = new Router();
