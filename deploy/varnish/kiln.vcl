@@ -99,10 +99,12 @@ sub kiln_normalise_query {
 # Three variants at most for a response that varies on Accept-Encoding: br, gzip or identity.
 # With Varnish's gzip support on (the default) the core has already reduced the header to gzip or
 # nothing and fetches gzip, so every spelling shares one object; this holds if it is turned off.
+# The encodings Kiln stores variants of, each accepted only when listed without `q=0` (RFC 9110
+# §12.5.3: a q-value of 0 means "not acceptable"): br first, then gzip, else identity.
 sub kiln_normalise_encoding {
-    if (req.http.Accept-Encoding ~ "(^|,)\s*br\s*(,|;|$)") {
+    if (req.http.Accept-Encoding ~ "(^|,)\s*br\s*(,|$|;\s*q\s*=\s*(1(\.0*)?|0?\.[0-9]*[1-9][0-9]*)\s*(,|$))") {
         set req.http.Accept-Encoding = "br";
-    } elsif (req.http.Accept-Encoding ~ "(^|,)\s*gzip\s*(,|;|$)") {
+    } elsif (req.http.Accept-Encoding ~ "(^|,)\s*gzip\s*(,|$|;\s*q\s*=\s*(1(\.0*)?|0?\.[0-9]*[1-9][0-9]*)\s*(,|$))") {
         set req.http.Accept-Encoding = "gzip";
     } else {
         unset req.http.Accept-Encoding;
