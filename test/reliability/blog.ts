@@ -1,5 +1,6 @@
 import type supertest from 'supertest';
 import { csrfFrom, type TestApp } from '../support/app.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** A seeded blog: what a reader may request, and what each page must show to be correct. */
 export interface SeededBlog {
@@ -65,12 +66,8 @@ export function baseUrl(t: TestApp): string {
 }
 
 /** Polls `check` every 100 ms until it holds, failing after `ms` (real processes take their time). */
-export async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+export function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  return waitUntil(check, { timeoutMs: ms, intervalMs: 100, what });
 }
 
 /** Requests every path twice in order, so the cache holds them all before a scenario starts. */
