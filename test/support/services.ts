@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { Redis } from 'ioredis';
 
 /** The shared Redis every suite may use with its own key prefix (never flushed). */
@@ -38,10 +39,35 @@ export async function requireRedis(url: string = SHARED_REDIS_URL): Promise<bool
  * Checks that the `redis-server` binary can be run, for suites that start private servers.
  * Same policy as {@link requireRedis}: throws under CI, otherwise warns and resolves `false`.
  */
-export async function requireRedisServerBinary(): Promise<boolean> {
-  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5000 });
+export function requireRedisServerBinary(): Promise<boolean> {
+  return requireBinary('redis-server', 'install redis-server');
+}
+
+/**
+ * Checks that the program `name` runs (`name --version` exits 0), for suites that start it.
+ * Same policy as {@link requireRedis}: throws under CI naming it and `remedy`, otherwise warns
+ * and resolves `false`.
+ */
+export async function requireBinary(name: string, remedy: string): Promise<boolean> {
+  const run = spawnSync(name, ['--version'], { encoding: 'utf8', timeout: 5000 });
   if (run.status === 0) return true;
-  return absent('The redis-server binary cannot be run', 'install redis-server');
+  return absent(`The ${name} binary cannot be run`, remedy);
+}
+
+/** The Chromium the browser suites drive through playwright-core (Debian's package). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Checks that {@link CHROMIUM_PATH} is an executable, for the suites that drive a browser. Same
+ * policy as {@link requireRedis}: throws under CI, otherwise warns and resolves `false`.
+ */
+export async function requireChromium(): Promise<boolean> {
+  try {
+    accessSync(CHROMIUM_PATH, constants.X_OK);
+    return true;
+  } catch {
+    return absent(`${CHROMIUM_PATH} is missing`, 'apt-get install chromium');
+  }
 }
 
 /** Fails under CI, otherwise warns loudly and resolves false. */
