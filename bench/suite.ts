@@ -14,6 +14,9 @@ export const ROUTES: readonly string[] = ['/', '/posts/150', '/about', '/api/v1/
 /** The cache backends the suite runs Kiln with, in the order they are measured. */
 export const BACKENDS: readonly BenchCacheType[] = ['null', 'memory', 'filesystem', 'redis'];
 
+/** The phases after the throughput one, which a run may leave out. */
+export type SuitePhase = 'stampede' | 'outage' | 'memory';
+
 /** How a run is shaped; `quickOptions` and `fullOptions` are the two presets. */
 export interface SuiteOptions {
   connections: number;
@@ -30,6 +33,10 @@ export interface SuiteOptions {
   /** Load generator; wrk when installed, else the Node one. */
   tool: LoadTool;
   quick: boolean;
+  /** Phases to leave out (each is then listed in `skipped`); none by default. */
+  skip?: readonly SuitePhase[];
+  /** The posts to import (default: the benchmark data set, `POSTS_FILE` of servers.ts). */
+  postsFile?: string;
   log: (line: string) => void;
 }
 
@@ -66,7 +73,8 @@ export interface BenchResults {
   bare: TargetResult;
   rows: TargetResult[];
   stampede: StampedeResult[];
-  memory: MemoryBoundResult;
+  /** Undefined when the phase was left out. */
+  memory: MemoryBoundResult | undefined;
   outage: OutageResult | undefined;
   /** Why a part did not run (e.g. no Redis). */
   skipped: string[];
@@ -125,7 +133,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const log = options.log;
   try {
     log(`importing posts into a fresh database in ${dir}`);
-    const database = await prepareDatabase(join(dir, 'import'));
+    const database = await prepareDatabase(join(dir, 'import'), options.postsFile);
     let backends = [...options.backends];
     if (backends.includes('redis') && !(await sharedRedisUp())) {
       if (process.env.CI) throw new Error('Redis is not answering on 127.0.0.1:6379 (required when CI is set)');
@@ -164,25 +172,37 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
     const rows = results.filter((r) => r.name !== 'bare koa');
 
-    log(`stampede: ${options.stampede} concurrent requests`);
+    const runs = (phase: SuitePhase, name: string): boolean => {
+      if (!options.skip?.includes(phase)) return true;
+      skipped.push(`${name}: left out of this run`);
+      return false;
+    };
     const stampedes: StampedeResult[] = [];
-    for (const b of ['memory', 'redis'] as const) {
-      const kiln = kilns.get(b);
-      if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+    if (runs('stampede', 'Stampede')) {
+      log(`stampede: ${options.stampede} concurrent requests`);
+      for (const b of ['memory', 'redis'] as const) {
+        const kiln = kilns.get(b);
+        if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+      }
     }
 
-    log('redis outage');
     let outage: OutageResult | undefined;
-    try {
-      outage = await redisOutage(nullKiln, { database, dir: join(dir, 'outage'), keyPrefix: keyPrefix('outage') }, options);
-    } catch (error) {
-      if (process.env.CI) throw error;
-      console.warn(`bench: WARNING redis outage skipped: ${error instanceof Error ? error.message : String(error)}`);
-      skipped.push('Redis outage: no redis-server binary');
+    if (runs('outage', 'Redis outage')) {
+      log('redis outage');
+      try {
+        outage = await redisOutage(nullKiln, { database, dir: join(dir, 'outage'), keyPrefix: keyPrefix('outage') }, options);
+      } catch (error) {
+        if (process.env.CI) throw error;
+        console.warn(`bench: WARNING redis outage skipped: ${error instanceof Error ? error.message : String(error)}`);
+        skipped.push('Redis outage: no redis-server binary');
+      }
     }
 
-    log(`memory bound: ${options.memoryPages} pages, CACHE_MAX_BYTES=${options.memoryMaxBytes}`);
-    const memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
+    let memory: MemoryBoundResult | undefined;
+    if (runs('memory', 'Memory bound')) {
+      log(`memory bound: ${options.memoryPages} pages, CACHE_MAX_BYTES=${options.memoryMaxBytes}`);
+      memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
+    }
 
     const { log: _log, ...shape } = options;
     return {
