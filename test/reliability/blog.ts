@@ -1,6 +1,5 @@
 import type supertest from 'supertest';
 import { csrfFrom, type TestApp } from '../support/app.ts';
-import { waitUntil } from '../support/wait.ts';
 
 /** A seeded blog: what a reader may request, and what each page must show to be correct. */
 export interface SeededBlog {
@@ -63,11 +62,6 @@ export function baseUrl(t: TestApp): string {
   const address = t.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');
   return `http://127.0.0.1:${address.port}`;
-}
-
-/** Polls `check` every 100 ms until it holds, failing after `ms` (real processes take their time). */
-export function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  return waitUntil(check, { timeoutMs: ms, intervalMs: 100, what });
 }
 
 /** Requests every path twice in order, so the cache holds them all before a scenario starts. */

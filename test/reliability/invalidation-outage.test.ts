@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/cache.ts';
 import { csrfFrom, login, startTestApp, type TestApp } from '../support/app.ts';
 import { ControllableBackend } from '../support/controllable-backend.ts';
-import { sleep } from '../support/load.ts';
 import { MemoryLogger } from '../support/memory-logger.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
+import { waitUntil } from '../support/wait.ts';
 import { cacheOf } from './stored.ts';
 
 const canSpawn = await requireRedisServerBinary();
@@ -121,8 +121,7 @@ describe.skipIf(!canSpawn)('an author save acknowledged while Redis is frozen', 
 
     // Redis still holds the old pages and tag versions; none may be served again.
     let hits = 0;
-    const deadline = Date.now() + 15_000;
-    while (hits < paths.length && Date.now() < deadline) {
+    const everyPageHits = async (): Promise<boolean> => {
       hits = 0;
       for (const path of paths) {
         const res = await read(path).expect(200);
@@ -130,8 +129,9 @@ describe.skipIf(!canSpawn)('an author save acknowledged while Redis is frozen', 
         expect(res.text, path).toContain('After the freeze');
         if (res.headers['x-cache'] === 'HIT') hits += 1;
       }
-      await sleep(100);
-    }
+      return hits === paths.length;
+    };
+    await waitUntil(everyPageHits, { timeoutMs: 15_000, what: 'every page cached again' });
     expect(hits, 'every page is cached again after the recovery').toBe(paths.length);
     expect(cacheOf(t).health()).toBe('ok');
   });
