@@ -69,12 +69,14 @@ export function verdicts(results: BenchResults): Verdict[] {
     out.push({ target: `stampede, ${s.backend}, ${s.state} page: 1 render for ${s.requests} requests`, measured: `${s.renders} render(s), p99 ${fmt(s.p99Ms, 1)} ms`, met: s.renders === 1 && s.failed === 0 });
   }
   const m = results.memory;
-  const growth = m.rssPeak - m.rssBefore;
-  out.push({
-    target: `memory bound: ${fmt(m.pages)} pages, peak RSS growth ≤ bound + ${mb(MEMORY_SLACK_BYTES)} + ${MEMORY_SLACK_FACTOR * 100}% of the bound`,
-    measured: `${mb(growth)} peak growth (${mb(m.rssAfter - m.rssBefore)} after GC) for a ${mb(m.maxBytes)} bound: allowed ${mb(allowedGrowth(m.maxBytes))}`,
-    met: growth <= allowedGrowth(m.maxBytes),
-  });
+  if (m) {
+    const growth = m.rssPeak - m.rssBefore;
+    out.push({
+      target: `memory bound: ${fmt(m.pages)} pages, peak RSS growth ≤ bound + ${mb(MEMORY_SLACK_BYTES)} + ${MEMORY_SLACK_FACTOR * 100}% of the bound`,
+      measured: `${mb(growth)} peak growth (${mb(m.rssAfter - m.rssBefore)} after GC) for a ${mb(m.maxBytes)} bound: allowed ${mb(allowedGrowth(m.maxBytes))}`,
+      met: growth <= allowedGrowth(m.maxBytes),
+    });
+  }
   const varnish = row(results, 'varnish → kiln memory', '/');
   if (varnish) {
     const memory = row(results, 'kiln memory', '/');
@@ -116,6 +118,18 @@ function throughputTable(results: BenchResults): string[] {
   return lines;
 }
 
+function memorySection(results: BenchResults): string[] {
+  const m = results.memory;
+  if (!m) return ['Not measured in this run.'];
+  return [
+    `${fmt(m.pages)} distinct index pages stored as the page cache stores them (body + tagged record) through a Cache over the memory backend with CACHE_MAX_BYTES=${results.options.memoryMaxBytes}, in a process of its own (\`node --expose-gc\`, RSS after a full GC).`,
+    '',
+    '| Pages | Bound | Entries kept | Bytes counted | RSS before | RSS after (GC) | Peak RSS | Peak growth | Heap used after |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${fmt(m.pages)} | ${mb(m.maxBytes)} | ${fmt(m.entries)} | ${mb(m.countedBytes)} | ${mb(m.rssBefore)} | ${mb(m.rssAfter)} | ${mb(m.rssPeak)} | ${mb(m.rssPeak - m.rssBefore)} | ${mb(m.heapUsedAfter)} |`,
+  ];
+}
+
 /** The whole BENCHMARKS.md text. */
 export function renderReport(results: BenchResults, command: string, notesFile?: string): string {
   const o = results.options;
@@ -145,14 +159,7 @@ export function renderReport(results: BenchResults, command: string, notesFile?:
     '',
     '## Memory bound',
     '',
-    `${fmt(results.memory.pages)} distinct index pages stored as the page cache stores them (body + tagged record) through a Cache over the memory backend with CACHE_MAX_BYTES=${o.memoryMaxBytes}, in a process of its own (\`node --expose-gc\`, RSS after a full GC).`,
-    '',
-    '| Pages | Bound | Entries kept | Bytes counted | RSS before | RSS after (GC) | Peak RSS | Peak growth | Heap used after |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    (() => {
-      const m = results.memory;
-      return `| ${fmt(m.pages)} | ${mb(m.maxBytes)} | ${fmt(m.entries)} | ${mb(m.countedBytes)} | ${mb(m.rssBefore)} | ${mb(m.rssAfter)} | ${mb(m.rssPeak)} | ${mb(m.rssPeak - m.rssBefore)} | ${mb(m.heapUsedAfter)} |`;
-    })(),
+    ...memorySection(results),
     '',
     '## Redis outage',
     '',

@@ -17,6 +17,9 @@ export const ROUTES: readonly string[] = ['/', '/posts/150', '/about', '/api/v1/
 /** The cache backends the suite runs Kiln with, in the order they are measured. */
 export const BACKENDS: readonly BenchCacheType[] = ['null', 'memory', 'filesystem', 'redis'];
 
+/** The phases after the throughput one, which a run may leave out. */
+export type SuitePhase = 'stampede' | 'outage' | 'memory' | 'varnish';
+
 /** How a run is shaped; `quickOptions` and `fullOptions` are the two presets. */
 export interface SuiteOptions {
   connections: number;
@@ -35,6 +38,8 @@ export interface SuiteOptions {
   /** Author saves timed through Varnish, from the 303 to the first fresh read. */
   varnishEdits: number;
   quick: boolean;
+  /** Phases to leave out (each is then listed in `skipped`); none by default. */
+  skip?: readonly SuitePhase[];
   /** The posts to import (default: the shared standard file when present, else generated; see servers.ts). */
   postsFile?: string;
   log: (line: string) => void;
@@ -73,7 +78,8 @@ export interface BenchResults {
   bare: TargetResult;
   rows: TargetResult[];
   stampede: StampedeResult[];
-  memory: MemoryBoundResult;
+  /** Undefined when the phase was left out. */
+  memory: MemoryBoundResult | undefined;
   outage: OutageResult | undefined;
   /** Kiln (memory) behind Varnish: the author's 303 to the first fresh read through Varnish. */
   varnish?: VarnishFreshness;
@@ -143,9 +149,15 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       backends = backends.filter((b) => b !== 'redis');
     }
     if (!backends.includes('null')) backends.unshift('null');
+    const runs = (phase: SuitePhase, name: string): boolean => {
+      if (!options.skip?.includes(phase)) return true;
+      skipped.push(`${name}: left out of this run`);
+      return false;
+    };
     // Varnish in front of the memory Kiln, which purges it (deploy/varnish/run.sh).
-    const varnishPort = backends.includes('memory') && (await requireVarnish()) ? await freePort() : undefined;
-    if (backends.includes('memory') && varnishPort === undefined) skipped.push('Kiln behind Varnish: varnishd or its xkey vmod is missing');
+    const wantsVarnish = backends.includes('memory') && runs('varnish', 'Kiln behind Varnish');
+    const varnishPort = wantsVarnish && (await requireVarnish()) ? await freePort() : undefined;
+    if (wantsVarnish && varnishPort === undefined) skipped.push('Kiln behind Varnish: varnishd or its xkey vmod is missing');
     log(`starting Kiln with ${backends.join(', ')}`);
     await Promise.all(
       backends.map(async (cacheType) => {
@@ -181,11 +193,13 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
     const rows = results.filter((r) => r.name !== 'bare koa');
 
-    log(`stampede: ${options.stampede} concurrent requests`);
     const stampedes: StampedeResult[] = [];
-    for (const b of ['memory', 'redis'] as const) {
-      const kiln = kilns.get(b);
-      if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+    if (runs('stampede', 'Stampede')) {
+      log(`stampede: ${options.stampede} concurrent requests`);
+      for (const b of ['memory', 'redis'] as const) {
+        const kiln = kilns.get(b);
+        if (kiln) stampedes.push(...(await stampede(kiln, b, options.stampede)));
+      }
     }
 
     let varnishFreshness: VarnishFreshness | undefined;
@@ -194,18 +208,23 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       varnishFreshness = await freshnessAfterSave(varnish.url, '/posts/150', options.varnishEdits);
     }
 
-    log('redis outage');
     let outage: OutageResult | undefined;
-    try {
-      outage = await redisOutage(nullKiln, { database, dir: join(dir, 'outage'), keyPrefix: keyPrefix('outage') }, options);
-    } catch (error) {
-      if (process.env.CI) throw error;
-      console.warn(`bench: WARNING redis outage skipped: ${error instanceof Error ? error.message : String(error)}`);
-      skipped.push('Redis outage: no redis-server binary');
+    if (runs('outage', 'Redis outage')) {
+      log('redis outage');
+      try {
+        outage = await redisOutage(nullKiln, { database, dir: join(dir, 'outage'), keyPrefix: keyPrefix('outage') }, options);
+      } catch (error) {
+        if (process.env.CI) throw error;
+        console.warn(`bench: WARNING redis outage skipped: ${error instanceof Error ? error.message : String(error)}`);
+        skipped.push('Redis outage: no redis-server binary');
+      }
     }
 
-    log(`memory bound: ${options.memoryPages} pages, CACHE_MAX_BYTES=${options.memoryMaxBytes}`);
-    const memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
+    let memory: MemoryBoundResult | undefined;
+    if (runs('memory', 'Memory bound')) {
+      log(`memory bound: ${options.memoryPages} pages, CACHE_MAX_BYTES=${options.memoryMaxBytes}`);
+      memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
+    }
 
     const { log: _log, ...shape } = options;
     return {

@@ -1,33 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import { csrfFrom, login, startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
-
-const redisUp = await requireRedis();
-
-interface Backend {
-  name: string;
-  env: () => Env;
-  skip?: boolean;
-}
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-page-cache-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const BACKENDS: Backend[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }) },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(cacheDir, randomUUID()) }) },
-  {
-    name: 'redis',
-    env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-test-${randomUUID()}:` }),
-    skip: !redisUp,
-  },
-];
+const backends = await pageCacheBackends({ scratch: cacheDir });
 
 /** Every public page that can show post `id` in category `category`. */
 function pagesShowing(id: number, category: string): string[] {
@@ -44,7 +26,7 @@ function pagesShowing(id: number, category: string): string[] {
   ];
 }
 
-describe.each(BACKENDS)('the blog cached on $name', (backend) => {
+describe.each(backends)('the blog cached on $name', (backend) => {
   let t: TestApp;
   let author: supertest.Agent;
   let csrf: string;

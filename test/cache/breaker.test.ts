@@ -1,58 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/breaker.ts';
-import type { CacheBackend, Seconds } from '../../src/cache/types.ts';
+import type { CacheBackend } from '../../src/cache/types.ts';
+import { ControllableBackend } from '../support/controllable-backend.ts';
 import { FakeClock } from './helpers.ts';
-
-/** A map-backed backend whose health the test switches; `calls` counts what reached it. */
-class SwitchableBackend implements CacheBackend {
-  readonly name = 'switchable';
-  mode: 'ok' | 'fail' | 'hang' | 'reply-error' = 'ok';
-  calls = 0;
-  private readonly data = new Map<string, string>();
-  private readonly hung: Array<(error: Error) => void> = [];
-
-  private async call<T>(run: () => T): Promise<T> {
-    this.calls += 1;
-    if (this.mode === 'fail') throw new Error('connection refused');
-    if (this.mode === 'reply-error') throw Object.assign(new Error('WRONGTYPE'), { name: 'ReplyError' });
-    if (this.mode === 'hang') return new Promise<T>((_, reject) => this.hung.push(reject));
-    return run();
-  }
-
-  /** Makes every hanging call fail now, as a timeout would. */
-  failHung(): void {
-    for (const reject of this.hung.splice(0)) reject(new Error('timed out'));
-  }
-
-  get(key: string): Promise<string | undefined> {
-    return this.call(() => this.data.get(key));
-  }
-  set(key: string, value: string, _ttl: Seconds): Promise<void> {
-    return this.call(() => void this.data.set(key, value));
-  }
-  add(key: string, value: string, _ttl: Seconds): Promise<boolean> {
-    return this.call(() => !this.data.has(key) && this.data.set(key, value) !== undefined);
-  }
-  delete(key: string): Promise<boolean> {
-    return this.call(() => this.data.delete(key));
-  }
-  has(key: string): Promise<boolean> {
-    return this.call(() => this.data.has(key));
-  }
-  clear(): Promise<void> {
-    return this.call(() => this.data.clear());
-  }
-  getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    return this.call(() => keys.map((k) => this.data.get(k)));
-  }
-  async close(): Promise<void> {
-    this.calls += 1;
-  }
-}
 
 function setup(options: { failureThreshold?: number; openMs?: number } = {}) {
   const clock = new FakeClock();
-  const inner = new SwitchableBackend();
+  const inner = new ControllableBackend({ name: 'switchable', failure: 'connection refused', getMany: true });
   const states: BreakerState[] = [];
   const backend = withBreaker(inner, {
     failureThreshold: options.failureThreshold ?? 3,

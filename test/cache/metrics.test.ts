@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { withBreaker } from '../../src/cache/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
@@ -10,7 +10,7 @@ import { cacheView } from '../../src/cache/koa/cache-view.ts';
 import { CacheConfigError } from '../../src/cache/config.ts';
 import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics, escapeLabelValue, httpMetrics, metricsTokenFromEnv } from '../../src/cache/metrics.ts';
-import type { CacheBackend } from '../../src/cache/types.ts';
+import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
 
 function setup(wrap: (backend: MemoryBackend, clock: FakeClock) => CacheBackend = (b) => b) {
@@ -52,7 +52,18 @@ describe('CacheMetrics cache counters', () => {
 
   it('keeps a latency histogram per operation whose buckets add up', async () => {
     const { cache, metrics } = setup();
-    for (let i = 0; i < 3; i += 1) await cache.get(`k${i}`);
+    const observed: number[] = [];
+    cache.events.on('op', (event: CacheEvent) => {
+      if (event.op === 'get') observed.push(event.durationMs);
+    });
+    // Every reading of the monotonic clock moves it 1 ms on, so each get lasts a known, non-zero time.
+    let ms = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (ms += 1));
+    try {
+      for (let i = 0; i < 3; i += 1) await cache.get(`k${i}`);
+    } finally {
+      clock.mockRestore();
+    }
     const text = await metrics.render();
     const labels = { backend: 'memory', op: 'get' };
     expect(sample(text, 'kiln_cache_operation_duration_seconds_count', labels)).toBe(3);
@@ -60,7 +71,9 @@ describe('CacheMetrics cache counters', () => {
     const buckets = text.split('\n').filter((l) => l.startsWith('kiln_cache_operation_duration_seconds_bucket{backend="memory",op="get"'));
     const counts = buckets.map((l) => Number(l.split(' ')[1]));
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
-    expect(sample(text, 'kiln_cache_operation_duration_seconds_sum', labels)).toBeGreaterThanOrEqual(0);
+    expect(observed).toHaveLength(3);
+    expect(Math.min(...observed)).toBeGreaterThan(0);
+    expect(sample(text, 'kiln_cache_operation_duration_seconds_sum', labels)).toBeCloseTo(observed.reduce((a, b) => a + b, 0) / 1000, 9);
   });
 
   it('counts backend errors and reports a degraded backend as down', async () => {

@@ -4,6 +4,7 @@ import { withBreaker, type BreakerBackend, type BreakerState } from '../../src/c
 import { Cache } from '../../src/cache/cache.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
+import { waitUntil } from '../support/wait.ts';
 import { MemoryLogger } from './helpers.ts';
 
 // Every scenario runs on a private redis-server: the shared one is never stopped or frozen.
@@ -66,15 +67,6 @@ async function bounded<T>(call: () => Promise<T>, expectedMs = COMMAND_TIMEOUT_M
   return result;
 }
 
-/** Polls `check` every 100 ms until it holds, failing after `ms` (a real process must restart). */
-async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe.skipIf(!canSpawn)('Cache on Redis that is down at boot', () => {
   it('constructs, misses and skips writes within the command timeout, then hits once Redis starts', async () => {
     server = await startRedisServer();
@@ -89,7 +81,7 @@ describe.skipIf(!canSpawn)('Cache on Redis that is down at boot', () => {
     expect(logger.warns).toHaveLength(1);
 
     await server.restart();
-    await eventually(async () => (await cache.set('k', 'v')) === true);
+    await waitUntil(async () => (await cache.set('k', 'v')) === true, { what: 'a write after the restart' });
     expect(await cache.get('k')).toBe('v');
     await cache.getOrSet('page', () => `render ${++computed}`);
     expect(await cache.getOrSet('page', () => `render ${++computed}`)).toBe('render 2');
@@ -118,7 +110,7 @@ describe.skipIf(!canSpawn)('Cache on Redis that dies mid-use', () => {
     expect(logger.warns).toHaveLength(1);
 
     await server.restart();
-    await eventually(async () => (await cache.set('probe', 1)) === true);
+    await waitUntil(async () => (await cache.set('probe', 1)) === true, { what: 'a write after the restart' });
     const before = computed;
     await cache.getOrSet('page', render);
     await cache.getOrSet('page', render);
@@ -145,7 +137,7 @@ describe.skipIf(!canSpawn)('Cache on Redis that is frozen (SIGSTOP)', () => {
     expect(reached).toHaveBeenCalledTimes(3);
 
     server.thaw();
-    await eventually(async () => (await bounded(() => cache.get('page'))) === 'html');
+    await waitUntil(async () => (await bounded(() => cache.get('page'))) === 'html', { what: 'a hit after SIGCONT' });
     expect(backend.breakerState).toBe('closed');
     expect(states.slice(0, 2)).toEqual(['open', 'half-open']);
     expect(states.at(-1)).toBe('closed');

@@ -7,6 +7,7 @@ import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config.
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-topologies.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
+import { waitUntil } from '../support/wait.ts';
 import { backendContract } from './backend-contract.ts';
 import { coherenceSuite } from './coherence-suite.ts';
 import { MemoryLogger, uniquePrefix } from './helpers.ts';
@@ -102,8 +103,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
       expect(await setup.masterPort()).not.toBe(oldMaster);
 
       // Writes fail fast (misses, no errors thrown) until the clients reach the new master.
-      const deadline = Date.now() + 20_000;
-      while (!(await a.set('k', 'after', { tags: ['post:1'] })) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await waitUntil(() => a.set('k', 'after', { tags: ['post:1'] }), { timeoutMs: 20_000, what: 'a write to the new master' });
       for (const node of nodes) if (node instanceof LayeredBackend) await node.whenLive();
       await a.set('k', 'after', { tags: ['post:1'] });
       expect(await b.get('k')).toBe('after');

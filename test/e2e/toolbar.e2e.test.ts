@@ -1,21 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
+import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
 
 /**
  * The dev toolbar as a person sees it: a real Kiln (memory cache, toolbar on) on a real HTTP
  * server, driven in Debian's Chromium through playwright-core.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing; CI requires it (apt-get install chromium).`);
-  console.warn(`\n!!!!!!!! ${CHROMIUM} is missing: SKIPPING the toolbar end-to-end test (apt-get install chromium to run it). !!!!!!!!\n`);
-}
+const hasChromium = await requireChromium();
 
 let app: TestApp;
 let browser: Browser;
@@ -66,7 +62,7 @@ describe.skipIf(!hasChromium)('the dev toolbar in Chromium', () => {
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });

@@ -64,15 +64,6 @@ export function baseUrl(t: TestApp): string {
   return `http://127.0.0.1:${address.port}`;
 }
 
-/** Polls `check` every 100 ms until it holds, failing after `ms` (real processes take their time). */
-export async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Requests every path twice in order, so the cache holds them all before a scenario starts. */
 export async function warm(t: TestApp, paths: readonly string[]): Promise<void> {
   for (const path of paths) {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,27 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { MAX_ENTRY_LENGTH } from '../../src/cache/codec.ts';
-import type { Env } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { closeApp, seedBlog, type SeededBlog } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-entries-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  {
-    name: 'redis',
-    // A generous command timeout: moving the huge entry is about decoding, not about a slow Redis.
-    env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:`, CACHE_NEAR_MAX_BYTES: '0', CACHE_REDIS_TIMEOUT_MS: '5000' }),
-    skip: !redisUp,
-  },
-];
+const backends = await pageCacheBackends({
+  scratch,
+  variants: ['memory', 'filesystem', 'redis-no-near'],
+  // A generous Redis command timeout: moving the huge entry is about decoding, not about a slow Redis.
+  env: { CACHE_REDIS_TIMEOUT_MS: '5000' },
+});
 
 /** Ways a stored string can go bad, each from the good one. */
 /** The kinds of entry a page is made of, by key namespace (fragments: test/cache/nunjucks/fragment-tag.test.ts). */
@@ -44,7 +38,7 @@ const DAMAGE: { name: string; counted: boolean; make(good: string): string; only
 ];
 
 
-describe.each(BACKENDS)('damaged entries on $name', (backend) => {
+describe.each(backends)('damaged entries on $name', (backend) => {
   let t: TestApp;
   let blog: SeededBlog;
   /** Keys written per request path, by kind. */

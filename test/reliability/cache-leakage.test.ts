@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import { login, startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { closeApp, seedBlog, type SeededBlog } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { auditStored, cacheOf, recordWrites, storedValues } from './stored.ts';
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-leak-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -20,13 +17,9 @@ const AUTHOR_NAME = 'Zyxwv-author-7781';
 const DRAFT_TITLE = 'Qqdraft unpublished 5521';
 const DRAFT_BODY = 'Qqdraft body never for readers 5521';
 
-const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  { name: 'redis', env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:` }), skip: !redisUp },
-];
+const backends = await pageCacheBackends({ scratch });
 
-describe.each(BACKENDS)('what the author saw, on $name', (backend) => {
+describe.each(backends)('what the author saw, on $name', (backend) => {
   let t: TestApp;
   let blog: SeededBlog;
   let author: supertest.Agent;

@@ -1,13 +1,16 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import supertest from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_PRAGMAS } from '../../ormconfig.ts';
 import { openDatabase } from '../../src/blog/db.ts';
 import { csrfFrom } from '../support/app.ts';
-import { expectStartRefused, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { REPO_ROOT, expectStartRefused, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { editPost } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 
@@ -64,10 +67,20 @@ function inspect(file: string): { integrity: string; posts: Map<number, { title:
 }
 
 describe('crash after acknowledge (the real server, kill -9)', () => {
+  // The server runs as production runs it, from the tsc build (npm start), which also restarts
+  // several times faster than tsx compiling the sources on every start. The build goes inside
+  // the repository, where the compiled files find node_modules and "type": "module".
+  const build = join(REPO_ROOT, 'test-artifacts', `durability-${randomBytes(4).toString('hex')}`);
+  beforeAll(async () => {
+    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--out-dir', relative(REPO_ROOT, build)], { cwd: REPO_ROOT });
+  }, 180_000);
+  afterAll(() => rmSync(build, { recursive: true, force: true }));
+
   it('keeps every acknowledged edit and new post, with integrity_check ok, through every crash', async () => {
     const dir = join(scratch, 'crash');
     const file = join(dir, 'kiln.sqlite');
     const server: ServerProcess = await startServerProcess({
+      args: [join(build, 'src', 'server.js')],
       env: {
         NODE_ENV: 'production',
         KILN_WORKERS: '1',
@@ -82,7 +95,7 @@ describe('crash after acknowledge (the real server, kill -9)', () => {
         CACHE_DIR: join(dir, 'cache'),
       },
     });
-    // Issue 7 asks for 100 cycles in CI itself; a developer's `npm test` runs 5.
+    // CI runs the 100 cycles the durability requirement asks for; a developer's `npm test` runs 5.
     const cycles = CRASH_CYCLES;
     /** Per post: titles the author saw acknowledged (last one wins) and any unacknowledged one after it. */
     const acked = new Map<number, { title: string; maybe: string[] }>();
@@ -91,18 +104,25 @@ describe('crash after acknowledge (the real server, kill -9)', () => {
     let inFlight = 0;
     let landedUnacked = 0;
     let unackedNotShown = 0;
+    const restartMs: number[] = [];
     try {
       const author = supertest.agent(server.url);
       const form = await author.get('/login').expect(200);
       await author.post('/login').type('form').send({ _csrf: csrfFrom(form.text), username: 'author', password: PASSWORD }).expect(303);
 
       for (let cycle = 1; cycle <= cycles; cycle++) {
-        if (cycle > 1) await server.start();
+        if (cycle > 1) {
+          const started = performance.now();
+          await server.start();
+          restartMs.push(performance.now() - started);
+        }
         // The session is stored in the database too: it survived the crash.
         const admin = await author.get('/admin').expect(200);
-        // Readers get every acknowledged title (the cache on disk was invalidated before each 303).
-        for (const [id, { title, maybe }] of acked) {
-          const page = await supertest(server.url).get(`/posts/${id}`).expect(200);
+        // Readers get every acknowledged title (the cache on disk was invalidated before each 303);
+        // they read side by side, as readers do.
+        const read = async ([id, expected]: [number, { title: string; maybe: string[] }]) =>
+          ({ id, ...expected, page: await supertest(server.url).get(`/posts/${id}`).expect(200) });
+        for (const { id, title, maybe, page } of await Promise.all([...acked].map(read))) {
           expect([title, ...maybe].some((t) => page.text.includes(t)), `cycle ${cycle}: /posts/${id} shows none of ${[title, ...maybe].join(' | ')}`).toBe(true);
           if (!page.text.includes(title)) unackedNotShown += 1;
         }
@@ -143,8 +163,9 @@ describe('crash after acknowledge (the real server, kill -9)', () => {
           if (row) acked.set(id, { title: row.title, maybe: row.title === title ? [] : [title] });
         }
       }
-      recordFigures('crash after acknowledge (kill -9 of tsx src/server.ts, SQLite WAL + synchronous=FULL)', {
+      recordFigures('crash after acknowledge (kill -9 of the built src/server.js, SQLite WAL + synchronous=FULL)', {
         cycles,
+        medianRestartMs: Math.round(restartMs.sort((a, b) => a - b)[Math.floor(restartMs.length / 2)] ?? 0),
         acknowledgedEdits: edits,
         acknowledgedCreates: creates,
         editsInFlightAtTheKill: inFlight,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { login, startTestApp } from '../support/app.ts';
 import { runLoad, sleep, summarize } from '../support/load.ts';
-import { READER_FORBIDDEN, baseUrl, closeApp, editPost, eventually, parallelReadsMissing, seedBlog, warm } from './blog.ts';
+import { waitUntil } from '../support/wait.ts';
+import { READER_FORBIDDEN, baseUrl, closeApp, editPost, parallelReadsMissing, seedBlog, warm } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
@@ -34,6 +35,7 @@ describe('the filesystem cache folder deleted under load', () => {
           } catch {
             // The blog wrote a file while the folder was being emptied: try again next round.
           }
+          // A fault cadence under load, not a wait: the folder goes every 300 ms while readers read.
           await sleep(300);
         }
       })();
@@ -65,10 +67,13 @@ describe('the filesystem cache folder deleted under load', () => {
       expect(summary.errors, summary.problems.join('\n')).toBe(0);
       expect(saved).toBe(303);
       expect(stale).toEqual([]);
-      await eventually(async () => {
-        await t.request().get('/about');
-        return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
-      });
+      await waitUntil(
+        async () => {
+          await t.request().get('/about');
+          return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
+        },
+        { what: 'a HIT once the deletions stop' },
+      );
       expect(cacheOf(t).health()).toBe('ok');
     } finally {
       await closeApp(t);

@@ -1,28 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import supertest from 'supertest';
 import { AUTHOR, csrfFrom, loginForm, postLogin, sessionCookie, startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { closeApp, seedBlog } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { auditStored, cacheOf, recordWrites, storedValues } from './stored.ts';
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-fuzz-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const AUTHOR_NAME = 'fuzz-author-xq7';
 
-const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  { name: 'redis', env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:` }), skip: !redisUp },
-];
+const backends = await pageCacheBackends({ scratch });
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
 const encoded = fc.string({ maxLength: 10 }).map((s) => encodeURIComponent(s));
@@ -87,7 +80,7 @@ const request = fc.record({
   body,
 });
 
-describe.each(BACKENDS)('HTTP fuzzing on $name', (backend) => {
+describe.each(backends)('HTTP fuzzing on $name', (backend) => {
   let t: TestApp;
   let session: { cookie: string; csrf: string };
   let written: Set<string>;

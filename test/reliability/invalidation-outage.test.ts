@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { csrfFrom, login, startTestApp, type TestApp } from '../support/app.ts';
-import { sleep } from '../support/load.ts';
+import { ControllableBackend } from '../support/controllable-backend.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
-import type { CacheBackend, Seconds } from '../../src/cache/types.ts';
-import { MemoryLogger } from '../cache/helpers.ts';
+import { waitUntil } from '../support/wait.ts';
 import { cacheOf } from './stored.ts';
 
 const canSpawn = await requireRedisServerBinary();
@@ -16,39 +15,8 @@ const canSpawn = await requireRedisServerBinary();
 /** Lets a background replay (a few promise turns on the memory backend) finish. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A memory backend that can be taken down, or made to refuse only writes and deletes. */
-class SwitchableBackend implements CacheBackend {
-  readonly name = 'switchable';
-  down = false;
-  refuseWrites = false;
-  private readonly inner = new MemoryBackend();
-
-  private guard<T>(write: boolean, run: () => Promise<T>): Promise<T> {
-    if (this.down || (write && this.refuseWrites)) return Promise.reject(new Error('backend unavailable'));
-    return run();
-  }
-  get(key: string) {
-    return this.guard(false, () => this.inner.get(key));
-  }
-  has(key: string) {
-    return this.guard(false, () => this.inner.has(key));
-  }
-  set(key: string, value: string, ttl: Seconds) {
-    return this.guard(true, () => this.inner.set(key, value, ttl));
-  }
-  add(key: string, value: string, ttl: Seconds) {
-    return this.guard(true, () => this.inner.add(key, value, ttl));
-  }
-  delete(key: string) {
-    return this.guard(true, () => this.inner.delete(key));
-  }
-  clear() {
-    return this.guard(true, () => this.inner.clear());
-  }
-}
-
 function switchableCache() {
-  const backend = new SwitchableBackend();
+  const backend = new ControllableBackend({ name: 'switchable' });
   return { backend, cache: new Cache({ backend, logger: new MemoryLogger() }) };
 }
 
@@ -56,10 +24,10 @@ describe('an invalidation that fails while the backend is down', () => {
   it('is replayed once the backend answers, and no read hits the old entry meanwhile', async () => {
     const { backend, cache } = switchableCache();
     await cache.set('page', 'old', { tags: ['post:1'] });
-    backend.down = true;
+    backend.mode = 'fail';
     expect(await cache.invalidateTags(['post:1'])).toBe(false);
     expect(cache.health()).toBe('degraded');
-    backend.down = false;
+    backend.mode = 'ok';
     // The backend is back with the old entry and the old tag version: still a miss.
     expect(await cache.get('page')).toBeUndefined();
     await settle();
@@ -72,17 +40,17 @@ describe('an invalidation that fails while the backend is down', () => {
   it('replays failed deletes and clears the same way', async () => {
     const { backend, cache } = switchableCache();
     await cache.setMany({ a: 1, b: 2, c: 3 });
-    backend.down = true;
+    backend.mode = 'fail';
     expect(await cache.delete('a')).toBe(false);
     expect(await cache.deleteMany(['b'])).toBe(0);
-    backend.down = false;
+    backend.mode = 'ok';
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, undefined]);
     await settle();
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, 3]);
 
-    backend.down = true;
+    backend.mode = 'fail';
     expect(await cache.clear()).toBe(false);
-    backend.down = false;
+    backend.mode = 'ok';
     expect(await cache.get('c')).toBeUndefined();
     await settle();
     expect(await cache.get('c')).toBeUndefined();
@@ -93,9 +61,9 @@ describe('an invalidation that fails while the backend is down', () => {
   it('keeps every read a miss while the replay itself keeps failing', async () => {
     const { backend, cache } = switchableCache();
     await cache.set('k', 'old', { tags: ['t'] });
-    backend.down = true;
+    backend.mode = 'fail';
     await cache.invalidateTags(['t']);
-    backend.down = false;
+    backend.mode = 'ok';
     backend.refuseWrites = true;
     for (let i = 0; i < 5; i++) {
       expect(await cache.get('k')).toBeUndefined();
@@ -153,8 +121,7 @@ describe.skipIf(!canSpawn)('an author save acknowledged while Redis is frozen', 
 
     // Redis still holds the old pages and tag versions; none may be served again.
     let hits = 0;
-    const deadline = Date.now() + 15_000;
-    while (hits < paths.length && Date.now() < deadline) {
+    const everyPageHits = async (): Promise<boolean> => {
       hits = 0;
       for (const path of paths) {
         const res = await read(path).expect(200);
@@ -162,8 +129,9 @@ describe.skipIf(!canSpawn)('an author save acknowledged while Redis is frozen', 
         expect(res.text, path).toContain('After the freeze');
         if (res.headers['x-cache'] === 'HIT') hits += 1;
       }
-      await sleep(100);
-    }
+      return hits === paths.length;
+    };
+    await waitUntil(everyPageHits, { timeoutMs: 15_000, what: 'every page cached again' });
     expect(hits, 'every page is cached again after the recovery').toBe(paths.length);
     expect(cacheOf(t).health()).toBe('ok');
   });

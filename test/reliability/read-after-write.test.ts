@@ -1,34 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Env } from '../../src/config.ts';
 import { login, startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { closeApp, editPost, parallelReadsMissing, seedBlog, type SeededBlog } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 
 // test/blog/caching.test.ts checks every page after each kind of author action (5 edits × 20
 // readers); this repeats edits many times with readers racing the writes, on every backend.
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-raw-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  { name: 'redis with the near cache', env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:` }), skip: !redisUp },
-  {
-    name: 'redis alone',
-    env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:`, CACHE_NEAR_MAX_BYTES: '0' }),
-    skip: !redisUp,
-  },
-];
+const backends = await pageCacheBackends({ scratch, variants: ['memory', 'filesystem', 'redis', 'redis-no-near'] });
 
-describe.each(BACKENDS)('read-after-write on $name', (backend) => {
+describe.each(backends)('read-after-write on $name', (backend) => {
   let t: TestApp;
   let blog: SeededBlog;
   let author: supertest.Agent;

@@ -6,7 +6,8 @@ import { login, startTestApp, type TestApp } from '../support/app.ts';
 import { runLoad, sleep, summarize } from '../support/load.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
-import { READER_FORBIDDEN, baseUrl, closeApp, editPost, eventually, parallelReadsMissing, seedBlog, warm } from './blog.ts';
+import { waitUntil } from '../support/wait.ts';
+import { READER_FORBIDDEN, baseUrl, closeApp, editPost, parallelReadsMissing, seedBlog, warm } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 
 // Each scenario misbehaves on a private redis-server; the shared one is never touched.
@@ -107,6 +108,7 @@ describe.skipIf(!canSpawn).each(FAULTS)('Redis $name under load', (fault) => {
       while (ticking && fault.tick) {
         await fault.tick(client).catch(() => undefined);
         count += 1;
+        // A fault cadence under load, not a wait: the fault repeats while readers read.
         await sleep(fault.everyMs ?? 500);
       }
       return count;
@@ -142,13 +144,12 @@ describe.skipIf(!canSpawn).each(FAULTS)('Redis $name under load', (fault) => {
     expect(saved).toBe(303);
     if (fault.happened) expect(await fault.happened(client, errors), 'the fault took effect').toBe(true);
     expect(stale, 'reads right after the acknowledged edit that missed it').toEqual([]);
-    await eventually(
+    await waitUntil(
       async () => {
         await t.request().get('/about');
         return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
       },
-      10_000,
-      'a HIT once the fault is over',
+      { what: 'a HIT once the fault is over' },
     );
   }, 60_000);
 });

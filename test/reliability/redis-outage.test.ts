@@ -4,7 +4,8 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { runLoad, summarize, type LoadOptions, type LoadResult } from '../support/load.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
-import { READER_FORBIDDEN, baseUrl, closeApp, eventually, seedBlog, warm, type SeededBlog } from './blog.ts';
+import { waitUntil } from '../support/wait.ts';
+import { READER_FORBIDDEN, baseUrl, closeApp, seedBlog, warm, type SeededBlog } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
@@ -65,13 +66,12 @@ function loadOn(t: TestApp, blog: SeededBlog, durationMs: number): LoadOptions {
 
 /** Waits until pages are served from the cache again, with no help from the test. */
 async function hitsReturn(t: TestApp): Promise<void> {
-  await eventually(
+  await waitUntil(
     async () => {
       await t.request().get('/about');
       return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
     },
-    10_000,
-    'a HIT after the recovery',
+    { what: 'a HIT after the recovery' },
   );
 }
 
@@ -114,11 +114,14 @@ describe.skipIf(!canSpawn)('Redis down at boot', () => {
     }
 
     await redis.restart();
-    await eventually(async () => (await t.request().get('/healthz')).body.status === 'ok');
-    await eventually(async () => {
-      await t.request().get('/about');
-      return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
-    });
+    await waitUntil(async () => (await t.request().get('/healthz')).body.status === 'ok', { what: 'healthz ok' });
+    await waitUntil(
+      async () => {
+        await t.request().get('/about');
+        return (await t.request().get('/about')).headers['x-cache'] === 'HIT';
+      },
+      { what: 'a HIT after the restart' },
+    );
   });
 
   it('reports ok with Redis up, and 503 "down" without a database', async () => {

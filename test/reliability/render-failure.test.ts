@@ -1,29 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostService } from '../../src/blog/services/posts.ts';
-import type { Env } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { closeApp, seedBlog } from './blog.ts';
 import { recordFigures } from './scale.ts';
 import { cacheOf } from './stored.ts';
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-rel-render-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const BACKENDS: { name: string; env: () => Env; skip: boolean }[] = [
-  { name: 'memory', env: () => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: () => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  { name: 'redis', env: () => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-rel-${randomUUID()}:` }), skip: !redisUp },
-];
+const backends = await pageCacheBackends({ scratch });
 
 const CONCURRENT = 100;
 
-describe.each(BACKENDS)('a render that throws, on $name', (backend) => {
+describe.each(backends)('a render that throws, on $name', (backend) => {
   let t: TestApp;
   let posts: PostService;
   let listPublished: PostService['listPublished'];

@@ -8,12 +8,14 @@ import supertest from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.ts';
 import { openDatabase } from '../../src/blog/db.ts';
-import { ensureAuthor, seedDemo, type Logger } from '../../src/blog/seed.ts';
+import { ensureAuthor, seedDemo } from '../../src/blog/seed.ts';
 import { PostService, type Post, type PostInput } from '../../src/blog/services/posts.ts';
 import { PasswordHasher } from '../../src/blog/password.ts';
 import { createLoginAttemptStore, createSessionStore } from '../../src/blog/services/session-stores.ts';
 import { UserService } from '../../src/blog/services/users.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
+import { FakeClock } from './fake-clock.ts';
+import { MemoryLogger } from './memory-logger.ts';
 import { SHARED_POSTGRES_URL } from './services.ts';
 
 /** The author account every test app has. */
@@ -29,28 +31,15 @@ export const SITE_URL = 'http://kiln.test';
  */
 export const TEST_PASSWORDS = new PasswordHasher({ N: 2 ** 10, r: 8, p: 1 });
 
-/** A clock the test moves by hand. */
-export class FakeClock {
-  constructor(public time = Date.UTC(2026, 0, 15, 12, 0, 0)) {}
-  /** The current fake time in milliseconds. */
-  now(): number {
-    return this.time;
-  }
-  /** Moves time forward by `ms`. */
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+/** The time a test app's clock starts at (posts are dated from it). */
+export const TEST_APP_START = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+// The shared helpers under the names the blog's tests import them by.
+export { FakeClock };
 
 /** A logger that keeps what it is told, for assertions. */
-export function memoryLogger(): Logger & { lines: { level: string; msg: string }[] } {
-  const lines: { level: string; msg: string }[] = [];
-  return {
-    lines,
-    info: (msg) => void lines.push({ level: 'info', msg }),
-    warn: (msg) => void lines.push({ level: 'warn', msg }),
-    error: (msg) => void lines.push({ level: 'error', msg }),
-  };
+export function memoryLogger(): MemoryLogger {
+  return new MemoryLogger();
 }
 
 /** The database the suites run on: `KILN_TEST_DATABASE=postgres` (vitest's postgres project) or SQLite. */
@@ -97,7 +86,7 @@ export interface TestApp {
   dataSource: DataSource;
   posts: PostService;
   clock: FakeClock;
-  logger: ReturnType<typeof memoryLogger>;
+  logger: MemoryLogger;
   /** A fresh supertest client with no cookies. */
   request(): supertest.Agent;
   /** Creates a post through the app's PostService (so it invalidates like any write), dated `daysAgo` days before the clock. */
@@ -126,8 +115,8 @@ export async function startTestApp(options: { env?: Env; demo?: boolean; passwor
     SEED_DEMO: '0',
     ...options.env,
   });
-  const clock = new FakeClock();
-  const logger = memoryLogger();
+  const clock = new FakeClock(TEST_APP_START);
+  const logger = new MemoryLogger();
   const dataSource = await openDatabase(config.databaseUrl);
   await ensureAuthor(config, new UserService(dataSource, { hasher: passwords, logger }), logger);
   if (options.demo) await seedDemo(new PostService(dataSource, clock), clock.now());

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './children.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
+import { waitUntil } from './wait.ts';
 
 /** A host and port. */
 export interface Address {
@@ -22,17 +23,6 @@ export interface RedisClusterSetup {
   readonly servers: readonly RedisServer[];
   /** Stops every node and removes their folders. */
   stop(): Promise<void>;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 100 ms until it holds, failing after `ms`. */
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await sleep(100);
-  }
 }
 
 /**
@@ -60,7 +50,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterSetup>
     for (const node of nodes) {
       const client = new Redis({ ...node, lazyConnect: true });
       try {
-        await until(async () => String(await client.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 15_000, 'cluster_state:ok');
+        await waitUntil(
+          () => client.call('CLUSTER', 'INFO').then((info) => String(info).includes('cluster_state:ok'), () => false),
+          { timeoutMs: 15_000, what: 'cluster_state:ok' },
+        );
       } finally {
         client.disconnect();
       }
@@ -173,7 +166,9 @@ export async function startRedisSentinel(masterName = 'kiln-master'): Promise<Re
         return info.get('port') === String(replica.port) && info.get('flags') === 'slave' && info.get('master-link-status') === 'ok';
       });
     };
-    await until(replicaKnown, 20_000, 'sentinel seeing the replica');
+    // Each check opens a connection to the sentinel, hence the slower poll.
+    const sentinelPoll = { timeoutMs: 20_000, intervalMs: 100 };
+    await waitUntil(() => replicaKnown().catch(() => false), { ...sentinelPoll, what: 'sentinel seeing the replica' });
     return {
       masterName,
       sentinel,
@@ -183,7 +178,10 @@ export async function startRedisSentinel(masterName = 'kiln-master'): Promise<Re
       masterPort,
       failover: async () => {
         await ask('failover', masterName);
-        await until(async () => (await masterPort()) === replica.port, 20_000, 'failover to the replica');
+        await waitUntil(() => masterPort().then((port) => port === replica.port, () => false), {
+          ...sentinelPoll,
+          what: 'failover to the replica',
+        });
       },
       stop,
     };

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -41,10 +41,35 @@ export async function requireRedis(url: string = SHARED_REDIS_URL): Promise<bool
  * Checks that the `redis-server` binary can be run, for suites that start private servers.
  * Same policy as {@link requireRedis}: throws under CI, otherwise warns and resolves `false`.
  */
-export async function requireRedisServerBinary(): Promise<boolean> {
-  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5000 });
+export function requireRedisServerBinary(): Promise<boolean> {
+  return requireBinary('redis-server', 'install redis-server');
+}
+
+/**
+ * Checks that the program `name` runs (`name --version` exits 0), for suites that start it.
+ * Same policy as {@link requireRedis}: throws under CI naming it and `remedy`, otherwise warns
+ * and resolves `false`.
+ */
+export async function requireBinary(name: string, remedy: string): Promise<boolean> {
+  const run = spawnSync(name, ['--version'], { encoding: 'utf8', timeout: 5000 });
   if (run.status === 0) return true;
-  return absent('The redis-server binary cannot be run', 'install redis-server');
+  return absent(`The ${name} binary cannot be run`, remedy);
+}
+
+/** The Chromium the browser suites drive through playwright-core (Debian's package). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Checks that {@link CHROMIUM_PATH} is an executable, for the suites that drive a browser. Same
+ * policy as {@link requireRedis}: throws under CI, otherwise warns and resolves `false`.
+ */
+export async function requireChromium(): Promise<boolean> {
+  try {
+    accessSync(CHROMIUM_PATH, constants.X_OK);
+    return true;
+  } catch {
+    return absent(`${CHROMIUM_PATH} is missing`, 'apt-get install chromium');
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePosts } from '../../../bench/posts-data.ts';
-import { eventually } from '../../reliability/blog.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { freePort } from '../../support/children.ts';
 import { startServerProcess } from '../../support/server-process.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../../support/services.ts';
@@ -75,7 +75,7 @@ describe.each(BACKENDS)('npm run import beside a running Kiln on the $name cache
       };
       if (backend.name === 'memory') {
         expect(result.stdout).toContain('the running Kiln took the changes');
-        await eventually(async () => (await stale()).length === 0, 2000, 'readers see the import');
+        await waitUntil(async () => (await stale()).length === 0, { timeoutMs: 2000, what: 'readers see the import' });
       } else {
         expect(result.stdout).toContain(`the ${backend.name} cache is invalidated`);
         expect(await stale()).toEqual([]);

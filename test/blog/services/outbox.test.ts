@@ -9,7 +9,7 @@ import { OutboxEntity } from '../../../src/blog/entities/outbox.ts';
 import { ConflictError } from '../../../src/blog/errors.ts';
 import { CacheOutbox, type Invalidate } from '../../../src/blog/services/outbox.ts';
 import { PostService, type PostInput } from '../../../src/blog/services/posts.ts';
-import { eventually } from '../../reliability/blog.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { memoryLogger, testDatabase, type TestDatabase } from '../../support/app.ts';
 
 let dir: string;
@@ -76,7 +76,7 @@ describe('a post write through PostService', () => {
     const { posts } = wired(invalidate);
     let resolved = false;
     const creating = posts.create(input()).then(() => (resolved = true));
-    await eventually(async () => seen.length === 1, 2000, 'the listener is called');
+    await waitUntil(async () => seen.length === 1, { timeoutMs: 2000, what: 'the listener is called' });
     expect(resolved).toBe(false);
     release();
     await creating;
@@ -136,7 +136,7 @@ describe('CacheOutbox.sweep()', () => {
     };
     const { posts, outbox } = wired(invalidate);
     const creating = posts.create(input());
-    await eventually(async () => calls.length === 1, 2000, 'the delivery starts');
+    await waitUntil(async () => calls.length === 1, { timeoutMs: 2000, what: 'the delivery starts' });
     expect(await outbox.sweep()).toBe(0);
     release();
     await creating;
@@ -149,7 +149,7 @@ describe('CacheOutbox.sweep()', () => {
     const { outbox } = wired(calls, { sweepMs: 20 });
     outbox.start();
     await cli.create(input({ title: 'First' }));
-    await eventually(async () => (await rows()).length === 0, 2000, 'the periodic sweep');
+    await waitUntil(async () => (await rows()).length === 0, { timeoutMs: 2000, what: 'the periodic sweep' });
     await outbox.stop();
     await cli.create(input({ title: 'Second' }));
     await new Promise((resolve) => setTimeout(resolve, 80));
