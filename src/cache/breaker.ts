@@ -1,3 +1,4 @@
+import { CACHE_DEFAULTS } from './defaults.ts';
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from './types.ts';
 
 /** `closed`: calls pass; `open`: calls are refused; `half-open`: one probe call is in flight. */
@@ -44,8 +45,8 @@ export class CircuitBreaker {
     readonly name: string,
     private readonly options: BreakerOptions = {},
   ) {
-    this.threshold = options.failureThreshold ?? 5;
-    this.openMs = options.openMs ?? 2000;
+    this.threshold = options.failureThreshold ?? CACHE_DEFAULTS.breaker.failureThreshold;
+    this.openMs = options.openMs ?? CACHE_DEFAULTS.breaker.openMs;
     this.clock = options.clock ?? systemClock;
     if (!Number.isInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError('CircuitBreaker: `failureThreshold` must be an integer ≥ 1');

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { checkDelta, deleteManyVia, incrVia, setManyVia } from './backends/base.ts';
 import { encodeNotFound, encodeValue, MAX_ENTRY_LENGTH, type TagVersions } from './codec.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import {
   cached,
   deleteMemoized,
@@ -93,12 +94,12 @@ export class Cache {
 
   constructor(options: CacheOptions) {
     this.backend = options.backend;
-    this.defaultTimeout = checkTimeout(options.defaultTimeout ?? 300, 'defaultTimeout');
-    this.jitter = options.jitter ?? 0;
+    this.defaultTimeout = checkTimeout(options.defaultTimeout ?? CACHE_DEFAULTS.cache.defaultTimeout, 'defaultTimeout');
+    this.jitter = options.jitter ?? CACHE_DEFAULTS.cache.jitter;
     if (!(this.jitter >= 0 && this.jitter <= 1)) throw new RangeError(`jitter must be within 0..1, got ${this.jitter}`);
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? systemClock;
-    this.lockTtlMs = options.lockTtlMs ?? 5000;
+    this.lockTtlMs = options.lockTtlMs ?? CACHE_DEFAULTS.cache.lockTtlMs;
     if (!Number.isSafeInteger(this.lockTtlMs) || this.lockTtlMs < 1) {
       throw new RangeError(`lockTtlMs must be a positive integer, got ${this.lockTtlMs}`);
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HeardSequence } from './coherence-sequence.ts';
 import { coherenceChannels, parseMessage, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type Message } from './coherence-wire.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import type { CacheLogger } from './telemetry.ts';
 
 /**
@@ -96,9 +97,9 @@ export class Coherence {
   constructor(options: CoherenceOptions) {
     this.link = options.link;
     this.channels = coherenceChannels(options.scope, this.id);
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 250;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? CACHE_DEFAULTS.coherence.ackTimeoutMs;
     this.logger = options.logger ?? console;
-    const pollMs = options.pollMs ?? 1000;
+    const pollMs = options.pollMs ?? CACHE_DEFAULTS.coherence.pollMs;
     if (pollMs > 0) {
       this.timer = setInterval(() => void this.checkSequence(), pollMs);
       this.timer.unref();

@@ -2,6 +2,7 @@ import { FilesystemBackend } from './backends/filesystem.ts';
 import { MemoryBackend } from './backends/memory.ts';
 import { NullBackend } from './backends/null.ts';
 import { Cache } from './cache.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import type { RedisAddress } from './backends/redis-topology.ts';
 import type { CacheLogger } from './telemetry.ts';
 import { systemClock, type CacheBackend, type Clock, type Seconds } from './types.ts';
@@ -62,21 +63,6 @@ export class CacheConfigError extends Error {
   }
 }
 
-/** Every default in one block. */
-export const CACHE_DEFAULTS = {
-  CACHE_DEFAULT_TIMEOUT: 300,
-  CACHE_KEY_PREFIX: 'kiln:',
-  CACHE_THRESHOLD: 500,
-  CACHE_MAX_BYTES: 64 * 1024 * 1024,
-  CACHE_DIR: 'data/cache',
-  CACHE_JITTER: 0,
-  CACHE_REDIS_HOST: '127.0.0.1',
-  CACHE_REDIS_PORT: 6379,
-  CACHE_REDIS_DB: 0,
-  CACHE_REDIS_TIMEOUT_MS: 250,
-  CACHE_NEAR_MAX_BYTES: 16 * 1024 * 1024,
-  CACHE_NEAR_TTL: 10,
-} as const;
 
 const TYPES: Record<string, CacheType> = {
   null: 'null',
@@ -181,7 +167,7 @@ function topology(env: Env, url: string | undefined, db: number): Pick<CacheRedi
 /** `CACHE_NEAR_MAX_BYTES`: a size, or 0 for no near cache. */
 function nearBytes(env: Env): number {
   const raw = present(env, 'CACHE_NEAR_MAX_BYTES');
-  if (raw === undefined) return CACHE_DEFAULTS.CACHE_NEAR_MAX_BYTES;
+  if (raw === undefined) return CACHE_DEFAULTS.near.maxBytes;
   return /^0+$/.test(raw) ? 0 : parseSize('CACHE_NEAR_MAX_BYTES', raw);
 }
 
@@ -199,33 +185,33 @@ export function cacheConfigFromEnv(env: Env, options: { nodeEnv: string }): Cach
     if (!known) throw new CacheConfigError('CACHE_TYPE', `unknown cache type "${named}" (expected null, memory, filesystem or redis)`);
     type = known;
   }
-  const keyPrefix = env.CACHE_KEY_PREFIX ?? CACHE_DEFAULTS.CACHE_KEY_PREFIX;
+  const keyPrefix = env.CACHE_KEY_PREFIX ?? CACHE_DEFAULTS.cache.keyPrefix;
   if (keyPrefix.trim() === '') throw new CacheConfigError('CACHE_KEY_PREFIX', 'must not be empty: clear() removes everything under it');
   const maxBytesRaw = present(env, 'CACHE_MAX_BYTES');
   const password = env.CACHE_REDIS_PASSWORD === '' ? undefined : env.CACHE_REDIS_PASSWORD;
   const url = redisUrl(present(env, 'CACHE_REDIS_URL'));
-  const db = integer(env, 'CACHE_REDIS_DB', CACHE_DEFAULTS.CACHE_REDIS_DB, 0);
+  const db = integer(env, 'CACHE_REDIS_DB', CACHE_DEFAULTS.redis.db, 0);
   return {
     type,
     chosenBy: named === undefined ? 'default' : 'env',
-    defaultTimeout: integer(env, 'CACHE_DEFAULT_TIMEOUT', CACHE_DEFAULTS.CACHE_DEFAULT_TIMEOUT, 0),
+    defaultTimeout: integer(env, 'CACHE_DEFAULT_TIMEOUT', CACHE_DEFAULTS.cache.defaultTimeout, 0),
     keyPrefix,
-    threshold: integer(env, 'CACHE_THRESHOLD', CACHE_DEFAULTS.CACHE_THRESHOLD, 1),
-    maxBytes: maxBytesRaw === undefined ? CACHE_DEFAULTS.CACHE_MAX_BYTES : parseSize('CACHE_MAX_BYTES', maxBytesRaw),
-    dir: present(env, 'CACHE_DIR') ?? CACHE_DEFAULTS.CACHE_DIR,
-    jitter: fraction(env, 'CACHE_JITTER', CACHE_DEFAULTS.CACHE_JITTER),
+    threshold: integer(env, 'CACHE_THRESHOLD', CACHE_DEFAULTS.memory.threshold, 1),
+    maxBytes: maxBytesRaw === undefined ? CACHE_DEFAULTS.memory.maxBytes : parseSize('CACHE_MAX_BYTES', maxBytesRaw),
+    dir: present(env, 'CACHE_DIR') ?? CACHE_DEFAULTS.filesystem.dir,
+    jitter: fraction(env, 'CACHE_JITTER', CACHE_DEFAULTS.cache.jitter),
     noNullWarning: flag(env, 'CACHE_NO_NULL_WARNING', named === undefined && options.nodeEnv === 'test'),
     redis: {
       url,
-      host: present(env, 'CACHE_REDIS_HOST') ?? CACHE_DEFAULTS.CACHE_REDIS_HOST,
-      port: integer(env, 'CACHE_REDIS_PORT', CACHE_DEFAULTS.CACHE_REDIS_PORT, 1, 65535),
+      host: present(env, 'CACHE_REDIS_HOST') ?? CACHE_DEFAULTS.redis.host,
+      port: integer(env, 'CACHE_REDIS_PORT', CACHE_DEFAULTS.redis.port, 1, 65535),
       password,
       db,
-      commandTimeoutMs: integer(env, 'CACHE_REDIS_TIMEOUT_MS', CACHE_DEFAULTS.CACHE_REDIS_TIMEOUT_MS, 1),
+      commandTimeoutMs: integer(env, 'CACHE_REDIS_TIMEOUT_MS', CACHE_DEFAULTS.redis.commandTimeoutMs, 1),
       ...topology(env, url, db),
     },
     nearMaxBytes: nearBytes(env),
-    nearTtl: integer(env, 'CACHE_NEAR_TTL', CACHE_DEFAULTS.CACHE_NEAR_TTL, 1),
+    nearTtl: integer(env, 'CACHE_NEAR_TTL', CACHE_DEFAULTS.near.maxTtl, 1),
   };
 }
 

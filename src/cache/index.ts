@@ -40,8 +40,8 @@ export {
 export { memoVersionTag, type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
 export { SingleFlight } from './single-flight.ts';
 export { tagKey, TagStore } from './tags.ts';
+export { CACHE_DEFAULTS } from './defaults.ts';
 export {
-  CACHE_DEFAULTS,
   cacheConfigFromEnv,
   CacheConfigError,
   createBackend,

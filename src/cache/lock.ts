@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import { makeKey } from './keys.ts';
 import { systemClock, type CacheLock, type Clock } from './types.ts';
 
@@ -77,9 +78,9 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 export async function distributedFlight<T>(options: DistributedFlightOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? realSleep;
-  const maxPoll = options.maxPollMs ?? 25;
+  const maxPoll = options.maxPollMs ?? CACHE_DEFAULTS.lockPoll.maxPollMs;
   const deadline = clock.now() + options.ttlMs;
-  let pause = options.pollMs ?? 2;
+  let pause = options.pollMs ?? CACHE_DEFAULTS.lockPoll.pollMs;
   for (;;) {
     let lock: CacheLock | undefined;
     try {

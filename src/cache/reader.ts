@@ -1,12 +1,13 @@
 import { deleteManyVia, earliest, getManyVia, isExpired } from './backends/base.ts';
 import { decodeEntry, type DecodedEntry } from './codec.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import type { TagStore } from './tags.ts';
 import { messageOf, now, type Telemetry } from './telemetry.ts';
 import type { CacheBackend, CacheOp, Clock, GetOptions } from './types.ts';
 
 /** Longest stored string whose peek is kept, and how many keys are kept. */
-const PEEK_KEEP_MAX_LENGTH = 4096;
-const PEEK_KEEP_MAX_ENTRIES = 1024;
+const PEEK_KEEP_MAX_LENGTH = CACHE_DEFAULTS.peek.keepMaxLength;
+const PEEK_KEEP_MAX_ENTRIES = CACHE_DEFAULTS.peek.keepMaxEntries;
 
 /** What a peek at one key found, kept to answer the next peeks while the backend is unchanged. */
 interface Peeked {

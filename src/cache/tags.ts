@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { earliest, getManyVia, setManyVia } from './backends/base.ts';
 import type { TagVersions } from './codec.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import { makeKey } from './keys.ts';
 import type { CacheBackend } from './types.ts';
 
@@ -26,7 +27,7 @@ export function tagKey(tag: string): string {
   let key = tagKeys.get(tag);
   if (key === undefined) {
     key = makeKey('__kiln:tag', tag);
-    if (tagKeys.size >= 10_000) tagKeys.clear();
+    if (tagKeys.size >= CACHE_DEFAULTS.tagKeyMemoEntries) tagKeys.clear();
     tagKeys.set(tag, key);
   }
   return key;

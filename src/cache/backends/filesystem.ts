@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSy
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
 import { BaseBackend, checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
 
 /** Options of {@link FilesystemBackend}. */
@@ -66,8 +67,8 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
     super();
     this.dir = options.dir;
     this.clock = options.clock ?? systemClock;
-    this.threshold = options.threshold ?? 500;
-    this.settleMs = options.settleMs ?? 2000;
+    this.threshold = options.threshold ?? CACHE_DEFAULTS.filesystem.threshold;
+    this.settleMs = options.settleMs ?? CACHE_DEFAULTS.filesystem.settleMs;
     if (!Number.isSafeInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`filesystem cache threshold must be a positive integer, got ${this.threshold}`);
     }

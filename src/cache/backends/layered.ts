@@ -1,6 +1,7 @@
 import type { BreakerState } from '../breaker.ts';
 import type { Invalidation } from '../coherence-wire.ts';
 import type { Coherence } from '../coherence.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
 import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
 import { expiryOf, getManyVia } from './base.ts';
 import { tagKey } from '../tags.ts';
@@ -38,10 +39,10 @@ export interface LayeredBackendOptions {
 /** How every tag and memoize version key starts (see tags.ts): writing one is an invalidation. */
 const VERSION_KEY_HEAD = tagKey('').slice(0, tagKey('').indexOf('|') + 1);
 
-/** The default byte bound of the near layer, as `CACHE_NEAR_MAX_BYTES`. */
-export const DEFAULT_NEAR_MAX_BYTES = 16 * 1024 * 1024;
-/** The default cap on a near copy's life in seconds, as `CACHE_NEAR_TTL`. */
-export const DEFAULT_NEAR_TTL = 10;
+/** @deprecated Use `CACHE_DEFAULTS.near.maxBytes` (defaults.ts). */
+export const DEFAULT_NEAR_MAX_BYTES = CACHE_DEFAULTS.near.maxBytes;
+/** @deprecated Use `CACHE_DEFAULTS.near.maxTtl` (defaults.ts). */
+export const DEFAULT_NEAR_TTL = CACHE_DEFAULTS.near.maxTtl;
 
 /**
  * A near cache: a bounded in-process LRU of recently used entries in front of a shared remote
@@ -87,8 +88,8 @@ export class LayeredBackend implements CacheBackend {
     const remote = options.remote;
     this.remote = remote;
     this.name = remote.name;
-    this.near = new MemoryStore({ maxBytes: options.maxBytes ?? DEFAULT_NEAR_MAX_BYTES, threshold: options.maxEntries ?? 100_000 });
-    this.maxTtl = options.maxTtl ?? DEFAULT_NEAR_TTL;
+    this.near = new MemoryStore({ maxBytes: options.maxBytes ?? CACHE_DEFAULTS.near.maxBytes, threshold: options.maxEntries ?? CACHE_DEFAULTS.near.maxEntries });
+    this.maxTtl = options.maxTtl ?? CACHE_DEFAULTS.near.maxTtl;
     if (!(this.maxTtl > 0)) throw new RangeError(`LayeredBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
     this.clock = options.clock ?? systemClock;
     this.coherence = options.coherence;

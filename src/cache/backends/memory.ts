@@ -1,4 +1,5 @@
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
 import { checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
 
 /** A stored value as the store holds it: small strings as they are, large ones as UTF-8 bytes (see below). */
@@ -46,10 +47,10 @@ export interface MemoryStoreOptions {
   maxBytes?: number;
 }
 
-/** The default entry bound, as `CACHE_THRESHOLD`. */
-export const DEFAULT_THRESHOLD = 500;
-/** The default byte bound, as `CACHE_MAX_BYTES`. */
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** @deprecated Use `CACHE_DEFAULTS.memory.threshold` (defaults.ts). */
+export const DEFAULT_THRESHOLD = CACHE_DEFAULTS.memory.threshold;
+/** @deprecated Use `CACHE_DEFAULTS.memory.maxBytes` (defaults.ts). */
+export const DEFAULT_MAX_BYTES = CACHE_DEFAULTS.memory.maxBytes;
 
 /**
  * An LRU map of strings bounded by entry count and bytes, with lazy expiry (no timer per key).
@@ -65,8 +66,8 @@ export class MemoryStore {
   private changes = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.threshold = options.threshold ?? CACHE_DEFAULTS.memory.threshold;
+    this.maxBytes = options.maxBytes ?? CACHE_DEFAULTS.memory.maxBytes;
     if (!Number.isSafeInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`memory cache threshold must be a positive integer, got ${this.threshold}`);
     }

@@ -1,8 +1,8 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { COMPARE_AND_DELETE, takeLock } from '../lock.ts';
 import type { BackendStats, CacheBackend, CacheLock, Seconds } from '../types.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
 import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
   escapeGlob,
   failFastOptions,
   RedisUnavailableError,
@@ -61,7 +61,7 @@ export class RedisBackend implements CacheBackend {
       throw new TypeError('RedisBackend: `sentinelMaster` is required with `sentinels`');
     }
     this.prefix = options.prefix;
-    this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.timeoutMs = options.commandTimeoutMs ?? CACHE_DEFAULTS.redis.commandTimeoutMs;
     if (!(this.timeoutMs > 0)) throw new RangeError('RedisBackend: `commandTimeoutMs` must be positive');
     this.ownsClient = options.client === undefined;
     this.nodeOptions = failFastOptions(options);
