@@ -32,7 +32,7 @@ import { staticFiles } from './blog/web/static.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
-import { createCache } from './cache/config.ts';
+import { createCache } from './cache/config/create.ts';
 import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
 import { LOCAL_HOST_NAMES } from './cache/toolbar/access.ts';

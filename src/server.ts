@@ -6,7 +6,8 @@ import { ensureAuthor, seedDemo } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
-import { CacheConfigError, createCache, describeCacheConfig } from './cache/config.ts';
+import { describeCacheConfig } from './cache/config/cache-config.ts';
+import { createCache } from './cache/config/create.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { runPrimary } from './workers.ts';
@@ -76,6 +77,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.error(err instanceof ConfigError || err instanceof CacheConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log.error(err instanceof ConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exit(1);
 });

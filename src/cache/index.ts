@@ -41,18 +41,9 @@ export { memoVersionTag, type CachedFunction, type CachedOptions, type MemoizedF
 export { SingleFlight } from './single-flight.ts';
 export { tagKey, TagStore } from './tags.ts';
 export { CACHE_DEFAULTS } from './defaults.ts';
-export {
-  cacheConfigFromEnv,
-  CacheConfigError,
-  createBackend,
-  createCache,
-  describeCacheConfig,
-  parseSize,
-  type CacheConfig,
-  type CacheRedisConfig,
-  type CacheType,
-  type CreateCacheDeps,
-} from './config.ts';
+export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';
+export { cacheConfigFromEnv, describeCacheConfig, type CacheConfig, type CacheRedisConfig, type CacheType } from './config/cache-config.ts';
+export { createBackend, createCache, type CreateCacheDeps } from './config/create.ts';
 export { BaseBackend, deleteManyVia, getManyVia, incrVia, setManyVia } from './backends/base.ts';
 export { NullBackend } from './backends/null.ts';
 export { MemoryBackend, MemoryStore, type MemoryBackendOptions, type MemoryStoreOptions } from './backends/memory.ts';

@@ -1,7 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { BreakerState } from './breaker.ts';
 import type { Cache } from './cache.ts';
-import { CacheConfigError } from './config.ts';
 import type { PageCacheStatus } from './koa/decisions.ts';
 import { now } from './telemetry.ts';
 import type { CacheBackend, CacheEvent } from './types.ts';
@@ -19,17 +18,6 @@ export const CACHE_LATENCY_BUCKETS: readonly number[] = [0.0001, 0.0005, 0.001, 
 export const HTTP_LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** The Content-Type of the exposition. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-/**
- * Reads `METRICS_TOKEN`: the bearer token that lets a non-loopback scraper read /metrics
- * (undefined when unset: loopback only). Throws {@link CacheConfigError} when shorter than 16 characters.
- */
-export function metricsTokenFromEnv(env: Record<string, string | undefined>): string | undefined {
-  const token = env.METRICS_TOKEN?.trim() ?? '';
-  if (token === '') return undefined;
-  if (token.length < 16) throw new CacheConfigError('METRICS_TOKEN', 'must be at least 16 characters');
-  return token;
-}
 
 type Labels = Readonly<Record<string, string>>;
 

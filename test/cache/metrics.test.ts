@@ -7,8 +7,7 @@ import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { withBreaker } from '../../src/cache/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/cache-view.ts';
-import { CacheConfigError } from '../../src/cache/config.ts';
-import { CacheMetrics, escapeLabelValue, httpMetrics, metricsTokenFromEnv } from '../../src/cache/metrics.ts';
+import { CacheMetrics, escapeLabelValue, httpMetrics } from '../../src/cache/metrics.ts';
 import type { CacheBackend } from '../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
 
@@ -166,15 +165,5 @@ describe('CacheMetrics exposition format', () => {
       if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
       expect(line).toMatch(/^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\["\\n])*",?)*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|\+Inf)$/);
     }
-  });
-});
-
-describe('metricsTokenFromEnv()', () => {
-  it('reads METRICS_TOKEN, absent when empty, refusing a short one by name', () => {
-    expect(metricsTokenFromEnv({})).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: ' ' })).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: 'scrape-token-0123456789' })).toBe('scrape-token-0123456789');
-    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(CacheConfigError);
-    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(/^METRICS_TOKEN:/);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
 import { keySlot } from '../../src/cache/backends/redis-topology.ts';
 import { RedisBackend } from '../../src/cache/backends/redis.ts';
-import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisCluster, type RedisClusterSetup } from '../support/redis-topologies.ts';
 import { requireRedisServerBinary } from '../support/services.ts';

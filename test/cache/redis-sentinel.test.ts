@@ -3,7 +3,7 @@ import { LayeredBackend } from '../../src/cache/backends/layered.ts';
 import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
 import { RedisBackend } from '../../src/cache/backends/redis.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-topologies.ts';
 import { requireRedisServerBinary } from '../support/services.ts';

@@ -1,4 +1,5 @@
-import { createCache, describeCacheConfig } from '../../cache/config.ts';
+import { describeCacheConfig } from '../../cache/config/cache-config.ts';
+import { createCache } from '../../cache/config/create.ts';
 import { loadConfig } from '../../config.ts';
 import { consoleLogger } from '../../log.ts';
 
