@@ -11,7 +11,8 @@ import {
   type MemoizedFunction,
   type MemoizeOptions,
 } from './memoize.ts';
-import { distributedFlight, lockKey } from './lock.ts';
+import { lockKey } from './keys.ts';
+import { distributedFlight } from './lock.ts';
 import { PendingInvalidations } from './pending.ts';
 import { EntryReader } from './reader.ts';
 import { SingleFlight } from './single-flight.ts';

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 // The coherence bus as seen from the wire (coherence.ts): what a bus must offer, the channels of
 // a scope, and the announcement message.
 
@@ -30,8 +28,8 @@ export interface CoherenceLink {
   close(): Promise<void>;
 }
 
-/** The counter that numbers announcements, under the cache's prefix. */
-export const SEQUENCE_KEY = '__kiln:coherence|seq';
+/** @deprecated Import `COHERENCE_SEQUENCE_KEY` and `coherenceChannels` from keys.ts. */
+export { COHERENCE_SEQUENCE_KEY as SEQUENCE_KEY, coherenceChannels } from './keys.ts';
 
 /** One announcement: origin process, its message number, the shared sequence number, the keys (null = all). */
 export interface Message {
@@ -39,14 +37,6 @@ export interface Message {
   m: number;
   s: number;
   k: readonly string[] | null;
-}
-
-/** The channels of a scope; one hash tag keeps them in one Cluster shard. */
-export function coherenceChannels(scope: string, id: string): { bus: string; ack: (origin: string) => string; mine: string } {
-  const tag = createHash('sha256').update(scope).digest('hex').slice(0, 16);
-  const base = `kiln:coherence:{${tag}}`;
-  const ack = (origin: string): string => `${base}:ack:${origin}`;
-  return { bus: `${base}:bus`, ack, mine: ack(id) };
 }
 
 /** The announcement in `text`, or undefined when it is not one. */

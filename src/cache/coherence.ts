@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HeardSequence } from './coherence-sequence.ts';
-import { coherenceChannels, parseMessage, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type Message } from './coherence-wire.ts';
+import { parseMessage, type CoherenceLink, type Invalidation, type Message } from './coherence-wire.ts';
+import { COHERENCE_SEQUENCE_KEY, coherenceChannels, type CoherenceChannels } from './keys.ts';
 import { CACHE_DEFAULTS } from './defaults.ts';
 import type { CacheLogger } from './telemetry.ts';
 
@@ -75,7 +76,7 @@ export class Coherence {
   /** Counters since start. */
   readonly stats: CoherenceStats = { published: 0, received: 0, drops: 0, missedAcks: 0, unsent: 0 };
   private readonly link: CoherenceLink;
-  private readonly channels: ReturnType<typeof coherenceChannels>;
+  private readonly channels: CoherenceChannels;
   private readonly ackTimeoutMs: number;
   private readonly logger: CacheLogger;
   private handler: (what: Invalidation) => void = () => {};
@@ -184,7 +185,7 @@ export class Coherence {
 
   /** Numbers and sends one announcement; resolves how many subscribers it reached. */
   private async send(what: Invalidation, m: number): Promise<number> {
-    const seq = await this.link.incr(SEQUENCE_KEY);
+    const seq = await this.link.incr(COHERENCE_SEQUENCE_KEY);
     this.stats.published += 1;
     const message: Message = { o: this.id, m, s: seq, k: what === 'all' ? null : what };
     return this.link.publish(this.channels.bus, JSON.stringify(message));
@@ -254,7 +255,7 @@ export class Coherence {
     const generation = this.generation;
     let start: number;
     try {
-      start = await this.link.read(SEQUENCE_KEY);
+      start = await this.link.read(COHERENCE_SEQUENCE_KEY);
     } catch {
       return; // Still off; the next poll tries again.
     }
@@ -294,7 +295,7 @@ export class Coherence {
       if (this.subscribed && !this.isLive) return await this.establish();
       if (!this.isLive) return;
       const generation = this.generation;
-      const current = await this.link.read(SEQUENCE_KEY);
+      const current = await this.link.read(COHERENCE_SEQUENCE_KEY);
       if (generation !== this.generation || !this.isLive) return;
       if (this.sequence.missed(current)) {
         this.dropAll();

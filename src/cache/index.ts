@@ -19,13 +19,22 @@ export {
 export type { CacheCounters, CacheHealth, CacheLogger, CacheStats } from './telemetry.ts';
 export {
   canonicalQuery,
+  COHERENCE_SEQUENCE_KEY,
+  coherenceChannels,
   fragmentKey,
+  HEALTH_PROBE_KEY,
+  isVersionKey,
   keyedQuery,
+  lockKey,
   makeKey,
   MAX_KEY_LENGTH,
   memoKey,
+  memoVersionTag,
+  positionalFragmentKey,
   stableStringify,
+  tagKey,
   viewKey,
+  type CoherenceChannels,
   type ViewKeyOptions,
 } from './keys.ts';
 export {
@@ -37,9 +46,9 @@ export {
   type DecodedEntry,
   type TagVersions,
 } from './codec.ts';
-export { memoVersionTag, type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
+export { type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
 export { SingleFlight } from './single-flight.ts';
-export { tagKey, TagStore } from './tags.ts';
+export { TagStore } from './tags.ts';
 export { CACHE_DEFAULTS } from './defaults.ts';
 export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';
 export { cacheConfigFromEnv, describeCacheConfig, type CacheConfig, type CacheRedisConfig, type CacheType } from './config/cache-config.ts';
@@ -74,12 +83,11 @@ export {
   type LayeredBackendOptions,
 } from './backends/layered.ts';
 export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';
-export { coherenceChannels, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
+export { type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
 export { HeardSequence } from './coherence-sequence.ts';
 export {
   COMPARE_AND_DELETE,
   distributedFlight,
-  lockKey,
   takeLock,
   type DistributedFlightOptions,
   type LockCommands,

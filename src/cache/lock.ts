@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { CACHE_DEFAULTS } from './defaults.ts';
-import { makeKey } from './keys.ts';
 import { systemClock, type CacheLock, type Clock } from './types.ts';
 
 /**
@@ -16,10 +15,8 @@ import { systemClock, type CacheLock, type Clock } from './types.ts';
  * failing) means computing without it: fail open, as every other cache operation does.
  */
 
-/** The backend key of the lock guarding `key`'s computation. */
-export function lockKey(key: string): string {
-  return makeKey('__kiln:lock', key);
-}
+/** @deprecated Import it from keys.ts. */
+export { lockKey } from './keys.ts';
 
 /** Deletes KEYS[1] only while it still holds ARGV[1]: a lock released by its holder alone. */
 export const COMPARE_AND_DELETE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

@@ -1,5 +1,5 @@
 import type { Cache, GetOrSetOptions } from './cache.ts';
-import { memoKey } from './keys.ts';
+import { memoKey, memoVersionTag } from './keys.ts';
 import type { Seconds } from './types.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { Seconds } from './types.ts';
  *
  * A memoized call's key is `memoKey(name, version, args)`: the function's name, its current
  * version and its arguments in stable form (see `stableStringify`). The version is a tag
- * version (`__kiln:memo:<name>`, see tags.ts) kept in the backend, so `deleteMemoized(fn)`
+ * version (the tag `memoVersionTag(name)`, see keys.ts and tags.ts) kept in the backend, so `deleteMemoized(fn)`
  * replaces it in O(1) and every older entry becomes unreachable, in every process.
  */
 
@@ -56,10 +56,8 @@ export type CachedFunction<R> = (() => Promise<Awaited<R>>) & {
 const names = new WeakMap<Cache, Map<string, string>>();
 const registry = new WeakMap<object, string>();
 
-/** The version tag behind a memoized function's keys. */
-export function memoVersionTag(name: string): string {
-  return `__kiln:memo:${name}`;
-}
+/** @deprecated Import it from keys.ts. */
+export { memoVersionTag } from './keys.ts';
 
 function claimName(cache: Cache, name: string, fn: object): void {
   const claimed = names.get(cache) ?? new Map<string, string>();

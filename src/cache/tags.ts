@@ -1,14 +1,13 @@
 import { randomInt } from 'node:crypto';
 import { earliest, getManyVia, setManyVia } from './backends/base.ts';
 import type { TagVersions } from './codec.ts';
-import { CACHE_DEFAULTS } from './defaults.ts';
-import { makeKey } from './keys.ts';
+import { tagKey } from './keys.ts';
 import type { CacheBackend } from './types.ts';
 
 /**
  * Tag invalidation without key scans, on every backend.
  *
- * Each tag has a version stored in the backend under `__kiln:tag|…` with no expiry. An entry
+ * Each tag has a version stored in the backend under `tagKey(tag)` (keys.ts) with no expiry. An entry
  * stored with tags records the version of each tag at the time its value was computed; reading
  * it fetches the current versions in one `getMany` and treats any difference as a miss.
  *
@@ -19,24 +18,13 @@ import type { CacheBackend } from './types.ts';
  * when it was written. The worst a lost tag key costs is extra misses, never a stale hit.
  */
 
-/** Tag keys already built (a hit checks its tags on every read); emptied when it grows past 10,000. */
-const tagKeys = new Map<string, string>();
-
-/** The backend key holding a tag's current version. */
-export function tagKey(tag: string): string {
-  let key = tagKeys.get(tag);
-  if (key === undefined) {
-    key = makeKey('__kiln:tag', tag);
-    if (tagKeys.size >= CACHE_DEFAULTS.tagKeyMemoEntries) tagKeys.clear();
-    tagKeys.set(tag, key);
-  }
-  return key;
-}
-
 /** A fresh random version for a tag or a memoized function. */
 export function freshVersion(): string {
   return String(randomInt(1, 2 ** 48));
 }
+
+/** @deprecated Import it from keys.ts. */
+export { tagKey } from './keys.ts';
 
 /** Reads, creates and replaces tag versions in a backend. */
 export class TagStore {

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LayeredBackend } from '../../src/cache/backends/layered.ts';
 import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { coherenceChannels, SEQUENCE_KEY, type Invalidation } from '../../src/cache/coherence-wire.ts';
+import type { Invalidation } from '../../src/cache/coherence-wire.ts';
+import { COHERENCE_SEQUENCE_KEY, coherenceChannels } from '../../src/cache/keys.ts';
 import { Coherence } from '../../src/cache/coherence.ts';
 import { measureInvalidationLag, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
@@ -121,7 +122,7 @@ describe('coherence safe fallback', () => {
   it('does not drop anything for an announcement that arrives late, before the next check', async () => {
     const bus = new MemoryBus();
     const b = await node(bus);
-    const seq = bus.incr(SEQUENCE_KEY); // another process counted its announcement, not yet sent
+    const seq = bus.incr(COHERENCE_SEQUENCE_KEY); // another process counted its announcement, not yet sent
     await b.coherence.checkSequence();
     const { bus: channel } = coherenceChannels('scope:', 'someone');
     bus.deliver(channel, JSON.stringify({ o: 'someone', m: 1, s: seq, k: ['late'] }));
@@ -135,7 +136,7 @@ describe('coherence safe fallback', () => {
     const a = await node(bus);
     const b = await node(bus);
     await a.coherence.publish(['k']);
-    bus.reset(SEQUENCE_KEY);
+    bus.reset(COHERENCE_SEQUENCE_KEY);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([['k'], 'all']);
   });

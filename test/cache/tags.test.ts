@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { tagKey, TagStore } from '../../src/cache/tags.ts';
+import { tagKey } from '../../src/cache/keys.ts';
+import { TagStore } from '../../src/cache/tags.ts';
 import { FlakyBackend, MemoryLogger } from './helpers.ts';
 
 function setup() {

@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import type { DataSource } from 'typeorm';
 import type { Cache } from '../../cache/cache.ts';
+import { HEALTH_PROBE_KEY } from '../../cache/keys.ts';
 import { createRouter } from './router.ts';
 
 /** What `GET /healthz` answers. */
@@ -13,8 +14,8 @@ export interface Health {
   database: 'ok' | 'error';
 }
 
-/** The key the health check probes; it is never written. */
-export const HEALTH_PROBE_KEY = '__kiln:health';
+/** @deprecated Import it from the cache library (keys.ts). */
+export { HEALTH_PROBE_KEY };
 
 /**
  * Checks both dependencies now: one cache lookup (bounded by the backend's command timeout, or

@@ -4,7 +4,7 @@ import type { Coherence } from '../coherence.ts';
 import { CACHE_DEFAULTS } from '../defaults.ts';
 import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
 import { expiryOf, getManyVia } from './base.ts';
-import { tagKey } from '../tags.ts';
+import { isVersionKey } from '../keys.ts';
 import { MemoryStore } from './memory.ts';
 
 /** Reads that also give each entry's remaining time to live (seconds, 0 = none), as `RedisBackend` offers. */
@@ -35,9 +35,6 @@ export interface LayeredBackendOptions {
   /** Time source for near expiry. */
   clock?: Clock;
 }
-
-/** How every tag and memoize version key starts (see tags.ts): writing one is an invalidation. */
-const VERSION_KEY_HEAD = tagKey('').slice(0, tagKey('').indexOf('|') + 1);
 
 /** @deprecated Use `CACHE_DEFAULTS.near.maxBytes` (defaults.ts). */
 export const DEFAULT_NEAR_MAX_BYTES = CACHE_DEFAULTS.near.maxBytes;
@@ -326,7 +323,7 @@ export class LayeredBackend implements CacheBackend {
 
 /** Whether writing these keys invalidates something: a tag or memoize version among them. */
 function isInvalidation(keys: readonly string[]): boolean {
-  return keys.some((key) => key.startsWith(VERSION_KEY_HEAD));
+  return keys.some(isVersionKey);
 }
 
 function hasExpiringReads(backend: CacheBackend): backend is CacheBackend & ExpiringReads {
