@@ -18,7 +18,7 @@ export const CACHE_DEFAULTS = {
   },
   /** Reads kept by the hot path (reader.ts): the longest stored string kept, and how many keys. */
   peek: { keepMaxLength: 4096, keepMaxEntries: 1024 },
-  /** Tag keys kept built (a hit checks its tags on every read); the memo is emptied beyond this. */
+  /** Tag keys kept built (a hit checks its tags on every read); beyond this the first built go. */
   tagKeyMemoEntries: 10_000,
   /** Failed invalidations remembered one by one (pending.ts); beyond this the replay clears the prefix. */
   pendingMaxEntries: 10_000,

@@ -48,6 +48,7 @@ export {
 } from './codec.ts';
 export { type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
 export { SingleFlight } from './single-flight.ts';
+export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
 export { TagStore } from './tags.ts';
 export { CACHE_DEFAULTS } from './defaults.ts';
 export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedMap } from './bounded-map.ts';
 import { CACHE_DEFAULTS } from './defaults.ts';
 
 /**
@@ -220,15 +221,14 @@ const TAG_NAMESPACE = '__kiln:tag';
 /** How every tag key starts (the namespace needs no escaping). */
 const TAG_KEY_HEAD = `${TAG_NAMESPACE}|`;
 
-/** Tag keys already built (a hit checks its tags on every read); emptied when it grows past its bound. */
-const tagKeys = new Map<string, string>();
+/** Tag keys already built (a hit checks its tags on every read), the first built going first. */
+const tagKeys = new BoundedMap<string, string>({ maxEntries: CACHE_DEFAULTS.tagKeyMemoEntries });
 
 /** The backend key holding a tag's current version (see tags.ts). */
 export function tagKey(tag: string): string {
   let key = tagKeys.get(tag);
   if (key === undefined) {
     key = makeKey(TAG_NAMESPACE, tag);
-    if (tagKeys.size >= CACHE_DEFAULTS.tagKeyMemoEntries) tagKeys.clear();
     tagKeys.set(tag, key);
   }
   return key;

@@ -1,4 +1,5 @@
 import { deleteManyVia, earliest, getManyVia, isExpired } from './backends/base.ts';
+import { BoundedMap } from './bounded-map.ts';
 import { decodeEntry, type DecodedEntry } from './codec.ts';
 import { CACHE_DEFAULTS } from './defaults.ts';
 import type { TagStore } from './tags.ts';
@@ -50,8 +51,8 @@ function deepFreeze<T>(value: T): T {
  * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
  */
 export class EntryReader {
-  /** Recent peeks by key (plain values frozen, as every later peek shares them). */
-  private readonly peeked = new Map<string, Peeked>();
+  /** Recent peeks by key, the first kept going first (plain values frozen, as every later peek shares them). */
+  private readonly peeked = new BoundedMap<string, Peeked>({ maxEntries: PEEK_KEEP_MAX_ENTRIES });
 
   constructor(
     private readonly backend: CacheBackend,
@@ -134,7 +135,6 @@ export class EntryReader {
   private keep(key: string, found: Peeked): void {
     this.peeked.delete(key);
     if (found.decoded !== undefined && !Object.isFrozen(found.decoded)) return;
-    if (this.peeked.size >= PEEK_KEEP_MAX_ENTRIES) this.peeked.delete(this.peeked.keys().next().value as string);
     this.peeked.set(key, found);
   }
 
