@@ -1,8 +1,9 @@
+import type { AnyBackend, BreakerState, DistributedLocks } from './backends/capabilities.ts';
+import { normalizeBackend, type NormalizedBackend } from './backends/normalize.ts';
 import { CACHE_DEFAULTS } from './defaults.ts';
-import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from './types.ts';
+import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type Seconds } from './types.ts';
 
-/** `closed`: calls pass; `open`: calls are refused; `half-open`: one probe call is in flight. */
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type { BreakerState } from './backends/capabilities.ts';
 
 /** Options of {@link CircuitBreaker} and {@link withBreaker}. */
 export interface BreakerOptions {
@@ -131,17 +132,20 @@ export type BreakerBackend = CacheBackend & {
   readonly breakerState: BreakerState;
   /** The breaker itself. */
   readonly breaker: CircuitBreaker;
+  /** The backend's lock, through the breaker, when it has one. */
+  readonly lock?: DistributedLocks['lock'];
 };
 
 /**
  * Wraps `backend` so that every call goes through one {@link CircuitBreaker}: after repeated
  * failures calls reject at once with {@link BreakerOpenError} and touch no network. `close()`
- * always passes through. Optional members exist only when the wrapped backend has them.
+ * always passes through. Optional members (its lock included) exist only when the wrapped
+ * backend has them.
  *
  * @example
  * const backend = withBreaker(new RedisBackend({ url, prefix: 'kiln:' }), { isFailure: isRedisOutage });
  */
-export function withBreaker(backend: CacheBackend, options: BreakerOptions = {}): BreakerBackend {
+export function withBreaker(backend: AnyBackend, options: BreakerOptions = {}): BreakerBackend {
   return new GuardedBackend(backend, new CircuitBreaker(backend.name, options));
 }
 
@@ -154,24 +158,25 @@ class GuardedBackend implements CacheBackend {
   incr?: (key: string, delta: number) => Promise<number>;
   stats?: () => Promise<BackendStats>;
   close?: () => Promise<void>;
+  lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
+  private readonly inner: NormalizedBackend;
 
   constructor(
-    private readonly inner: CacheBackend,
+    backend: AnyBackend,
     readonly breaker: CircuitBreaker,
   ) {
+    const inner = normalizeBackend(backend);
+    this.inner = inner;
     this.name = inner.name;
-    const getMany = inner.getMany?.bind(inner);
-    if (getMany) this.getMany = (keys) => breaker.run(() => getMany(keys));
-    const setMany = inner.setMany?.bind(inner);
-    if (setMany) this.setMany = (entries, ttl) => breaker.run(() => setMany(entries, ttl));
-    const deleteMany = inner.deleteMany?.bind(inner);
-    if (deleteMany) this.deleteMany = (keys) => breaker.run(() => deleteMany(keys));
-    const incr = inner.incr?.bind(inner);
-    if (incr) this.incr = (key, delta) => breaker.run(() => incr(key, delta));
-    const stats = inner.stats?.bind(inner);
-    if (stats) this.stats = () => breaker.run(() => stats());
-    const close = inner.close?.bind(inner);
-    if (close) this.close = () => close();
+    // Offered only where the backend offers them, so the cache derives the others from guarded primitives.
+    if (backend.getMany) this.getMany = (keys) => breaker.run(() => inner.getMany(keys));
+    if (backend.setMany) this.setMany = (entries, ttl) => breaker.run(() => inner.setMany(entries, ttl));
+    if (backend.deleteMany) this.deleteMany = (keys) => breaker.run(() => inner.deleteMany(keys));
+    if (backend.incr) this.incr = (key, delta) => breaker.run(() => inner.incr(key, delta));
+    if (backend.stats) this.stats = () => breaker.run(() => inner.stats());
+    if (backend.close) this.close = () => inner.close();
+    const locks = inner.locks;
+    if (locks) this.lock = (key, ttlMs) => breaker.run(() => locks.lock(key, ttlMs));
   }
 
   get breakerState(): BreakerState {

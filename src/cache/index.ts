@@ -54,7 +54,16 @@ export { CACHE_DEFAULTS } from './defaults.ts';
 export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';
 export { cacheConfigFromEnv, describeCacheConfig, type CacheConfig, type CacheRedisConfig, type CacheType } from './config/cache-config.ts';
 export { createBackend, createCache, type CreateCacheDeps } from './config/create.ts';
-export { BaseBackend, deleteManyVia, getManyVia, incrVia, setManyVia } from './backends/base.ts';
+export {
+  type AnyBackend,
+  type BackendCapabilities,
+  type BreakerStatus,
+  type ChangeNotifications,
+  type DistributedLocks,
+  type ExpiringReads,
+  type SyncReads,
+} from './backends/capabilities.ts';
+export { normalizeBackend, type NormalizedBackend } from './backends/normalize.ts';
 export { NullBackend } from './backends/null.ts';
 export { MemoryBackend, MemoryStore, type MemoryBackendOptions, type MemoryStoreOptions } from './backends/memory.ts';
 export { FilesystemBackend, type FilesystemBackendOptions } from './backends/filesystem.ts';
@@ -80,7 +89,6 @@ export {
   DEFAULT_NEAR_MAX_BYTES,
   DEFAULT_NEAR_TTL,
   LayeredBackend,
-  type ExpiringReads,
   type LayeredBackendOptions,
 } from './backends/layered.ts';
 export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';

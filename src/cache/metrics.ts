@@ -1,9 +1,9 @@
 import type { Context, Next } from 'koa';
-import type { BreakerState } from './breaker.ts';
+import type { AnyBackend, BreakerState } from './backends/capabilities.ts';
 import type { Cache } from './cache.ts';
 import type { PageCacheStatus } from './koa/decisions.ts';
 import { now } from './telemetry.ts';
-import type { CacheBackend, CacheEvent } from './types.ts';
+import type { CacheEvent } from './types.ts';
 
 /**
  * Prometheus metrics for the cache and the HTTP server, in the text exposition format (0.0.4),
@@ -104,10 +104,12 @@ export function matchedRoute(ctx: Context): string | undefined {
   return typeof route === 'string' ? route : undefined;
 }
 
-/** The circuit-breaker state of a backend wrapped by `withBreaker` (breaker.ts), else undefined. */
-export function breakerStateOf(backend: CacheBackend): BreakerState | undefined {
-  const state: unknown = Reflect.get(backend, 'breakerState');
-  return state === 'closed' || state === 'open' || state === 'half-open' ? state : undefined;
+/**
+ * The circuit-breaker state of a backend wrapped by `withBreaker` (breaker.ts), else undefined.
+ * @deprecated Read `cache.store.breaker?.breakerState`: found once, when the cache was made.
+ */
+export function breakerStateOf(backend: AnyBackend): BreakerState | undefined {
+  return backend.breakerState;
 }
 
 const PAGE_RESULTS: readonly PageCacheStatus[] = ['HIT', 'MISS', 'BYPASS', 'STALE'];
@@ -187,7 +189,7 @@ export class CacheMetrics {
       const backend = cache.backend.name;
       const stats = await cache.stats();
       health += `${p}cache_backend_up${labelText({ backend })} ${stats.health === 'ok' ? 1 : 0}\n`;
-      const state = breakerStateOf(cache.backend);
+      const state = cache.store.breaker?.breakerState;
       if (state !== undefined) {
         for (const s of BREAKER_STATES) breaker += `${p}cache_circuit_breaker_state${labelText({ backend, state: s })} ${s === state ? 1 : 0}\n`;
       }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/cache.ts';
+import type { AnyBackend } from '../../src/cache/backends/capabilities.ts';
 import { systemClock, type CacheBackend, type Clock } from '../../src/cache/types.ts';
 import { FakeClock, uniquePrefix } from './helpers.ts';
 
@@ -12,7 +13,7 @@ export interface ContractFactoryOptions {
 }
 
 /** Builds one backend; called once or twice per test (twice for prefix isolation). */
-export type ContractFactory = (opts: ContractFactoryOptions) => Promise<CacheBackend>;
+export type ContractFactory = (opts: ContractFactoryOptions) => Promise<AnyBackend>;
 
 /** Capabilities that change what the suite can expect from a backend. */
 export interface ContractCapabilities {
@@ -40,16 +41,16 @@ export function backendContract(
   capabilities: ContractCapabilities = {},
 ): void {
   const fakeClock = capabilities.fakeClock ?? true;
-  let made: CacheBackend[] = [];
+  let made: AnyBackend[] = [];
   let clock = new FakeClock();
 
-  async function make(label = 'a'): Promise<CacheBackend> {
+  async function make(label = 'a'): Promise<AnyBackend> {
     const backend = await factory({ prefix: uniquePrefix(`${name}-${label}`), clock: fakeClock ? clock : systemClock });
     made.push(backend);
     return backend;
   }
 
-  function facade(backend: CacheBackend): Cache {
+  function facade(backend: AnyBackend): Cache {
     return new Cache({ backend, clock: fakeClock ? clock : systemClock, throwOnErrors: true });
   }
 
@@ -209,6 +210,27 @@ export function backendContract(
           expect(await backend.deleteMany(['x', 'nope'])).toBe(1);
           expect(await backend.getMany(['x', 'y'])).toEqual([undefined, '2']);
         }
+      });
+
+      it('all work through the cache on a plain object with only the seven required members', async () => {
+        const backend = await make();
+        const bare: CacheBackend = {
+          name: 'bare',
+          get: (key) => backend.get(key),
+          set: (key, value, ttl) => backend.set(key, value, ttl),
+          add: (key, value, ttl) => backend.add(key, value, ttl),
+          delete: (key) => backend.delete(key),
+          has: (key) => backend.has(key),
+          clear: () => backend.clear(),
+        };
+        const cache = facade(bare);
+        expect(await cache.setMany([['a', 1], ['b', 'two']], { tags: ['t'] })).toBe(true);
+        expect(await cache.getMany(['a', 'missing', 'b'])).toEqual([1, undefined, 'two']);
+        expect(await cache.deleteMany(['a', 'missing'])).toBe(1);
+        expect(await cache.incr('n', 3)).toBe(3);
+        expect(await cache.invalidateTags(['t'])).toBe(true);
+        expect(await cache.getMany(['b', 'n'])).toEqual([undefined, 3]);
+        expect((await cache.stats()).backend).toEqual({});
       });
 
       it('handles many keys in one batch', async () => {

@@ -1,21 +1,19 @@
-import type { BreakerState } from '../breaker.ts';
 import type { Invalidation } from '../coherence-wire.ts';
 import type { Coherence } from '../coherence.ts';
 import { CACHE_DEFAULTS } from '../defaults.ts';
-import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
-import { expiryOf, getManyVia } from './base.ts';
+import { expiryOf } from '../expiry.ts';
 import { isVersionKey } from '../keys.ts';
+import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
+import type { AnyBackend, BreakerState, ChangeNotifications, ExpiringReads, SyncReads } from './capabilities.ts';
 import { MemoryStore } from './memory.ts';
+import { normalizeBackend, type NormalizedBackend } from './normalize.ts';
 
-/** Reads that also give each entry's remaining time to live (seconds, 0 = none), as `RedisBackend` offers. */
-export interface ExpiringReads {
-  getManyWithTtl(keys: readonly string[]): Promise<({ value: string; ttl: Seconds } | undefined)[]>;
-}
+export type { ExpiringReads } from './capabilities.ts';
 
 /** Options of {@link LayeredBackend}. */
 export interface LayeredBackendOptions {
   /** The shared store (Redis); the near layer sits in front of it. */
-  remote: CacheBackend;
+  remote: AnyBackend;
   /** Most bytes of near copies (default 16 MiB; counted as the memory backend counts them). */
   maxBytes?: number;
   /** Most near copies (default 100,000); the least recently used go first. */
@@ -59,19 +57,21 @@ export const DEFAULT_NEAR_TTL = CACHE_DEFAULTS.near.maxTtl;
  * const coherence = new Coherence({ link: remote.coherenceLink(), scope: 'kiln:' });
  * const cache = new Cache({ backend: new LayeredBackend({ remote, coherence }) });
  */
-export class LayeredBackend implements CacheBackend {
+export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotifications {
   /** The remote's name: stats and metrics describe the shared store. */
   readonly name: string;
   /** The near copies (inspectable in tests and stats). */
   readonly near: MemoryStore;
-  /** The shared store behind. */
-  readonly remote: CacheBackend;
+  /** The shared store behind, as given. */
+  readonly remote: AnyBackend;
   /** The remote's distributed lock, when it has one. */
   readonly lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
   /** The remote's atomic counter, keeping near copies coherent, when it has one. */
   readonly incr?: (key: string, delta: number) => Promise<number>;
   /** The remote's own size figures, when it reports them. */
   readonly stats?: () => Promise<BackendStats>;
+  /** The shared store behind, as this layer calls it. */
+  private readonly store: NormalizedBackend;
   private readonly coherence: Coherence | undefined;
   private readonly reads: ExpiringReads | undefined;
   private readonly maxTtl: Seconds;
@@ -83,27 +83,27 @@ export class LayeredBackend implements CacheBackend {
 
   constructor(options: LayeredBackendOptions) {
     const remote = options.remote;
+    const store = normalizeBackend(remote);
     this.remote = remote;
+    this.store = store;
     this.name = remote.name;
     this.near = new MemoryStore({ maxBytes: options.maxBytes ?? CACHE_DEFAULTS.near.maxBytes, threshold: options.maxEntries ?? CACHE_DEFAULTS.near.maxEntries });
     this.maxTtl = options.maxTtl ?? CACHE_DEFAULTS.near.maxTtl;
     if (!(this.maxTtl > 0)) throw new RangeError(`LayeredBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
     this.clock = options.clock ?? systemClock;
     this.coherence = options.coherence;
-    this.reads = options.reads ?? (hasExpiringReads(remote) ? remote : undefined);
-    const lock = remote.lock?.bind(remote);
-    if (lock) this.lock = lock;
-    const incr = remote.incr?.bind(remote);
-    if (incr) this.incr = (key, delta) => this.changing([key], () => incr(key, delta));
-    const stats = remote.stats?.bind(remote);
-    if (stats) this.stats = stats;
+    this.reads = options.reads ?? store.expiringReads;
+    const locks = store.locks;
+    if (locks) this.lock = (key, ttlMs) => locks.lock(key, ttlMs);
+    // Offered only where the remote offers them, so the cache derives the others through this layer.
+    if (remote.incr) this.incr = (key, delta) => this.changing([key], () => store.incr(key, delta));
+    if (remote.stats) this.stats = () => store.stats();
     this.coherence?.onInvalidate((what) => this.forget(what));
   }
 
   /** The remote's circuit-breaker state, for health and metrics (see breaker.ts). */
   get breakerState(): BreakerState | undefined {
-    const state: unknown = Reflect.get(this.remote, 'breakerState');
-    return typeof state === 'string' ? (state as BreakerState) : undefined;
+    return this.store.breaker?.breakerState;
   }
 
   /** Whether near copies may be served and kept now. */
@@ -157,30 +157,26 @@ export class LayeredBackend implements CacheBackend {
    * The near layer's change count while coherence is live: every copy kept or dropped (here,
    * or on another process's announcement) changes it. A copy's expiry is at most `maxTtl`.
    */
-  changeStamp(): number | undefined {
+  contentVersion(): number | undefined {
     return this.nearLive ? this.near.changeCount : undefined;
   }
 
   /** Whether a live entry exists, near or remote. */
   async has(key: string): Promise<boolean> {
     if (this.nearLive && this.near.read(key, this.clock, false)) return true;
-    return this.remote.has(key);
+    return this.store.has(key);
   }
 
   /** Stores remotely and resolves once every process (this one included) dropped its copy. */
   set(key: string, value: string, ttl: Seconds): Promise<void> {
-    return this.changing([key], () => this.remote.set(key, value, ttl));
+    return this.changing([key], () => this.store.set(key, value, ttl));
   }
 
   /** Stores many entries remotely (tag invalidation writes here) and announces them in one message. */
   setMany(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void> {
-    const remote = this.remote;
     return this.changing(
       entries.map(([key]) => key),
-      async () => {
-        if (remote.setMany) await remote.setMany(entries, ttl);
-        else await Promise.all(entries.map(([key, value]) => remote.set(key, value, ttl)));
-      },
+      () => this.store.setMany(entries, ttl),
     );
   }
 
@@ -189,7 +185,7 @@ export class LayeredBackend implements CacheBackend {
     this.forgetLocal([key]);
     let stored: boolean;
     try {
-      stored = await this.remote.add(key, value, ttl);
+      stored = await this.store.add(key, value, ttl);
     } finally {
       this.forgetLocal([key]);
     }
@@ -199,24 +195,19 @@ export class LayeredBackend implements CacheBackend {
 
   /** Removes the key everywhere: remote, here, and every other process's near layer. */
   delete(key: string): Promise<boolean> {
-    return this.changing([key], () => this.remote.delete(key), true);
+    return this.changing([key], () => this.store.delete(key), true);
   }
 
   /** Removes many keys everywhere, announced in one message. */
   deleteMany(keys: readonly string[]): Promise<number> {
-    const remote = this.remote;
-    return this.changing(keys, async () => {
-      if (remote.deleteMany) return remote.deleteMany(keys);
-      const removed = await Promise.all(keys.map((key) => remote.delete(key)));
-      return removed.filter(Boolean).length;
-    }, true);
+    return this.changing(keys, () => this.store.deleteMany(keys), true);
   }
 
   /** Clears the remote prefix and every process's whole near layer. */
   async clear(): Promise<void> {
     this.forget('all');
     try {
-      await this.remote.clear();
+      await this.store.clear();
     } finally {
       this.forget('all');
     }
@@ -247,7 +238,7 @@ export class LayeredBackend implements CacheBackend {
   /** Stops coherence and closes the remote. */
   async close(): Promise<void> {
     await this.coherence?.close();
-    await this.remote.close?.();
+    await this.store.close();
   }
 
   /**
@@ -282,8 +273,7 @@ export class LayeredBackend implements CacheBackend {
         if (tokens) entries.forEach((entry, i) => entry && this.keepRead(keys[i], entry.value, entry.ttl, tokens[i]));
         return entries.map((entry) => entry?.value);
       }
-      const remote = this.remote;
-      const values = keys.length === 1 ? [await remote.get(keys[0])] : await (remote.getMany ? remote.getMany(keys) : getManyVia(remote, keys));
+      const values = keys.length === 1 ? [await this.store.get(keys[0])] : await this.store.getMany(keys);
       if (tokens) values.forEach((value, i) => value !== undefined && this.keepRead(keys[i], value, 0, tokens[i]));
       return values;
     } finally {
@@ -326,6 +316,3 @@ function isInvalidation(keys: readonly string[]): boolean {
   return keys.some(isVersionKey);
 }
 
-function hasExpiringReads(backend: CacheBackend): backend is CacheBackend & ExpiringReads {
-  return typeof Reflect.get(backend, 'getManyWithTtl') === 'function';
-}

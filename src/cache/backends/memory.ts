@@ -1,6 +1,8 @@
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
+import type { SyncReads } from './capabilities.ts';
 import { CACHE_DEFAULTS } from '../defaults.ts';
-import { checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
+import { expiryOf, isExpired } from '../expiry.ts';
+import { checkDelta, parseCounter } from './counter.ts';
 
 /** A stored value as the store holds it: small strings as they are, large ones as UTF-8 bytes (see below). */
 interface Held {
@@ -140,7 +142,7 @@ export class MemoryStore {
     return { entries: this.map.size, bytes: this.bytes };
   }
 
-  /** How many changes (writes, removals, evictions) the store has had: a change stamp. */
+  /** How many changes (writes, removals, evictions) the store has had: a content version. */
   get changeCount(): number {
     return this.changes;
   }
@@ -157,7 +159,7 @@ export interface MemoryBackendOptions extends MemoryStoreOptions {
 }
 
 /** A per-process LRU cache; fast, bounded, and lost on restart. */
-export class MemoryBackend implements CacheBackend {
+export class MemoryBackend implements CacheBackend, SyncReads {
   readonly name = 'memory';
   readonly store: MemoryStore;
   private readonly prefix: string;
@@ -214,7 +216,7 @@ export class MemoryBackend implements CacheBackend {
   }
 
   /** The store's change count (shared by every prefix on the store, so any change counts). */
-  changeStamp(): number {
+  contentVersion(): number {
     return this.store.changeCount;
   }
 

@@ -3,7 +3,8 @@ import { FilesystemBackend } from '../backends/filesystem.ts';
 import { MemoryBackend } from '../backends/memory.ts';
 import { NullBackend } from '../backends/null.ts';
 import type { CacheLogger } from '../telemetry.ts';
-import { systemClock, type CacheBackend, type Clock } from '../types.ts';
+import type { AnyBackend } from '../backends/capabilities.ts';
+import { systemClock, type Clock } from '../types.ts';
 import type { CacheConfig } from './cache-config.ts';
 
 /** Collaborators of {@link createBackend} and {@link createCache}. */
@@ -20,7 +21,7 @@ export interface CreateCacheDeps {
  * breaker and fronted by a coherent near cache (backends/redis-stack.ts); the filesystem backend
  * throws here (naming CACHE_DIR) if its folder is unwritable.
  */
-export async function createBackend(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<CacheBackend> {
+export async function createBackend(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<AnyBackend> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? console;
   switch (config.type) {
