@@ -14,10 +14,9 @@ import {
   type MemoizeOptions,
 } from './memoize.ts';
 import { lockKey } from './keys.ts';
-import { distributedFlight } from './lock.ts';
 import { PendingInvalidations } from './pending.ts';
 import { EntryReader } from './reader.ts';
-import { SingleFlight } from './single-flight.ts';
+import { distributedFlight, SingleFlight } from './single-flight.ts';
 import { TagStore } from './tags.ts';
 import { now, Telemetry, type CacheHealth, type CacheLogger, type CacheStats } from './telemetry.ts';
 import {
@@ -25,9 +24,12 @@ import {
   type CacheOp,
   type Clock,
   type GetOptions,
+  type GetOrSetOptions,
   type Seconds,
   type SetOptions,
 } from './types.ts';
+
+export type { GetOrSetOptions } from './types.ts';
 
 /** Options of a {@link Cache}; every one but `backend` has a default. */
 export interface CacheOptions {
@@ -50,20 +52,6 @@ export interface CacheOptions {
    * (default 5000): a crashed holder delays the other processes by no more than this.
    */
   lockTtlMs?: number;
-}
-
-/** Options of {@link Cache.getOrSet}: the write options plus the Flask-Caching switches. */
-export interface GetOrSetOptions<T = unknown> extends SetOptions {
-  /** When it returns true the cache is bypassed entirely: no read, no write. */
-  unless?: () => boolean;
-  /** When it returns true the value is recomputed and overwrites the entry. */
-  forcedUpdate?: () => boolean;
-  /** A result filter: a computed value is stored only when it returns true. */
-  shouldCache?: (value: T) => boolean;
-  /** Whether a `null` result is stored (default true). */
-  cacheNull?: boolean;
-  /** When set, a `null`/`undefined` ("not found") result is stored as a marker for this many seconds. */
-  negativeTimeout?: Seconds;
 }
 
 /**

@@ -47,8 +47,11 @@ export {
   type TagVersions,
 } from './codec.ts';
 export { type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
-export { SingleFlight } from './single-flight.ts';
+export { distributedFlight, SingleFlight, type DistributedFlightOptions } from './single-flight.ts';
 export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
+export { CacheMetrics, METRICS_CONTENT_TYPE } from './metrics/cache-metrics.ts';
+export { httpMetrics, type HttpMetricsOptions } from './metrics/http-metrics.ts';
+export { type RequestReport, type RequestReporter } from './metrics/request-reporter.ts';
 export { TagStore } from './tags.ts';
 export { CACHE_DEFAULTS } from './defaults.ts';
 export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';
@@ -94,13 +97,7 @@ export {
 export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';
 export { type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
 export { HeardSequence } from './coherence-sequence.ts';
-export {
-  COMPARE_AND_DELETE,
-  distributedFlight,
-  takeLock,
-  type DistributedFlightOptions,
-  type LockCommands,
-} from './lock.ts';
+export { COMPARE_AND_DELETE, takeLock, type LockCommands } from './lock.ts';
 export {
   BreakerOpenError,
   CircuitBreaker,

@@ -1,6 +1,5 @@
-import type { Cache, GetOrSetOptions } from './cache.ts';
 import { memoKey, memoVersionTag } from './keys.ts';
-import type { Seconds } from './types.ts';
+import type { GetOptions, GetOrSetOptions, Seconds } from './types.ts';
 
 /**
  * Function caching, as Flask-Caching's `memoize` and `cached`.
@@ -10,6 +9,15 @@ import type { Seconds } from './types.ts';
  * version (the tag `memoVersionTag(name)`, see keys.ts and tags.ts) kept in the backend, so `deleteMemoized(fn)`
  * replaces it in O(1) and every older entry becomes unreachable, in every process.
  */
+
+/** What memoization needs of a cache; `Cache` is one. */
+export interface MemoStore {
+  getOrSet<T>(key: string, compute: () => T | Promise<T>, opts?: GetOrSetOptions<T>): Promise<T>;
+  /** The current version of a tag, created if absent; undefined when the backend failed. */
+  tagVersion(tag: string, opts?: GetOptions): Promise<string | undefined>;
+  invalidateTags(tags: readonly string[], opts?: GetOptions): Promise<boolean>;
+  delete(key: string, opts?: GetOptions): Promise<boolean>;
+}
 
 /** Options of {@link memoize}; the Flask-Caching switches receive the call's arguments. */
 export interface MemoizeOptions<A extends unknown[], R> {
@@ -53,13 +61,13 @@ export type CachedFunction<R> = (() => Promise<Awaited<R>>) & {
   makeCacheKey(): string;
 };
 
-const names = new WeakMap<Cache, Map<string, string>>();
+const names = new WeakMap<MemoStore, Map<string, string>>();
 const registry = new WeakMap<object, string>();
 
 /** @deprecated Import it from keys.ts. */
 export { memoVersionTag } from './keys.ts';
 
-function claimName(cache: Cache, name: string, fn: object): void {
+function claimName(cache: MemoStore, name: string, fn: object): void {
   const claimed = names.get(cache) ?? new Map<string, string>();
   names.set(cache, claimed);
   const source = fn.toString();
@@ -79,7 +87,7 @@ function nameOf(fn: (...args: never[]) => unknown): string {
 
 /** Wraps `fn` so each distinct argument list is computed once per timeout, single-flight. */
 export function memoize<A extends unknown[], R>(
-  cache: Cache,
+  cache: MemoStore,
   fn: (...args: A) => R,
   opts: MemoizeOptions<A, Awaited<R>> = {},
 ): MemoizedFunction<A, R> {
@@ -122,7 +130,7 @@ export function memoize<A extends unknown[], R>(
  * memoized wrapper or the original function. Resolves false when the backend failed.
  */
 export async function deleteMemoized<A extends unknown[]>(
-  cache: Cache,
+  cache: MemoStore,
   fn: (...args: A) => unknown,
   ...args: A | []
 ): Promise<boolean> {
@@ -135,7 +143,7 @@ export async function deleteMemoized<A extends unknown[]>(
 }
 
 /** Wraps an argument-less function so its result is cached under `opts.key`, single-flight. */
-export function cached<R>(cache: Cache, fn: () => R, opts: CachedOptions<Awaited<R>>): CachedFunction<R> {
+export function cached<R>(cache: MemoStore, fn: () => R, opts: CachedOptions<Awaited<R>>): CachedFunction<R> {
   const { key, ...rest } = opts;
   if (!key) throw new TypeError('cached: a non-empty { key } is required');
   const call = async (): Promise<Awaited<R>> =>

@@ -86,6 +86,9 @@ export type CacheOp =
   | 'incr'
   | 'invalidateTags';
 
+/** What the page cache did for a request, as its `X-Cache` header says. */
+export type PageCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
+
 /** What an operation amounted to. */
 export type CacheResult = 'hit' | 'miss' | 'set' | 'delete' | 'error';
 
@@ -123,4 +126,18 @@ export interface SetOptions {
 export interface GetOptions {
   origin?: CacheOrigin;
   detail?: string;
+}
+
+/** Options of `Cache.getOrSet`: the write options plus the Flask-Caching switches. */
+export interface GetOrSetOptions<T = unknown> extends SetOptions {
+  /** When it returns true the cache is bypassed entirely: no read, no write. */
+  unless?: () => boolean;
+  /** When it returns true the value is recomputed and overwrites the entry. */
+  forcedUpdate?: () => boolean;
+  /** A result filter: a computed value is stored only when it returns true. */
+  shouldCache?: (value: T) => boolean;
+  /** Whether a `null` result is stored (default true). */
+  cacheNull?: boolean;
+  /** When set, a `null`/`undefined` ("not found") result is stored as a marker for this many seconds. */
+  negativeTimeout?: Seconds;
 }

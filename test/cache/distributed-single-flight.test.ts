@@ -4,7 +4,7 @@ import { RedisBackend } from '../../src/cache/backends/redis.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { viewKey } from '../../src/cache/keys.ts';
 import { lockKey } from '../../src/cache/keys.ts';
-import { distributedFlight, type DistributedFlightOptions } from '../../src/cache/lock.ts';
+import { distributedFlight, type DistributedFlightOptions } from '../../src/cache/single-flight.ts';
 import type { CacheLock } from '../../src/cache/types.ts';
 import { readPage, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
