@@ -215,7 +215,7 @@ export class Cache {
   /**
    * The cached value of `key`, or the result of `compute` stored under it. Concurrent calls for
    * one key share a single computation and its error; errors are never stored. When the backend
-   * has distributed locks, concurrent misses in other processes wait for this one's value too (lock.ts).
+   * has distributed locks, concurrent misses in other processes wait for this one's value too (single-flight.ts).
    */
   async getOrSet<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T> = {}): Promise<T> {
     if (opts.unless?.()) return compute();

@@ -60,6 +60,7 @@ export { createBackend, createCache, type CreateCacheDeps } from './config/creat
 export {
   type AnyBackend,
   type BackendCapabilities,
+  type BreakerState,
   type BreakerStatus,
   type ChangeNotifications,
   type DistributedLocks,
@@ -70,42 +71,6 @@ export { normalizeBackend, type NormalizedBackend } from './backends/normalize.t
 export { NullBackend } from './backends/null.ts';
 export { MemoryBackend, MemoryStore, type MemoryBackendOptions, type MemoryStoreOptions } from './backends/memory.ts';
 export { FilesystemBackend, type FilesystemBackendOptions } from './backends/filesystem.ts';
-export {
-  isRedisOutage,
-  RedisBackend,
-  RedisTimeoutError,
-  RedisUnavailableError,
-  type RedisBackendOptions,
-} from './backends/redis.ts';
-export {
-  createRedisClient,
-  groupBySlot,
-  keySlot,
-  topologyOf,
-  type RedisAddress,
-  type RedisClient,
-  type RedisTopologyOptions,
-} from './backends/redis-topology.ts';
-export { RedisCoherenceLink, type RedisCoherenceLinkOptions } from './backends/redis-pubsub.ts';
-export { createRedisStack, type RedisStackOptions } from './backends/redis-stack.ts';
-export {
-  DEFAULT_NEAR_MAX_BYTES,
-  DEFAULT_NEAR_TTL,
-  LayeredBackend,
-  type LayeredBackendOptions,
-} from './backends/layered.ts';
-export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';
-export { type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
-export { HeardSequence } from './coherence-sequence.ts';
-export { COMPARE_AND_DELETE, takeLock, type LockCommands } from './lock.ts';
-export {
-  BreakerOpenError,
-  CircuitBreaker,
-  withBreaker,
-  type BreakerBackend,
-  type BreakerOptions,
-  type BreakerState,
-} from './breaker.ts';
 export { cacheView, type CacheViewMiddleware, type CacheViewOptions } from './koa/cache-view.ts';
 export { isCacheableResponse, uncacheableReason, type PageCacheStatus, type UncacheableReason } from './koa/decisions.ts';
 export { loadPage, type PageEntry } from './koa/entry.ts';

@@ -38,7 +38,7 @@ export class SingleFlight {
  * Distributed single-flight: one computation of a cold key across every process sharing a
  * backend.
  *
- * The process that misses first takes a short lock (see lock.ts) and computes; the others poll
+ * The process that misses first takes a short lock (`DistributedLocks`; on Redis, distributed/redis/lock.ts) and computes; the others poll
  * for the value with a growing pause (cut short when the holder's write is announced, see
  * `ChangeNotifications`) and return it as soon as it is stored. A holder that crashes delays the
  * others by at most the lock's expiry, after which the next one to try takes the lock and

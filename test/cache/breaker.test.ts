@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/breaker.ts';
+import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/distributed/breaker.ts';
 import type { CacheBackend, Seconds } from '../../src/cache/types.ts';
 import { FakeClock } from './helpers.ts';
 

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LayeredBackend } from '../../src/cache/backends/layered.ts';
-import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
+import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
+import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import type { Invalidation } from '../../src/cache/coherence-wire.ts';
+import type { Invalidation } from '../../src/cache/distributed/coherence/wire.ts';
 import { COHERENCE_SEQUENCE_KEY, coherenceChannels } from '../../src/cache/keys.ts';
-import { Coherence } from '../../src/cache/coherence.ts';
+import { Coherence } from '../../src/cache/distributed/coherence/coherence.ts';
 import { measureInvalidationLag, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
@@ -44,15 +44,15 @@ async function node(bus: MemoryBus, ackTimeoutMs = 200): Promise<Node> {
   return made;
 }
 
-describe('coherence.publish()', () => {
+describe('coherence.publishInvalidation()', () => {
   it('resolves only once every other process has dropped the keys, and never tells the publisher itself', async () => {
     const bus = new MemoryBus();
     const [a, b, c] = [await node(bus), await node(bus), await node(bus)];
-    await a.coherence.publish(['post:1', 'index']);
+    await a.coherence.publishInvalidation(['post:1', 'index']);
     expect(b.heard).toEqual([['post:1', 'index']]);
     expect(c.heard).toEqual([['post:1', 'index']]);
     expect(a.heard).toEqual([]);
-    await b.coherence.publish('all');
+    await b.coherence.publishInvalidation('all');
     expect(a.heard).toEqual(['all']);
     expect(a.coherence.stats).toMatchObject({ published: 1, received: 1, missedAcks: 0 });
   });
@@ -63,14 +63,14 @@ describe('coherence.publish()', () => {
     const b = await node(bus, 30);
     b.link.mute = true;
     const started = performance.now();
-    await a.coherence.publish(['k']);
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
+    await a.coherence.publishInvalidation(['k']);
     expect(performance.now() - started).toBeGreaterThanOrEqual(50);
     expect(b.heard).toEqual([['k'], ['k']]);
     expect(a.coherence.stats.missedAcks).toBe(2);
     expect(a.logger.warns).toHaveLength(1);
     b.link.mute = false;
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
     expect(a.logger.infos).toHaveLength(1);
   });
 
@@ -78,7 +78,7 @@ describe('coherence.publish()', () => {
     const bus = new MemoryBus();
     const a = await node(bus, 30);
     a.link.lose = 1;
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
     expect(a.heard).toEqual(['all']);
   });
 
@@ -86,7 +86,7 @@ describe('coherence.publish()', () => {
     const bus = new MemoryBus();
     const a = await node(bus);
     a.link.publish = () => Promise.reject(new Error('bus down'));
-    await expect(a.coherence.publish(['k'])).rejects.toThrow('bus down');
+    await expect(a.coherence.publishInvalidation(['k'])).rejects.toThrow('bus down');
   });
 });
 
@@ -109,7 +109,7 @@ describe('coherence safe fallback', () => {
     const a = await node(bus, 20);
     const b = await node(bus, 20);
     b.link.lose = 1;
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
     expect(b.heard).toEqual([]);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([]); // it may still be on its way
@@ -135,7 +135,7 @@ describe('coherence safe fallback', () => {
     const bus = new MemoryBus();
     const a = await node(bus);
     const b = await node(bus);
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
     bus.reset(COHERENCE_SEQUENCE_KEY);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([['k'], 'all']);
@@ -176,9 +176,9 @@ describe.skipIf(!canSpawn)('coherence when the subscription breaks (private redi
     await server.stop();
   });
 
-  async function nearCache(prefix: string): Promise<{ cache: Cache; backend: LayeredBackend }> {
+  async function nearCache(prefix: string): Promise<{ cache: Cache; backend: NearCacheBackend }> {
     const backend = createRedisStack({ url: server.url, prefix, commandTimeoutMs: 2000, nearMaxBytes: 1 << 24, nearTtl: 10, logger: new MemoryLogger() });
-    if (!(backend instanceof LayeredBackend)) throw new Error('expected a near cache');
+    if (!(backend instanceof NearCacheBackend)) throw new Error('expected a near cache');
     await backend.whenLive();
     const cache = new Cache({ backend });
     caches.push(cache);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisBackend } from '../../src/cache/backends/redis.ts';
+import { RedisBackend } from '../../src/cache/distributed/redis/backend.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { viewKey } from '../../src/cache/keys.ts';
 import { lockKey } from '../../src/cache/keys.ts';

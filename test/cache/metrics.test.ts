@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
-import { withBreaker } from '../../src/cache/breaker.ts';
+import { withBreaker } from '../../src/cache/distributed/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/cache-view.ts';
 import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';

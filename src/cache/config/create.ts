@@ -18,7 +18,7 @@ export interface CreateCacheDeps {
 
 /**
  * The backend a configuration names. Redis is imported only when chosen, wrapped in a circuit
- * breaker and fronted by a coherent near cache (backends/redis-stack.ts); the filesystem backend
+ * breaker and fronted by a coherent near cache (distributed/redis/stack.ts); the filesystem backend
  * throws here (naming CACHE_DIR) if its folder is unwritable.
  */
 export async function createBackend(config: CacheConfig, deps: CreateCacheDeps = {}): Promise<AnyBackend> {
@@ -36,7 +36,7 @@ export async function createBackend(config: CacheConfig, deps: CreateCacheDeps =
       return new FilesystemBackend({ dir: config.dir, prefix: config.keyPrefix, clock, threshold: config.threshold });
     case 'redis': {
       // Behind a circuit breaker, with the coherent near cache unless CACHE_NEAR_MAX_BYTES=0.
-      const { createRedisStack } = await import('../backends/redis-stack.ts');
+      const { createRedisStack } = await import('../distributed/index.ts');
       const { nearMaxBytes, nearTtl } = config;
       return createRedisStack({ ...config.redis, prefix: config.keyPrefix, clock, logger, nearMaxBytes, nearTtl });
     }

@@ -1,9 +1,9 @@
-import type { AnyBackend, BreakerState, DistributedLocks } from './backends/capabilities.ts';
-import { normalizeBackend, type NormalizedBackend } from './backends/normalize.ts';
-import { CACHE_DEFAULTS } from './defaults.ts';
-import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type Seconds } from './types.ts';
+import type { AnyBackend, BreakerState, BreakerStatus } from '../backends/capabilities.ts';
+import { normalizeBackend, type NormalizedBackend } from '../backends/normalize.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
+import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type Seconds } from '../types.ts';
 
-export type { BreakerState } from './backends/capabilities.ts';
+export type { BreakerState } from '../backends/capabilities.ts';
 
 /** Options of {@link CircuitBreaker} and {@link withBreaker}. */
 export interface BreakerOptions {
@@ -126,16 +126,6 @@ export class CircuitBreaker {
   }
 }
 
-/** A backend guarded by a circuit breaker, with the breaker's state exposed for health and metrics. */
-export type BreakerBackend = CacheBackend & {
-  /** The breaker's current state. */
-  readonly breakerState: BreakerState;
-  /** The breaker itself. */
-  readonly breaker: CircuitBreaker;
-  /** The backend's lock, through the breaker, when it has one. */
-  readonly lock?: DistributedLocks['lock'];
-};
-
 /**
  * Wraps `backend` so that every call goes through one {@link CircuitBreaker}: after repeated
  * failures calls reject at once with {@link BreakerOpenError} and touch no network. `close()`
@@ -145,12 +135,12 @@ export type BreakerBackend = CacheBackend & {
  * @example
  * const backend = withBreaker(new RedisBackend({ url, prefix: 'kiln:' }), { isFailure: isRedisOutage });
  */
-export function withBreaker(backend: AnyBackend, options: BreakerOptions = {}): BreakerBackend {
-  return new GuardedBackend(backend, new CircuitBreaker(backend.name, options));
+export function withBreaker(backend: AnyBackend, options: BreakerOptions = {}): BreakerGuardedBackend {
+  return new BreakerGuardedBackend(backend, new CircuitBreaker(backend.name, options));
 }
 
-/** The object {@link withBreaker} returns. */
-class GuardedBackend implements CacheBackend {
+/** A backend guarded by a circuit breaker (made by {@link withBreaker}), its state exposed for health and metrics. */
+export class BreakerGuardedBackend implements CacheBackend, BreakerStatus {
   readonly name: string;
   getMany?: (keys: readonly string[]) => Promise<(string | undefined)[]>;
   setMany?: (entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds) => Promise<void>;
@@ -163,6 +153,7 @@ class GuardedBackend implements CacheBackend {
 
   constructor(
     backend: AnyBackend,
+    /** The breaker itself. */
     readonly breaker: CircuitBreaker,
   ) {
     const inner = normalizeBackend(backend);
@@ -179,6 +170,7 @@ class GuardedBackend implements CacheBackend {
     if (locks) this.lock = (key, ttlMs) => breaker.run(() => locks.lock(key, ttlMs));
   }
 
+  /** The breaker's current state. */
   get breakerState(): BreakerState {
     return this.breaker.state;
   }

@@ -1,7 +1,7 @@
 import type { RedisOptions } from 'ioredis';
-import { CACHE_DEFAULTS } from '../defaults.ts';
-import type { Clock, Seconds } from '../types.ts';
-import type { RedisClient, RedisTopologyOptions } from './redis-topology.ts';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
+import type { Clock, Seconds } from '../../types.ts';
+import type { RedisClient, RedisTopologyOptions } from './topology.ts';
 
 // The Redis backend's options, errors and fail-fast client settings (see redis.ts).
 

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { CACHE_DEFAULTS } from '../defaults.ts';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
 
 /**
  * The three shapes a Redis deployment takes for the cache, and what differs between them:

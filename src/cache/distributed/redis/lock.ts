@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { CacheLock } from './types.ts';
+import type { CacheLock } from '../../types.ts';
 
 /**
- * The lock behind distributed single-flight (single-flight.ts): `SET lock token NX PX ttl`,
+ * The Redis lock behind distributed single-flight (single-flight.ts): `SET lock token NX PX ttl`,
  * with a random token and an expiry, so only its holder can release it (a compare-and-delete
  * script) and a holder that crashes holds it no longer than the expiry.
  */
-
-/** @deprecated Import it from keys.ts. */
-export { lockKey } from './keys.ts';
 
 /** Deletes KEYS[1] only while it still holds ARGV[1]: a lock released by its holder alone. */
 export const COMPARE_AND_DELETE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

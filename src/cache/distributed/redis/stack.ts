@@ -1,10 +1,10 @@
+import type { AnyBackend } from '../../backends/capabilities.ts';
+import type { CacheLogger } from '../../telemetry.ts';
+import type { Seconds } from '../../types.ts';
 import { withBreaker } from '../breaker.ts';
-import { Coherence } from '../coherence.ts';
-import type { CacheLogger } from '../telemetry.ts';
-import type { Seconds } from '../types.ts';
-import type { AnyBackend } from './capabilities.ts';
-import { LayeredBackend } from './layered.ts';
-import { RedisBackend, isRedisOutage, type RedisBackendOptions } from './redis.ts';
+import { Coherence } from '../coherence/coherence.ts';
+import { NearCacheBackend } from '../near-cache.ts';
+import { RedisBackend, isRedisOutage, type RedisBackendOptions } from './backend.ts';
 
 /** Options of {@link createRedisStack}: the Redis connection plus the near cache's bounds. */
 export interface RedisStackOptions extends RedisBackendOptions {
@@ -19,7 +19,7 @@ export interface RedisStackOptions extends RedisBackendOptions {
 /**
  * What `CACHE_TYPE=redis` runs on: the Redis backend (single, Sentinel or Cluster) behind a
  * circuit breaker, its distributed lock going through the same breaker, and, unless
- * `nearMaxBytes` is 0, a coherent near cache in front of it (layered.ts + coherence.ts).
+ * `nearMaxBytes` is 0, a coherent near cache in front of it (near-cache.ts + coherence/).
  */
 export function createRedisStack(options: RedisStackOptions): AnyBackend {
   const { nearMaxBytes, nearTtl, logger, ...connection } = options;
@@ -30,7 +30,7 @@ export function createRedisStack(options: RedisStackOptions): AnyBackend {
     onStateChange: (state) => logger.warn(`cache: redis circuit breaker ${state}`),
   });
   if (nearMaxBytes === 0) return breaker;
-  return new LayeredBackend({
+  return new NearCacheBackend({
     remote: breaker,
     maxBytes: nearMaxBytes,
     maxTtl: nearTtl,

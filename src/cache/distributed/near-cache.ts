@@ -1,17 +1,15 @@
-import type { Invalidation } from '../coherence-wire.ts';
-import type { Coherence } from '../coherence.ts';
+import type { AnyBackend, BreakerState, ChangeNotifications, ExpiringReads, SyncReads } from '../backends/capabilities.ts';
+import { MemoryStore } from '../backends/memory.ts';
+import { normalizeBackend, type NormalizedBackend } from '../backends/normalize.ts';
 import { CACHE_DEFAULTS } from '../defaults.ts';
 import { expiryOf } from '../expiry.ts';
 import { isVersionKey } from '../keys.ts';
 import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
-import type { AnyBackend, BreakerState, ChangeNotifications, ExpiringReads, SyncReads } from './capabilities.ts';
-import { MemoryStore } from './memory.ts';
-import { normalizeBackend, type NormalizedBackend } from './normalize.ts';
+import type { Coherence } from './coherence/coherence.ts';
+import type { Invalidation } from './coherence/wire.ts';
 
-export type { ExpiringReads } from './capabilities.ts';
-
-/** Options of {@link LayeredBackend}. */
-export interface LayeredBackendOptions {
+/** Options of {@link NearCacheBackend}. */
+export interface NearCacheBackendOptions {
   /** The shared store (Redis); the near layer sits in front of it. */
   remote: AnyBackend;
   /** Most bytes of near copies (default 16 MiB; counted as the memory backend counts them). */
@@ -55,9 +53,9 @@ export const DEFAULT_NEAR_TTL = CACHE_DEFAULTS.near.maxTtl;
  * @example
  * const remote = new RedisBackend({ url, prefix: 'kiln:' });
  * const coherence = new Coherence({ link: remote.coherenceLink(), scope: 'kiln:' });
- * const cache = new Cache({ backend: new LayeredBackend({ remote, coherence }) });
+ * const cache = new Cache({ backend: new NearCacheBackend({ remote, coherence }) });
  */
-export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotifications {
+export class NearCacheBackend implements CacheBackend, SyncReads, ChangeNotifications {
   /** The remote's name: stats and metrics describe the shared store. */
   readonly name: string;
   /** The near copies (inspectable in tests and stats). */
@@ -81,7 +79,7 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
   /** Callers of `waitForChange`, by key. */
   private readonly watchers = new Map<string, Set<() => void>>();
 
-  constructor(options: LayeredBackendOptions) {
+  constructor(options: NearCacheBackendOptions) {
     const remote = options.remote;
     const store = normalizeBackend(remote);
     this.remote = remote;
@@ -89,16 +87,16 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
     this.name = remote.name;
     this.near = new MemoryStore({ maxBytes: options.maxBytes ?? CACHE_DEFAULTS.near.maxBytes, threshold: options.maxEntries ?? CACHE_DEFAULTS.near.maxEntries });
     this.maxTtl = options.maxTtl ?? CACHE_DEFAULTS.near.maxTtl;
-    if (!(this.maxTtl > 0)) throw new RangeError(`LayeredBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
+    if (!(this.maxTtl > 0)) throw new RangeError(`NearCacheBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
     this.clock = options.clock ?? systemClock;
     this.coherence = options.coherence;
     this.reads = options.reads ?? store.expiringReads;
     const locks = store.locks;
     if (locks) this.lock = (key, ttlMs) => locks.lock(key, ttlMs);
     // Offered only where the remote offers them, so the cache derives the others through this layer.
-    if (remote.incr) this.incr = (key, delta) => this.changing([key], () => store.incr(key, delta));
+    if (remote.incr) this.incr = (key, delta) => this.changeRemote([key], () => store.incr(key, delta));
     if (remote.stats) this.stats = () => store.stats();
-    this.coherence?.onInvalidate((what) => this.forget(what));
+    this.coherence?.onInvalidate((what) => this.dropCopies(what));
   }
 
   /** The remote's circuit-breaker state, for health and metrics (see breaker.ts). */
@@ -169,12 +167,12 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
 
   /** Stores remotely and resolves once every process (this one included) dropped its copy. */
   set(key: string, value: string, ttl: Seconds): Promise<void> {
-    return this.changing([key], () => this.store.set(key, value, ttl));
+    return this.changeRemote([key], () => this.store.set(key, value, ttl));
   }
 
   /** Stores many entries remotely (tag invalidation writes here) and announces them in one message. */
   setMany(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void> {
-    return this.changing(
+    return this.changeRemote(
       entries.map(([key]) => key),
       () => this.store.setMany(entries, ttl),
     );
@@ -182,12 +180,12 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
 
   /** Stores only if the remote holds nothing under `key`; announced when it stored. */
   async add(key: string, value: string, ttl: Seconds): Promise<boolean> {
-    this.forgetLocal([key]);
+    this.dropLocalCopies([key]);
     let stored: boolean;
     try {
       stored = await this.store.add(key, value, ttl);
     } finally {
-      this.forgetLocal([key]);
+      this.dropLocalCopies([key]);
     }
     if (stored) await this.announce([key], isInvalidation([key]));
     return stored;
@@ -195,21 +193,21 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
 
   /** Removes the key everywhere: remote, here, and every other process's near layer. */
   delete(key: string): Promise<boolean> {
-    return this.changing([key], () => this.store.delete(key), true);
+    return this.changeRemote([key], () => this.store.delete(key), true);
   }
 
   /** Removes many keys everywhere, announced in one message. */
   deleteMany(keys: readonly string[]): Promise<number> {
-    return this.changing(keys, () => this.store.deleteMany(keys), true);
+    return this.changeRemote(keys, () => this.store.deleteMany(keys), true);
   }
 
   /** Clears the remote prefix and every process's whole near layer. */
   async clear(): Promise<void> {
-    this.forget('all');
+    this.dropCopies('all');
     try {
       await this.store.clear();
     } finally {
-      this.forget('all');
+      this.dropCopies('all');
     }
     await this.announce('all', true);
   }
@@ -246,13 +244,13 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
    * and after (a read racing the change may carry the old value), then the change is announced,
    * waiting for every process's confirmation when it is an invalidation.
    */
-  private async changing<T>(keys: readonly string[], change: () => Promise<T>, invalidation = isInvalidation(keys)): Promise<T> {
-    this.forgetLocal(keys);
+  private async changeRemote<T>(keys: readonly string[], change: () => Promise<T>, invalidation = isInvalidation(keys)): Promise<T> {
+    this.dropLocalCopies(keys);
     let result: T;
     try {
       result = await change();
     } finally {
-      this.forgetLocal(keys);
+      this.dropLocalCopies(keys);
     }
     await this.announce(keys, invalidation);
     return result;
@@ -260,8 +258,8 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
 
   /** Invalidations are confirmed by every process before resolving; overwrites go in the background. */
   private async announce(what: Invalidation, invalidation: boolean): Promise<void> {
-    if (invalidation) await this.coherence?.publish(what);
-    else this.coherence?.announce(what);
+    if (invalidation) await this.coherence?.publishInvalidation(what);
+    else this.coherence?.announceOverwrite(what);
   }
 
   /** Fetches from the remote and keeps what no change overtook. */
@@ -293,7 +291,7 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
     this.near.write(key, value, expiryOf(this.clock, ttl === 0 ? this.maxTtl : Math.min(ttl, this.maxTtl)));
   }
 
-  private forgetLocal(keys: readonly string[]): void {
+  private dropLocalCopies(keys: readonly string[]): void {
     for (const key of keys) {
       this.near.remove(key);
       this.pending.delete(key);
@@ -301,11 +299,11 @@ export class LayeredBackend implements CacheBackend, SyncReads, ChangeNotificati
   }
 
   /** Applies an invalidation from elsewhere: some keys, or everything (also every read in flight). */
-  private forget(what: Invalidation): void {
+  private dropCopies(what: Invalidation): void {
     if (what === 'all') {
       this.near.removePrefix('');
       this.pending.clear();
-    } else this.forgetLocal(what);
+    } else this.dropLocalCopies(what);
     const keys = what === 'all' ? Array.from(this.watchers.keys()) : what;
     for (const key of keys) for (const wake of Array.from(this.watchers.get(key) ?? [])) wake();
   }
