@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
 import { openDatabase } from '../src/blog/db.ts';
-import { createCache } from '../src/cache/index.ts';
-import type { Clock } from '../src/cache/types.ts';
+import { createCache, type Clock } from '../src/cache/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { consoleLogger } from '../src/log.ts';
 

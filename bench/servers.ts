@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CacheStats } from '../src/cache/telemetry.ts';
+import type { CacheStats } from '../src/cache/index.ts';
 import type { ControlMessage } from './kiln-server.ts';
 
 /** The repository root (where package.json is). */

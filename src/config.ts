@@ -3,9 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cacheConfigFromEnv, type CacheConfig } from './cache/config/cache-config.ts';
-import { ConfigError, EnvReader, type Env } from './cache/config/env.ts';
-import { LOOPBACK_IPS, type ToolbarConfig } from './cache/toolbar/access.ts';
+import { cacheConfigFromEnv, ConfigError, EnvReader, type CacheConfig, type Env } from './cache/index.ts';
+import { LOOPBACK_IPS, type ToolbarConfig } from './cache/toolbar/index.ts';
 
 export { ConfigError, type Env };
 
@@ -157,6 +156,11 @@ function parseWorkers(read: EnvReader, nodeEnv: Config['nodeEnv'], cache: CacheC
     );
   }
   return workers;
+}
+
+/** @deprecated Read variables through `EnvReader` (the cache library's configuration kit). */
+export function parseBoolean(variable: string, raw: string): boolean {
+  return new EnvReader({ [variable]: raw }).flag(variable, false);
 }
 
 function parseNodeEnv(v: string): Config['nodeEnv'] {

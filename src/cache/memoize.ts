@@ -64,9 +64,6 @@ export type CachedFunction<R> = (() => Promise<Awaited<R>>) & {
 const names = new WeakMap<MemoStore, Map<string, string>>();
 const registry = new WeakMap<object, string>();
 
-/** @deprecated Import it from keys.ts. */
-export { memoVersionTag } from './keys.ts';
-
 function claimName(cache: MemoStore, name: string, fn: object): void {
   const claimed = names.get(cache) ?? new Map<string, string>();
   names.set(cache, claimed);

@@ -23,9 +23,6 @@ export function freshVersion(): string {
   return String(randomInt(1, 2 ** 48));
 }
 
-/** @deprecated Import it from keys.ts. */
-export { tagKey } from './keys.ts';
-
 /** Reads, creates and replaces tag versions in a backend. */
 export class TagStore {
   constructor(private readonly backend: NormalizedBackend) {}

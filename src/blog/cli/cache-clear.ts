@@ -1,5 +1,4 @@
-import { describeCacheConfig } from '../../cache/config/cache-config.ts';
-import { createCache } from '../../cache/config/create.ts';
+import { createCache, describeCacheConfig } from '../../cache/index.ts';
 import { loadConfig } from '../../config.ts';
 import { consoleLogger } from '../../log.ts';
 

@@ -1,7 +1,6 @@
 import type { Router } from '@koa/router';
 import type { DataSource } from 'typeorm';
-import type { Cache } from '../../cache/cache.ts';
-import { HEALTH_PROBE_KEY } from '../../cache/keys.ts';
+import { HEALTH_PROBE_KEY, type Cache } from '../../cache/index.ts';
 import { createRouter } from './router.ts';
 
 /** What `GET /healthz` answers. */
@@ -13,9 +12,6 @@ export interface Health {
   /** Whether the database answers a trivial query. */
   database: 'ok' | 'error';
 }
-
-/** @deprecated Import it from the cache library (keys.ts). */
-export { HEALTH_PROBE_KEY };
 
 /**
  * Checks both dependencies now: one cache lookup (bounded by the backend's command timeout, or

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, Repository } from 'typeorm';
-import { systemClock, type Clock } from '../../cache/types.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 

@@ -21,9 +21,6 @@ interface FragmentCall {
   events: GetOptions;
 }
 
-/** @deprecated Import it from keys.ts. */
-export { positionalFragmentKey } from '../keys.ts';
-
 /** A template name as shown in keys and events: relative to the working directory when under it. */
 export function templateLabel(name: string | undefined): string {
   if (name === undefined) return '(string)';
