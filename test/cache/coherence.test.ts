@@ -5,7 +5,7 @@ import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { Invalidation } from '../../src/cache/distributed/coherence/wire.ts';
 import { COHERENCE_SEQUENCE_KEY, coherenceChannels } from '../../src/cache/keys.ts';
-import { Coherence } from '../../src/cache/distributed/coherence/coherence.ts';
+import { Coherence, type Schedule } from '../../src/cache/distributed/coherence/coherence.ts';
 import { measureInvalidationLag, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
@@ -30,11 +30,36 @@ afterEach(async () => {
   for (const node of nodes.splice(0)) await node.coherence.close();
 });
 
+/** Timers a test runs by hand: an ack timeout passes when the test says so, not after a real wait. */
+class ManualSchedule {
+  private pending: { run: () => void; ms: number }[] = [];
+  readonly schedule: Schedule = (run, ms) => {
+    const item = { run, ms };
+    this.pending.push(item);
+    return () => {
+      this.pending = this.pending.filter((other) => other !== item);
+    };
+  };
+
+  /** The delays of the callbacks waiting to run. */
+  get waiting(): number[] {
+    return this.pending.map((item) => item.ms);
+  }
+
+  /** Runs every waiting callback, as if its time had come. */
+  fire(): void {
+    for (const item of this.pending.splice(0)) item.run();
+  }
+}
+
+/** Lets every delivery already scheduled on the in-memory bus arrive. */
+const deliveries = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** A process's coherence on an in-memory bus, recording what it was told to drop. */
-async function node(bus: MemoryBus, ackTimeoutMs = 200): Promise<Node> {
+async function node(bus: MemoryBus, ackTimeoutMs = 200, schedule?: Schedule): Promise<Node> {
   const link = bus.link();
   const logger = new MemoryLogger();
-  const coherence = new Coherence({ link, scope: 'scope:', pollMs: 0, ackTimeoutMs, logger });
+  const coherence = new Coherence({ link, scope: 'scope:', pollMs: 0, ackTimeoutMs, logger, schedule });
   const heard: Invalidation[] = [];
   coherence.onInvalidate((what) => heard.push(what));
   await coherence.ready();
@@ -59,13 +84,20 @@ describe('coherence.publishInvalidation()', () => {
 
   it('gives up waiting after the ack timeout for a process that does not confirm, and logs it once', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 30);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 30, timers.schedule);
     const b = await node(bus, 30);
     b.link.mute = true;
-    const started = performance.now();
-    await a.coherence.publishInvalidation(['k']);
-    await a.coherence.publishInvalidation(['k']);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(50);
+    for (let i = 0; i < 2; i++) {
+      let settled = false;
+      const publishing = a.coherence.publishInvalidation(['k']).then(() => (settled = true));
+      await deliveries();
+      await deliveries();
+      expect(settled).toBe(false); // still waiting for b, until the ack timeout
+      expect(timers.waiting).toEqual([30]);
+      timers.fire();
+      await publishing;
+    }
     expect(b.heard).toEqual([['k'], ['k']]);
     expect(a.coherence.stats.missedAcks).toBe(2);
     expect(a.logger.warns).toHaveLength(1);
@@ -76,9 +108,14 @@ describe('coherence.publishInvalidation()', () => {
 
   it('drops the whole near cache when its own announcement does not come back', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 30);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 30, timers.schedule);
     a.link.lose = 1;
-    await a.coherence.publishInvalidation(['k']);
+    const publishing = a.coherence.publishInvalidation(['k']);
+    await deliveries();
+    expect(a.heard).toEqual([]);
+    timers.fire();
+    await publishing;
     expect(a.heard).toEqual(['all']);
   });
 
@@ -106,10 +143,14 @@ describe('coherence safe fallback', () => {
 
   it('drops everything when a lost announcement is still missing at the next sequence check', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 20);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 20, timers.schedule);
     const b = await node(bus, 20);
     b.link.lose = 1;
-    await a.coherence.publishInvalidation(['k']);
+    const publishing = a.coherence.publishInvalidation(['k']);
+    await deliveries();
+    timers.fire(); // b never confirms what it never heard
+    await publishing;
     expect(b.heard).toEqual([]);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([]); // it may still be on its way

@@ -27,7 +27,7 @@ export {
   NearCacheBackend,
   type NearCacheBackendOptions,
 } from './near-cache.ts';
-export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence/coherence.ts';
+export { Coherence, type CoherenceOptions, type CoherenceStats, type Schedule } from './coherence/coherence.ts';
 export {
   encodeAnnouncement,
   parseAnnouncement,

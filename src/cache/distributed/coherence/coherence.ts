@@ -38,7 +38,17 @@ export interface CoherenceOptions {
   pollMs?: number;
   /** Where state changes are logged (default the console). */
   logger?: CacheLogger;
+  /** Runs a callback after a delay and returns a cancel function (default a timer); tests pass one they control. */
+  schedule?: Schedule;
 }
+
+/** Runs `run` after `ms` milliseconds; the function it returns cancels it. */
+export type Schedule = (run: () => void, ms: number) => () => void;
+
+const timerSchedule: Schedule = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  return () => clearTimeout(timer);
+};
 
 /** Counters of a {@link Coherence}, for tests and metrics. */
 export interface CoherenceStats {
@@ -78,6 +88,7 @@ export class Coherence {
   private readonly link: CoherenceLink;
   private readonly channels: CoherenceChannels;
   private readonly ackTimeoutMs: number;
+  private readonly schedule: Schedule;
   private readonly logger: CacheLogger;
   private handler: (what: Invalidation) => void = () => {};
   private readonly waits = new Map<number, AckWait>();
@@ -100,6 +111,7 @@ export class Coherence {
     this.link = options.link;
     this.channels = coherenceChannels(options.scope, this.id);
     this.ackTimeoutMs = options.ackTimeoutMs ?? CACHE_DEFAULTS.coherence.ackTimeoutMs;
+    this.schedule = options.schedule ?? timerSchedule;
     this.logger = options.logger ?? console;
     const pollMs = options.pollMs ?? CACHE_DEFAULTS.coherence.pollMs;
     if (pollMs > 0) {
@@ -147,9 +159,9 @@ export class Coherence {
     try {
       wait.need = await this.send(what, m);
       if (wait.got >= wait.need) wait.done();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([confirmed, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.ackTimeoutMs)))]);
-      clearTimeout(timer);
+      let cancel = (): void => {};
+      await Promise.race([confirmed, new Promise<void>((resolve) => (cancel = this.schedule(resolve, this.ackTimeoutMs)))]);
+      cancel();
     } finally {
       this.waits.delete(m);
     }
