@@ -24,8 +24,9 @@ export interface Entry {
 /**
  * Values of at least this many UTF-16 units are held as UTF-8 bytes outside the JS heap: their
  * memory is counted exactly, and an evicted one is returned to the system promptly instead of
- * waiting as heap garbage for a full collection (issue 6's memory bound: page bodies are such
- * values). Reading one decodes it again, which page hits avoid (pages keep their bodies).
+ * waiting as heap garbage for a full collection, so the process's memory stays near the
+ * configured bound (page bodies are such values). Reading one decodes it again, which page hits
+ * avoid (pages keep their bodies).
  */
 export const OFF_HEAP_MIN_LENGTH = 1024;
 

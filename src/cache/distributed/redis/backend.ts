@@ -259,7 +259,7 @@ export class RedisBackend implements CacheBackend {
   private run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     // Redis answers in order, so behind a command that went unanswered the next one would wait
     // too: for one timeout's length, fail at once, so a request with several cache operations
-    // waits one timeout in all, not one per operation, while Redis is frozen (issue 7).
+    // waits one timeout in all, not one per operation, while Redis is frozen.
     if (performance.now() < this.stalledUntil) {
       return Promise.reject(new RedisTimeoutError('Redis: the previous command got no reply in time; failing fast'));
     }
