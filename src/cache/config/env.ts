@@ -40,7 +40,7 @@ const FALSE = ['0', 'false', 'no', 'off'];
  * fallback (except through {@link EnvReader.raw}).
  *
  * @example
- * const read = new EnvReader(process.env);
+ * const read = new EnvReader({ PORT: '8080' });
  * const port = read.integer('PORT', { fallback: 3000, min: 0, max: 65535 });
  */
 export class EnvReader {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Context } from 'koa';
 
-/** When the dev toolbar appears (the application reads it from `KILN_TOOLBAR` and `KILN_TOOLBAR_IPS`). */
+/** When the dev toolbar appears; the application fills it from its own configuration. */
 export interface ToolbarConfig {
   /** Whether the toolbar is on at all: `KILN_TOOLBAR`, by default on in development only. */
   enabled: boolean;
