@@ -3,8 +3,7 @@ import { createApp } from '../src/app.ts';
 import { openDatabase } from '../src/blog/db.ts';
 import { ensureAuthor } from '../src/blog/seed.ts';
 import { UserService } from '../src/blog/services/users.ts';
-import { createCache } from '../src/cache/config.ts';
-import type { Clock } from '../src/cache/types.ts';
+import { createCache, type Clock } from '../src/cache/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { consoleLogger } from '../src/log.ts';
 

@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MemoryBackend } from '../src/cache/backends/memory.ts';
-import { Cache } from '../src/cache/cache.ts';
-import { parseSize } from '../src/cache/config.ts';
-import { viewKey } from '../src/cache/keys.ts';
+import { Cache, MemoryBackend, parseSize, viewKey } from '../src/cache/index.ts';
 import { bodyKey, encodePage, makePageEntry } from '../src/cache/koa/entry.ts';
 
 /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CacheStats } from '../src/cache/telemetry.ts';
+import type { CacheStats } from '../src/cache/index.ts';
 import type { ControlMessage } from './kiln-server.ts';
 import { generatePosts } from './posts-data.ts';
 

@@ -3,12 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cacheConfigFromEnv, type CacheConfig } from './cache/config.ts';
-import { metricsTokenFromEnv } from './cache/metrics.ts';
-import { toolbarConfigFromEnv, type ToolbarConfig } from './cache/toolbar/access.ts';
+import { cacheConfigFromEnv, ConfigError, EnvReader, type CacheConfig, type Env } from './cache/index.ts';
+import { LOOPBACK_IPS, type ToolbarConfig } from './cache/toolbar/index.ts';
 
-/** The environment Kiln reads; a plain record so tests pass their own. */
-export type Env = Record<string, string | undefined>;
+export { ConfigError, type Env };
 
 /** Kiln's whole configuration, typed and validated once at boot. */
 export interface Config {
@@ -71,39 +69,34 @@ export interface SessionConfig {
   redisPrefix: string;
 }
 
-/** A configuration value that is missing or malformed; the message names the variable. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-// Every default in one block.
+// Every default in one block (the cache's are in src/cache/defaults.ts).
 const DEFAULTS = {
-  PORT: '3000',
+  PORT: 3000,
   HOST: '127.0.0.1',
   DATA_DIR: 'data',
-  SEED_DEMO: '1',
-  BODY_LIMIT_BYTES: String(1024 * 1024),
+  SEED_DEMO: true,
+  BODY_LIMIT_BYTES: 1024 * 1024,
   SESSION_STORE: 'database',
   SESSION_REDIS_URL: 'redis://127.0.0.1:6379',
   SESSION_REDIS_PREFIX: 'kiln:sess:',
+  KILN_TOOLBAR_IPS: LOOPBACK_IPS,
 } as const;
+
+/** Shortest `METRICS_TOKEN` accepted: a guessable token would open /metrics to anyone. */
+const MIN_METRICS_TOKEN_LENGTH = 16;
 
 /** Reads and validates the environment; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = parseNodeEnv(env.NODE_ENV);
-  const port = parseInteger('PORT', env.PORT ?? DEFAULTS.PORT, 0, 65535);
-  const host = env.HOST?.trim() || DEFAULTS.HOST;
-  const dataDir = env.DATA_DIR?.trim() || DEFAULTS.DATA_DIR;
-  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${join(dataDir, 'kiln.sqlite')}`);
-  const siteUrl = parseSiteUrl(env.SITE_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`);
-  const authorUsername = env.AUTHOR_USERNAME?.trim() || undefined;
-  const authorPassword = env.AUTHOR_PASSWORD || undefined;
+  const read = new EnvReader(env);
+  const nodeEnv = parseNodeEnv(read.string('NODE_ENV', 'development'));
+  const port = read.integer('PORT', { fallback: DEFAULTS.PORT, max: 65535 });
+  const host = read.string('HOST', DEFAULTS.HOST);
+  const dataDir = read.string('DATA_DIR', DEFAULTS.DATA_DIR);
+  const databaseUrl = parseDatabaseUrl(read.raw('DATABASE_URL') ?? `sqlite:${join(dataDir, 'kiln.sqlite')}`);
+  const siteUrl = parseSiteUrl(read.raw('SITE_URL') ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`);
+  const authorUsername = read.present('AUTHOR_USERNAME');
+  // Read as set: spaces in a password are part of it.
+  const authorPassword = read.raw('AUTHOR_PASSWORD') || undefined;
   if (authorPassword !== undefined && authorPassword.length < 8) {
     throw new ConfigError('AUTHOR_PASSWORD', 'must be at least 8 characters');
   }
@@ -117,22 +110,43 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     databaseUrl,
     dataDir,
-    sessionSecret: sessionSecret(env.SESSION_SECRET, nodeEnv, dataDir),
+    sessionSecret: sessionSecret(read.raw('SESSION_SECRET'), nodeEnv, dataDir),
     authorUsername,
     authorPassword,
-    seedDemo: parseBoolean('SEED_DEMO', env.SEED_DEMO ?? DEFAULTS.SEED_DEMO),
+    seedDemo: read.flag('SEED_DEMO', DEFAULTS.SEED_DEMO),
     siteUrl,
     secureCookies: siteUrl.startsWith('https:'),
-    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? ''),
-    bodyLimitBytes: parseInteger('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? DEFAULTS.BODY_LIMIT_BYTES, 1024),
+    trustProxy: parseTrustProxy(read.raw('TRUST_PROXY') ?? ''),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', { fallback: DEFAULTS.BODY_LIMIT_BYTES, min: 1024 }),
     cache,
-    toolbar: toolbarConfigFromEnv(env, nodeEnv),
-    metricsToken: metricsTokenFromEnv(env),
-    session: parseSession(env),
-    workers: parseWorkers(env.KILN_WORKERS, nodeEnv, cache),
-    httpCachePurgeUrls: parsePurgeUrls(env.HTTP_CACHE_PURGE_URLS ?? ''),
-    crashAfterCommit: nodeEnv === 'test' && parseBoolean('KILN_TEST_CRASH_AFTER_COMMIT', env.KILN_TEST_CRASH_AFTER_COMMIT ?? '0'),
+    toolbar: parseToolbar(read, nodeEnv),
+    metricsToken: parseMetricsToken(read),
+    session: parseSession(read),
+    workers: parseWorkers(read, nodeEnv, cache),
+    httpCachePurgeUrls: parsePurgeUrls(read.raw('HTTP_CACHE_PURGE_URLS') ?? ''),
+    crashAfterCommit: nodeEnv === 'test' && read.flag('KILN_TEST_CRASH_AFTER_COMMIT', false),
   };
+}
+
+/**
+ * `KILN_TOOLBAR` (1/0; default on in development only) and `KILN_TOOLBAR_IPS` (addresses
+ * separated by commas or spaces; default loopback). The allow-list applies in every environment,
+ * so a development server bound to a public address does not show its SQL to the network.
+ */
+function parseToolbar(read: EnvReader, nodeEnv: Config['nodeEnv']): ToolbarConfig {
+  return {
+    enabled: read.flag('KILN_TOOLBAR', nodeEnv === 'development'),
+    allowedIps: read.ipList('KILN_TOOLBAR_IPS', DEFAULTS.KILN_TOOLBAR_IPS),
+  };
+}
+
+/** `METRICS_TOKEN`: the bearer token that lets a non-loopback scraper read /metrics; unset = loopback only. */
+function parseMetricsToken(read: EnvReader): string | undefined {
+  const token = read.present('METRICS_TOKEN');
+  if (token !== undefined && token.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new ConfigError('METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
+  }
+  return token;
 }
 
 /**
@@ -140,10 +154,10 @@ export function loadConfig(env: Env = process.env): Config {
  * so an edit would refresh only the worker that saved it: with it the default is 1 worker, and
  * asking for more is refused rather than serving readers stale pages.
  */
-function parseWorkers(raw: string | undefined, nodeEnv: Config['nodeEnv'], cache: CacheConfig): number {
+function parseWorkers(read: EnvReader, nodeEnv: Config['nodeEnv'], cache: CacheConfig): number {
   const perProcessCache = cache.type === 'memory';
-  if (raw === undefined || raw.trim() === '') return nodeEnv === 'production' && !perProcessCache ? availableParallelism() : 1;
-  const workers = parseInteger('KILN_WORKERS', raw, 1, 256);
+  const fallback = nodeEnv === 'production' && !perProcessCache ? availableParallelism() : 1;
+  const workers = read.integer('KILN_WORKERS', { fallback, min: 1, max: 256 });
   if (workers > 1 && perProcessCache) {
     throw new ConfigError(
       'KILN_WORKERS',
@@ -153,27 +167,14 @@ function parseWorkers(raw: string | undefined, nodeEnv: Config['nodeEnv'], cache
   return workers;
 }
 
-function parseNodeEnv(value: string | undefined): Config['nodeEnv'] {
-  const v = value?.trim() || 'development';
+/** @deprecated Read variables through `EnvReader` (the cache library's configuration kit). */
+export function parseBoolean(variable: string, raw: string): boolean {
+  return new EnvReader({ [variable]: raw }).flag(variable, false);
+}
+
+function parseNodeEnv(v: string): Config['nodeEnv'] {
   if (v === 'development' || v === 'production' || v === 'test') return v;
   throw new ConfigError('NODE_ENV', `expected development, production or test, got "${v}"`);
-}
-
-/** Parses a whole number within bounds, naming `variable` when it is not one. */
-export function parseInteger(variable: string, raw: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const trimmed = raw.trim();
-  if (!/^\d+$/.test(trimmed)) throw new ConfigError(variable, `expected a whole number, got "${raw}"`);
-  const n = Number(trimmed);
-  if (n < min || n > max) throw new ConfigError(variable, `expected a number from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
-/** Parses 1/0, true/false, yes/no, on/off, naming `variable` otherwise. */
-export function parseBoolean(variable: string, raw: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-  throw new ConfigError(variable, `expected 1 or 0, got "${raw}"`);
 }
 
 const MAX_PROXY_HOPS = 10;
@@ -186,7 +187,11 @@ const MAX_PROXY_HOPS = 10;
 export function parseTrustProxy(raw: string): TrustProxy {
   const value = raw.trim().toLowerCase();
   if (['', '0', 'false', 'no', 'off'].includes(value)) return { kind: 'none' };
-  if (/^\d+$/.test(value)) return { kind: 'hops', hops: parseInteger('TRUST_PROXY', value, 1, MAX_PROXY_HOPS) };
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > MAX_PROXY_HOPS) throw new ConfigError('TRUST_PROXY', `expected a whole number from 1 to ${MAX_PROXY_HOPS}, got "${value}"`);
+    return { kind: 'hops', hops };
+  }
   const addresses = value.split(',').map((entry) => entry.trim());
   for (const entry of addresses) {
     const [address, prefix, extra] = entry.split('/');
@@ -222,24 +227,14 @@ function parseDatabaseUrl(raw: string): string {
   throw new ConfigError('DATABASE_URL', 'expected sqlite:FILE or postgres://…');
 }
 
-function parseSession(env: Env): SessionConfig {
-  const store = env.SESSION_STORE?.trim().toLowerCase() || DEFAULTS.SESSION_STORE;
+function parseSession(read: EnvReader): SessionConfig {
+  const store = read.string('SESSION_STORE', DEFAULTS.SESSION_STORE).toLowerCase();
   if (store !== 'database' && store !== 'redis') {
-    throw new ConfigError('SESSION_STORE', `expected database or redis, got "${env.SESSION_STORE}"`);
+    throw new ConfigError('SESSION_STORE', `expected database or redis, got "${read.raw('SESSION_STORE')}"`);
   }
-  const named = env.SESSION_REDIS_URL?.trim() ? 'SESSION_REDIS_URL' : 'CACHE_REDIS_URL';
-  const redisUrl = env[named]?.trim() || DEFAULTS.SESSION_REDIS_URL;
-  // The value is never echoed: it may carry a password.
-  let url: URL | undefined;
-  try {
-    url = new URL(redisUrl);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
-    throw new ConfigError(named, 'expected redis://[:password@]host[:port][/db] or rediss://…');
-  }
-  const redisPrefix = env.SESSION_REDIS_PREFIX ?? DEFAULTS.SESSION_REDIS_PREFIX;
+  const redisUrl = read.redisUrl('SESSION_REDIS_URL') ?? read.redisUrl('CACHE_REDIS_URL') ?? DEFAULTS.SESSION_REDIS_URL;
+  // Read as set: spaces in a prefix are part of it.
+  const redisPrefix = read.raw('SESSION_REDIS_PREFIX') ?? DEFAULTS.SESSION_REDIS_PREFIX;
   if (redisPrefix.trim() === '') throw new ConfigError('SESSION_REDIS_PREFIX', 'must not be empty');
   return { store, redisUrl, redisPrefix };
 }

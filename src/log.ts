@@ -1,4 +1,9 @@
-import type { Logger } from './blog/seed.ts';
+import type { CacheLogger } from './cache/index.ts';
+
+/** Where Kiln's messages go: the cache's warnings and information, and errors. */
+export interface Logger extends CacheLogger {
+  error(msg: string): void;
+}
 
 /** A logger writing one timestamped line per message to stdout/stderr. */
 export function consoleLogger(): Logger {

@@ -6,7 +6,7 @@ import { ensureAuthor, seedDemo } from './blog/seed.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
 import { wirePostWrites } from './blog/writes.ts';
-import { CacheConfigError, createCache, describeCacheConfig } from './cache/config.ts';
+import { createCache, describeCacheConfig } from './cache/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { runPrimary } from './workers.ts';
@@ -83,6 +83,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.error(err instanceof ConfigError || err instanceof CacheConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log.error(err instanceof ConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exit(1);
 });

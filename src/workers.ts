@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from './blog/seed.ts';
-import { systemClock, type Clock } from './cache/types.ts';
+import { systemClock, type Clock } from './cache/index.ts';
+import type { Logger } from './log.ts';
 
 /** How the primary restarts workers that die; durations in milliseconds. */
 export interface RestartPolicy {

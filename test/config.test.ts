@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { LOOPBACK_IPS } from '../src/cache/toolbar/access.ts';
 import { ConfigError, loadConfig, type Env } from '../src/config.ts';
 
 /** The ConfigError `loadConfig(env)` throws, or a failure if it accepts `env`. */
@@ -115,5 +116,54 @@ describe('loadConfig(): HTTP_CACHE_PURGE_URLS', () => {
       expect([bad, error.variable]).toEqual([bad, 'HTTP_CACHE_PURGE_URLS']);
       expect(error.message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('loadConfig(): KILN_TOOLBAR, KILN_TOOLBAR_IPS', () => {
+  const toolbar = (env: Env) => loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), ...env }).toolbar;
+
+  it('is on in development and off in production and test, loopback only', () => {
+    expect(toolbar({ NODE_ENV: 'development' })).toEqual({ enabled: true, allowedIps: LOOPBACK_IPS });
+    expect(toolbar({ NODE_ENV: 'production' }).enabled).toBe(false);
+    expect(toolbar({ NODE_ENV: 'test' }).enabled).toBe(false);
+  });
+
+  it('lets KILN_TOOLBAR override the default either way', () => {
+    expect(toolbar({ NODE_ENV: 'production', KILN_TOOLBAR: '1' }).enabled).toBe(true);
+    expect(toolbar({ NODE_ENV: 'development', KILN_TOOLBAR: 'off' }).enabled).toBe(false);
+    expect(toolbar({ NODE_ENV: 'development', KILN_TOOLBAR: ' ' }).enabled).toBe(true);
+  });
+
+  it('reads KILN_TOOLBAR_IPS separated by commas or spaces', () => {
+    expect(toolbar({ NODE_ENV: 'production', KILN_TOOLBAR: '1', KILN_TOOLBAR_IPS: '10.0.0.7, 192.168.1.2 ::1' }).allowedIps).toEqual([
+      '10.0.0.7',
+      '192.168.1.2',
+      '::1',
+    ]);
+  });
+
+  it('refuses bad values naming the variable', () => {
+    expect(() => toolbar({ KILN_TOOLBAR: 'maybe' })).toThrow(ConfigError);
+    expect(() => toolbar({ KILN_TOOLBAR: 'maybe' })).toThrow(/^KILN_TOOLBAR:/);
+    expect(() => toolbar({ KILN_TOOLBAR_IPS: '10.0.0.0/8' })).toThrow(/^KILN_TOOLBAR_IPS: "10.0.0.0\/8"/);
+  });
+});
+
+describe('loadConfig(): METRICS_TOKEN', () => {
+  const token = (value?: string) => loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: value }).metricsToken;
+
+  it('reads METRICS_TOKEN, absent when empty, refusing a short one by name', () => {
+    expect(token()).toBeUndefined();
+    expect(token(' ')).toBeUndefined();
+    expect(token('scrape-token-0123456789')).toBe('scrape-token-0123456789');
+    expect(() => token('short')).toThrow(ConfigError);
+    expect(() => token('short')).toThrow(/^METRICS_TOKEN:/);
+  });
+});
+
+describe('loadConfig(): one ConfigError for the cache and the app', () => {
+  it('throws the same ConfigError class for a CACHE_* variable as for its own', () => {
+    expect(refusal({ CACHE_THRESHOLD: 'lots' }).variable).toBe('CACHE_THRESHOLD');
+    expect(refusal({ PORT: 'http' }).variable).toBe('PORT');
   });
 });

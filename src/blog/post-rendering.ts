@@ -1,5 +1,5 @@
 import { excerptOf, MarkdownError, renderMarkdown } from './markdown.ts';
-import type { Logger } from './seed.ts';
+import type { Logger } from '../log.ts';
 import type { Post } from './services/posts.ts';
 
 /** What identifies one version of a post's body. */

@@ -3,13 +3,10 @@ import type { Config } from '../config.ts';
 import type { PostService } from './services/posts.ts';
 import { slugify } from './services/slugs.ts';
 import type { UserService } from './services/users.ts';
+import type { Logger } from '../log.ts';
 
-/** Where start-up messages go. */
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+/** @deprecated Import it from src/log.ts. */
+export type { Logger } from '../log.ts';
 
 /**
  * Creates the author account if no user has the configured name. In development with neither

@@ -1,9 +1,7 @@
 import type { DataSource } from 'typeorm';
-import type { Cache } from '../cache/cache.ts';
-import type { HttpPurger } from '../cache/http-purge.ts';
-import { systemClock, type Clock } from '../cache/types.ts';
+import { systemClock, type Cache, type Clock, type HttpPurger } from '../cache/index.ts';
 import { postChangeTags } from './caching.ts';
-import type { Logger } from './seed.ts';
+import type { Logger } from '../log.ts';
 import { CacheOutbox } from './services/outbox.ts';
 import { PostService } from './services/posts.ts';
 

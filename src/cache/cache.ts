@@ -1,6 +1,9 @@
 import type { EventEmitter } from 'node:events';
-import { checkDelta, deleteManyVia, incrVia, setManyVia } from './backends/base.ts';
+import type { AnyBackend } from './backends/capabilities.ts';
+import { checkDelta } from './backends/counter.ts';
+import { normalizeBackend, type NormalizedBackend } from './backends/normalize.ts';
 import { encodeNotFound, encodeValue, MAX_ENTRY_LENGTH, type TagVersions } from './codec.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 import {
   cached,
   deleteMemoized,
@@ -10,26 +13,28 @@ import {
   type MemoizedFunction,
   type MemoizeOptions,
 } from './memoize.ts';
-import { distributedFlight, lockKey } from './lock.ts';
+import { lockKey } from './keys.ts';
 import { PendingInvalidations } from './pending.ts';
 import { EntryReader } from './reader.ts';
-import { SingleFlight } from './single-flight.ts';
+import { distributedFlight, SingleFlight } from './single-flight.ts';
 import { TagStore } from './tags.ts';
 import { now, Telemetry, type CacheHealth, type CacheLogger, type CacheStats } from './telemetry.ts';
 import {
   systemClock,
-  type CacheBackend,
   type CacheOp,
   type Clock,
   type GetOptions,
+  type GetOrSetOptions,
   type Seconds,
   type SetOptions,
 } from './types.ts';
 
+export type { GetOrSetOptions } from './types.ts';
+
 /** Options of a {@link Cache}; every one but `backend` has a default. */
 export interface CacheOptions {
-  /** Where entries live. */
-  backend: CacheBackend;
+  /** Where entries live: any {@link CacheBackend}, with whichever capabilities it has (backends/capabilities.ts). */
+  backend: AnyBackend;
   /** Seconds an entry lives when a call names no timeout (default 300, as `CACHE_DEFAULT_TIMEOUT`). */
   defaultTimeout?: Seconds;
   /** Fraction 0..1: a timeout t is stored as a random value in [t × (1 − jitter), t] (default 0). */
@@ -49,22 +54,8 @@ export interface CacheOptions {
   lockTtlMs?: number;
 }
 
-/** Options of {@link Cache.getOrSet}: the write options plus the Flask-Caching switches. */
-export interface GetOrSetOptions<T = unknown> extends SetOptions {
-  /** When it returns true the cache is bypassed entirely: no read, no write. */
-  unless?: () => boolean;
-  /** When it returns true the value is recomputed and overwrites the entry. */
-  forcedUpdate?: () => boolean;
-  /** A result filter: a computed value is stored only when it returns true. */
-  shouldCache?: (value: T) => boolean;
-  /** Whether a `null` result is stored (default true). */
-  cacheNull?: boolean;
-  /** When set, a `null`/`undefined` ("not found") result is stored as a marker for this many seconds. */
-  negativeTimeout?: Seconds;
-}
-
 /**
- * The cache facade: typed values over any {@link CacheBackend}, with default and jittered
+ * The cache facade: typed values over any `CacheBackend`, with default and jittered
  * timeouts, tags, single-flight `getOrSet`, memoization, an event per operation, counters, and
  * fail-open error handling (a backend error is a miss or a no-op, logged once per state change).
  *
@@ -73,8 +64,10 @@ export interface GetOrSetOptions<T = unknown> extends SetOptions {
  * const posts = await cache.getOrSet('posts:1', () => loadPosts(1), { timeout: 60, tags: ['posts'] });
  */
 export class Cache {
-  /** Where entries live. */
-  readonly backend: CacheBackend;
+  /** Where entries live: the backend as given. */
+  readonly backend: AnyBackend;
+  /** The backend as the cache uses it: every batch operation present, its capabilities found once. */
+  readonly store: NormalizedBackend;
   /** Seconds an entry lives when a call names no timeout. */
   readonly defaultTimeout: Seconds;
   /** The time source given at construction, for layers built on the cache. */
@@ -93,19 +86,20 @@ export class Cache {
 
   constructor(options: CacheOptions) {
     this.backend = options.backend;
-    this.defaultTimeout = checkTimeout(options.defaultTimeout ?? 300, 'defaultTimeout');
-    this.jitter = options.jitter ?? 0;
+    this.store = normalizeBackend(options.backend);
+    this.defaultTimeout = checkTimeout(options.defaultTimeout ?? CACHE_DEFAULTS.cache.defaultTimeout, 'defaultTimeout');
+    this.jitter = options.jitter ?? CACHE_DEFAULTS.cache.jitter;
     if (!(this.jitter >= 0 && this.jitter <= 1)) throw new RangeError(`jitter must be within 0..1, got ${this.jitter}`);
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? systemClock;
-    this.lockTtlMs = options.lockTtlMs ?? 5000;
+    this.lockTtlMs = options.lockTtlMs ?? CACHE_DEFAULTS.cache.lockTtlMs;
     if (!Number.isSafeInteger(this.lockTtlMs) || this.lockTtlMs < 1) {
       throw new RangeError(`lockTtlMs must be a positive integer, got ${this.lockTtlMs}`);
     }
     this.telemetry = new Telemetry(this.backend.name, options.logger ?? console, options.throwOnErrors ?? false);
     this.events = this.telemetry.events;
-    this.tagStore = new TagStore(this.backend);
-    this.reader = new EntryReader(this.backend, this.telemetry, this.tagStore, this.clock, () => this.unsettled());
+    this.tagStore = new TagStore(this.store);
+    this.reader = new EntryReader(this.store, this.telemetry, this.tagStore, this.clock, () => this.hasPendingInvalidations());
   }
 
   /** The value under `key`, or undefined on a miss (absent, expired, invalidated, corrupt or a backend error). */
@@ -154,9 +148,7 @@ export class Cache {
     const tags = await this.tagsFor(opts, start, pairs.map(([key]) => key), 'set');
     if (tags === false) return false;
     const encoded = pairs.map(([key, value]) => [key, encodeValue(value, tags)] as const);
-    const stored = await this.telemetry.attempt(() =>
-      this.backend.setMany ? this.backend.setMany(encoded, ttl) : setManyVia(this.backend, encoded, ttl),
-    );
+    const stored = await this.telemetry.attempt(() => this.store.setMany(encoded, ttl));
     for (const [key, raw] of encoded) {
       if (stored.ok) this.telemetry.emit('set', key, 'set', opts, start, Buffer.byteLength(raw));
       else this.telemetry.fail('set', key, opts, start, stored.error);
@@ -167,7 +159,7 @@ export class Cache {
   /** Removes `key`; resolves whether it existed. */
   async delete(key: string, opts: GetOptions = {}): Promise<boolean> {
     const start = now();
-    const removed = await this.telemetry.attempt(() => this.backend.delete(key));
+    const removed = await this.telemetry.attempt(() => this.store.delete(key));
     if (!removed.ok) {
       this.pending.addKeys([key]);
       return this.telemetry.fail('delete', key, opts, start, removed.error) ?? false;
@@ -179,9 +171,7 @@ export class Cache {
   /** Removes many keys; resolves how many existed (0 when the backend failed). */
   async deleteMany(keys: readonly string[], opts: GetOptions = {}): Promise<number> {
     const start = now();
-    const removed = await this.telemetry.attempt(() =>
-      this.backend.deleteMany ? this.backend.deleteMany(keys) : deleteManyVia(this.backend, keys),
-    );
+    const removed = await this.telemetry.attempt(() => this.store.deleteMany(keys));
     if (!removed.ok) this.pending.addKeys(keys);
     for (const key of keys) {
       if (removed.ok) this.telemetry.emit('delete', key, 'delete', opts, start);
@@ -193,7 +183,7 @@ export class Cache {
   /** Removes every entry under the backend's prefix (and nothing else); resolves false on failure. */
   async clear(): Promise<boolean> {
     const start = now();
-    const cleared = await this.telemetry.attempt(() => this.backend.clear());
+    const cleared = await this.telemetry.attempt(() => this.store.clear());
     if (!cleared.ok) {
       this.pending.addClear();
       return this.telemetry.fail('clear', '*', {}, start, cleared.error) ?? false;
@@ -210,9 +200,7 @@ export class Cache {
   async incr(key: string, delta = 1, opts: GetOptions = {}): Promise<number | undefined> {
     checkDelta(delta);
     const start = now();
-    const result = await this.telemetry.attempt(() =>
-      this.backend.incr ? this.backend.incr(key, delta) : incrVia(this.backend, key, delta),
-    );
+    const result = await this.telemetry.attempt(() => this.store.incr(key, delta));
     if (!result.ok) return this.telemetry.fail('incr', key, opts, start, result.error);
     this.telemetry.emit('incr', key, 'set', opts, start);
     return result.value;
@@ -227,7 +215,7 @@ export class Cache {
   /**
    * The cached value of `key`, or the result of `compute` stored under it. Concurrent calls for
    * one key share a single computation and its error; errors are never stored. When the backend
-   * has `lock`, concurrent misses in other processes wait for this one's value too (lock.ts).
+   * has distributed locks, concurrent misses in other processes wait for this one's value too (single-flight.ts).
    */
   async getOrSet<T>(key: string, compute: () => T | Promise<T>, opts: GetOrSetOptions<T> = {}): Promise<T> {
     if (opts.unless?.()) return compute();
@@ -276,12 +264,10 @@ export class Cache {
 
   /** Counters per origin and per backend, corrupt entries, health, and the backend's own figures. */
   async stats(): Promise<CacheStats> {
-    let backend = {};
-    if (this.backend.stats) {
-      const read = await this.telemetry.attempt(() => this.backend.stats?.() ?? Promise.resolve({}));
-      if (read.ok) backend = read.value;
-    }
-    return this.telemetry.snapshot(backend);
+    // A backend that reports nothing is not asked: the answer would say nothing of its health.
+    if (this.backend.stats === undefined) return this.telemetry.snapshot({});
+    const read = await this.telemetry.attempt(() => this.store.stats());
+    return this.telemetry.snapshot(read.ok ? read.value : {});
   }
 
   /** `degraded` while the backend is failing. */
@@ -293,13 +279,13 @@ export class Cache {
    * Whether reads must miss because an invalidation failed and has not reached the backend yet
    * (the entries it should have removed may still be there); if so, a replay is started.
    */
-  private unsettled(): boolean {
+  private hasPendingInvalidations(): boolean {
     if (this.pending.empty) return false;
     void this.pending.replay(async ({ clear, tags, keys }) => {
       const done = await this.telemetry.attempt(async () => {
-        if (clear) await this.backend.clear();
+        if (clear) await this.store.clear();
         if (tags.length > 0) await this.tagStore.invalidate(tags);
-        if (keys.length > 0) await (this.backend.deleteMany ? this.backend.deleteMany(keys) : deleteManyVia(this.backend, keys));
+        if (keys.length > 0) await this.store.deleteMany(keys);
       });
       return done.ok;
     });
@@ -308,7 +294,7 @@ export class Cache {
 
   /** Releases the backend's connections and handles. */
   async close(): Promise<void> {
-    await this.backend.close?.();
+    await this.store.close();
   }
 
   /** The timeout to store, in seconds: the default when omitted, jittered when configured. */
@@ -322,18 +308,17 @@ export class Cache {
     if (forced) return this.computeAndStore(key, compute, opts);
     const entry = await this.reader.lookup('get', key, opts);
     if (entry) return entry.value as T;
-    const lock = this.backend.lock?.bind(this.backend);
-    if (!lock) return this.computeAndStore(key, compute, opts);
-    const watch = this.backend.waitForChange?.bind(this.backend);
+    const { locks, changes } = this.store;
+    if (!locks) return this.computeAndStore(key, compute, opts);
     return distributedFlight<T>({
-      acquire: () => lock(lockKey(key), this.lockTtlMs),
+      acquire: () => locks.lock(lockKey(key), this.lockTtlMs),
       recheck: async () => {
         const stored = await this.reader.lookup('get', key, opts);
         return stored && { value: stored.value as T };
       },
       compute: () => this.computeAndStore(key, compute, opts),
       ttlMs: this.lockTtlMs,
-      sleep: watch && ((ms: number) => watch(key, ms)),
+      sleep: changes && ((ms: number) => changes.waitForChange(key, ms)),
     });
   }
 
@@ -374,7 +359,7 @@ export class Cache {
       return false;
     }
     const stored = await this.telemetry.attempt(() =>
-      op === 'set' ? this.backend.set(key, raw, ttl).then(() => true) : this.backend.add(key, raw, ttl),
+      op === 'set' ? this.store.set(key, raw, ttl).then(() => true) : this.store.add(key, raw, ttl),
     );
     if (!stored.ok) return this.telemetry.fail(op, key, opts, start, stored.error) ?? false;
     this.telemetry.emit(op, key, stored.value ? 'set' : 'hit', opts, start, Buffer.byteLength(raw));

@@ -19,13 +19,22 @@ export {
 export type { CacheCounters, CacheHealth, CacheLogger, CacheStats } from './telemetry.ts';
 export {
   canonicalQuery,
+  COHERENCE_SEQUENCE_KEY,
+  coherenceChannels,
   fragmentKey,
+  HEALTH_PROBE_KEY,
+  isVersionKey,
   keyedQuery,
+  lockKey,
   makeKey,
   MAX_KEY_LENGTH,
   memoKey,
+  memoVersionTag,
+  positionalFragmentKey,
   stableStringify,
+  tagKey,
   viewKey,
+  type CoherenceChannels,
   type ViewKeyOptions,
 } from './keys.ts';
 export {
@@ -37,70 +46,31 @@ export {
   type DecodedEntry,
   type TagVersions,
 } from './codec.ts';
-export { memoVersionTag, type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
-export { SingleFlight } from './single-flight.ts';
-export { tagKey, TagStore } from './tags.ts';
+export { type CachedFunction, type CachedOptions, type MemoizedFunction, type MemoizeOptions } from './memoize.ts';
+export { distributedFlight, SingleFlight, type DistributedFlightOptions } from './single-flight.ts';
+export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
+export { CacheMetrics, METRICS_CONTENT_TYPE } from './metrics/cache-metrics.ts';
+export { httpMetrics, type HttpMetricsOptions } from './metrics/http-metrics.ts';
+export { type RequestReport, type RequestReporter } from './metrics/request-reporter.ts';
+export { TagStore } from './tags.ts';
+export { CACHE_DEFAULTS } from './defaults.ts';
+export { ConfigError, EnvReader, parseSize, type Env, type HostPort } from './config/env.ts';
+export { cacheConfigFromEnv, describeCacheConfig, type CacheConfig, type CacheRedisConfig, type CacheType } from './config/cache-config.ts';
+export { createBackend, createCache, type CreateCacheDeps } from './config/create.ts';
 export {
-  CACHE_DEFAULTS,
-  cacheConfigFromEnv,
-  CacheConfigError,
-  createBackend,
-  createCache,
-  describeCacheConfig,
-  parseSize,
-  type CacheConfig,
-  type CacheRedisConfig,
-  type CacheType,
-  type CreateCacheDeps,
-} from './config.ts';
-export { BaseBackend, deleteManyVia, getManyVia, incrVia, setManyVia } from './backends/base.ts';
+  type AnyBackend,
+  type BackendCapabilities,
+  type BreakerState,
+  type BreakerStatus,
+  type ChangeNotifications,
+  type DistributedLocks,
+  type ExpiringReads,
+  type SyncReads,
+} from './backends/capabilities.ts';
+export { normalizeBackend, type NormalizedBackend } from './backends/normalize.ts';
 export { NullBackend } from './backends/null.ts';
 export { MemoryBackend, MemoryStore, type MemoryBackendOptions, type MemoryStoreOptions } from './backends/memory.ts';
 export { FilesystemBackend, type FilesystemBackendOptions } from './backends/filesystem.ts';
-export {
-  isRedisOutage,
-  RedisBackend,
-  RedisTimeoutError,
-  RedisUnavailableError,
-  type RedisBackendOptions,
-} from './backends/redis.ts';
-export {
-  createRedisClient,
-  groupBySlot,
-  keySlot,
-  topologyOf,
-  type RedisAddress,
-  type RedisClient,
-  type RedisTopologyOptions,
-} from './backends/redis-topology.ts';
-export { RedisCoherenceLink, type RedisCoherenceLinkOptions } from './backends/redis-pubsub.ts';
-export { createRedisStack, type RedisStackOptions } from './backends/redis-stack.ts';
-export {
-  DEFAULT_NEAR_MAX_BYTES,
-  DEFAULT_NEAR_TTL,
-  LayeredBackend,
-  type ExpiringReads,
-  type LayeredBackendOptions,
-} from './backends/layered.ts';
-export { Coherence, type CoherenceOptions, type CoherenceStats } from './coherence.ts';
-export { coherenceChannels, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type LinkHandlers } from './coherence-wire.ts';
-export { HeardSequence } from './coherence-sequence.ts';
-export {
-  COMPARE_AND_DELETE,
-  distributedFlight,
-  lockKey,
-  takeLock,
-  type DistributedFlightOptions,
-  type LockCommands,
-} from './lock.ts';
-export {
-  BreakerOpenError,
-  CircuitBreaker,
-  withBreaker,
-  type BreakerBackend,
-  type BreakerOptions,
-  type BreakerState,
-} from './breaker.ts';
 export {
   HttpPurger,
   purgeOpEvent,

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { BoundedMap } from './bounded-map.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
 
 /**
  * Collision-proof cache keys.
@@ -11,6 +13,10 @@ import { createHash } from 'node:crypto';
  * (namespace, parts) never share a key. A key that would be longer than {@link MAX_KEY_LENGTH}
  * keeps a readable head and ends in `#` plus the SHA-256 of the namespace and parts; `#` never
  * occurs in an unhashed key, so hashed and unhashed keys cannot meet either.
+ *
+ * Every key and channel name the library writes is built here, so the namespaces cannot collide:
+ * `view`, `memo`, `fragment` and `fragment@` hold values; the reserved `__kiln:` namespaces hold
+ * the library's own bookkeeping (tag versions, locks, the coherence counter, the health probe).
  */
 
 /** The longest key this module returns. */
@@ -112,6 +118,11 @@ export function keyedQuery(query: URLSearchParams | string, queryString: true | 
   return kept.toString();
 }
 
+/** The key of an unnamed `<% cache %>` fragment: its template and the tag's line and column, plus the vary values. */
+export function positionalFragmentKey(template: string, line: number, column: number, varyOn: readonly unknown[]): string {
+  return makeKey('fragment@', template, line, column, varyOn);
+}
+
 /** The key of one memoized call: function name, the function's current version and its arguments. */
 export function memoKey(fnName: string, version: string | number, args: readonly unknown[]): string {
   return makeKey('memo', fnName, String(version), args);
@@ -204,4 +215,63 @@ function stringifyObject(object: object, path: string, seen: Set<object>): strin
     fields.push(`${JSON.stringify(key)}:${stringifyAt(record[key], `${path}.${key}`, seen)}`);
   }
   return `{${fields.join(',')}}`;
+}
+
+const TAG_NAMESPACE = '__kiln:tag';
+/** How every tag key starts (the namespace needs no escaping). */
+const TAG_KEY_HEAD = `${TAG_NAMESPACE}|`;
+
+/** Tag keys already built (a hit checks its tags on every read), the first built going first. */
+const tagKeys = new BoundedMap<string, string>({ maxEntries: CACHE_DEFAULTS.tagKeyMemoEntries });
+
+/** The backend key holding a tag's current version (see tags.ts). */
+export function tagKey(tag: string): string {
+  let key = tagKeys.get(tag);
+  if (key === undefined) {
+    key = makeKey(TAG_NAMESPACE, tag);
+    tagKeys.set(tag, key);
+  }
+  return key;
+}
+
+/**
+ * Whether a backend key holds a version (of a tag, or of a memoized function, which is a tag
+ * too): writing one is an invalidation, which the near cache confirms with every process.
+ */
+export function isVersionKey(key: string): boolean {
+  return key.startsWith(TAG_KEY_HEAD);
+}
+
+/** The version tag behind a memoized function's keys (see memoize.ts). */
+export function memoVersionTag(name: string): string {
+  return `__kiln:memo:${name}`;
+}
+
+/** The backend key of the distributed single-flight lock guarding `key`'s computation. */
+export function lockKey(key: string): string {
+  return makeKey('__kiln:lock', key);
+}
+
+/** The key the health check probes; it is never written. */
+export const HEALTH_PROBE_KEY = '__kiln:health';
+
+/** The counter that numbers coherence announcements, under the cache's prefix. */
+export const COHERENCE_SEQUENCE_KEY = '__kiln:coherence|seq';
+
+/** The coherence channels of a scope (the key prefix), and a process's own confirmation channel. */
+export interface CoherenceChannels {
+  /** Where announcements go. */
+  bus: string;
+  /** Where the process `origin` hears confirmations of its announcements. */
+  ack: (origin: string) => string;
+  /** This process's own confirmation channel. */
+  mine: string;
+}
+
+/** The channels of a scope for the process `id`; one hash tag keeps them in one Cluster shard. */
+export function coherenceChannels(scope: string, id: string): CoherenceChannels {
+  const tag = createHash('sha256').update(scope).digest('hex').slice(0, 16);
+  const base = `kiln:coherence:{${tag}}`;
+  const ack = (origin: string): string => `${base}:ack:${origin}`;
+  return { bus: `${base}:bus`, ack, mine: ack(id) };
 }

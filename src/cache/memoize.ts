@@ -1,15 +1,23 @@
-import type { Cache, GetOrSetOptions } from './cache.ts';
-import { memoKey } from './keys.ts';
-import type { Seconds } from './types.ts';
+import { memoKey, memoVersionTag } from './keys.ts';
+import type { GetOptions, GetOrSetOptions, Seconds } from './types.ts';
 
 /**
  * Function caching, as Flask-Caching's `memoize` and `cached`.
  *
  * A memoized call's key is `memoKey(name, version, args)`: the function's name, its current
  * version and its arguments in stable form (see `stableStringify`). The version is a tag
- * version (`__kiln:memo:<name>`, see tags.ts) kept in the backend, so `deleteMemoized(fn)`
+ * version (the tag `memoVersionTag(name)`, see keys.ts and tags.ts) kept in the backend, so `deleteMemoized(fn)`
  * replaces it in O(1) and every older entry becomes unreachable, in every process.
  */
+
+/** What memoization needs of a cache; `Cache` is one. */
+export interface MemoStore {
+  getOrSet<T>(key: string, compute: () => T | Promise<T>, opts?: GetOrSetOptions<T>): Promise<T>;
+  /** The current version of a tag, created if absent; undefined when the backend failed. */
+  tagVersion(tag: string, opts?: GetOptions): Promise<string | undefined>;
+  invalidateTags(tags: readonly string[], opts?: GetOptions): Promise<boolean>;
+  delete(key: string, opts?: GetOptions): Promise<boolean>;
+}
 
 /** Options of {@link memoize}; the Flask-Caching switches receive the call's arguments. */
 export interface MemoizeOptions<A extends unknown[], R> {
@@ -53,15 +61,10 @@ export type CachedFunction<R> = (() => Promise<Awaited<R>>) & {
   makeCacheKey(): string;
 };
 
-const names = new WeakMap<Cache, Map<string, string>>();
+const names = new WeakMap<MemoStore, Map<string, string>>();
 const registry = new WeakMap<object, string>();
 
-/** The version tag behind a memoized function's keys. */
-export function memoVersionTag(name: string): string {
-  return `__kiln:memo:${name}`;
-}
-
-function claimName(cache: Cache, name: string, fn: object): void {
+function claimName(cache: MemoStore, name: string, fn: object): void {
   const claimed = names.get(cache) ?? new Map<string, string>();
   names.set(cache, claimed);
   const source = fn.toString();
@@ -81,7 +84,7 @@ function nameOf(fn: (...args: never[]) => unknown): string {
 
 /** Wraps `fn` so each distinct argument list is computed once per timeout, single-flight. */
 export function memoize<A extends unknown[], R>(
-  cache: Cache,
+  cache: MemoStore,
   fn: (...args: A) => R,
   opts: MemoizeOptions<A, Awaited<R>> = {},
 ): MemoizedFunction<A, R> {
@@ -124,7 +127,7 @@ export function memoize<A extends unknown[], R>(
  * memoized wrapper or the original function. Resolves false when the backend failed.
  */
 export async function deleteMemoized<A extends unknown[]>(
-  cache: Cache,
+  cache: MemoStore,
   fn: (...args: A) => unknown,
   ...args: A | []
 ): Promise<boolean> {
@@ -137,7 +140,7 @@ export async function deleteMemoized<A extends unknown[]>(
 }
 
 /** Wraps an argument-less function so its result is cached under `opts.key`, single-flight. */
-export function cached<R>(cache: Cache, fn: () => R, opts: CachedOptions<Awaited<R>>): CachedFunction<R> {
+export function cached<R>(cache: MemoStore, fn: () => R, opts: CachedOptions<Awaited<R>>): CachedFunction<R> {
   const { key, ...rest } = opts;
   if (!key) throw new TypeError('cached: a non-empty { key } is required');
   const call = async (): Promise<Awaited<R>> =>

@@ -1,3 +1,5 @@
+import { CACHE_DEFAULTS } from './defaults.ts';
+
 /**
  * Invalidations that failed and still have to reach the backend.
  *
@@ -20,7 +22,7 @@ export interface PendingWork {
 }
 
 /** Most keys and tags remembered one by one; beyond that the replay clears the whole prefix. */
-export const MAX_PENDING = 10_000;
+export const MAX_PENDING = CACHE_DEFAULTS.pendingMaxEntries;
 
 /** Remembers failed invalidations and replays them, one replay at a time. */
 export class PendingInvalidations {

@@ -1,15 +1,19 @@
-import { deleteManyVia, earliest, getManyVia, isExpired } from './backends/base.ts';
+import { BoundedMap } from './bounded-map.ts';
 import { decodeEntry, type DecodedEntry } from './codec.ts';
+import { CACHE_DEFAULTS } from './defaults.ts';
+import { earliest, isExpired } from './expiry.ts';
 import type { TagStore } from './tags.ts';
 import { messageOf, now, type Telemetry } from './telemetry.ts';
-import type { CacheBackend, CacheOp, Clock, GetOptions } from './types.ts';
+import type { SyncReads } from './backends/capabilities.ts';
+import type { NormalizedBackend } from './backends/normalize.ts';
+import type { CacheOp, Clock, GetOptions } from './types.ts';
 
 /** Longest stored string whose peek is kept, and how many keys are kept. */
-const PEEK_KEEP_MAX_LENGTH = 4096;
-const PEEK_KEEP_MAX_ENTRIES = 1024;
+const PEEK_KEEP_MAX_LENGTH = CACHE_DEFAULTS.peek.keepMaxLength;
+const PEEK_KEEP_MAX_ENTRIES = CACHE_DEFAULTS.peek.keepMaxEntries;
 
 /** What a peek at one key found, kept to answer the next peeks while the backend is unchanged. */
-interface Peeked {
+interface KeptPeek {
   /** The stored string (undefined: absent), and its size in bytes. */
   raw: string | undefined;
   bytes: number | undefined;
@@ -19,8 +23,8 @@ interface Peeked {
   entry: DecodedEntry | undefined;
   /** When the answer runs out: the earliest expiry of the entry and its tag versions (0 = never). */
   until: number;
-  /** The backend's change stamp it was read under (undefined: not to be trusted again). */
-  stamp: number | string | undefined;
+  /** The backend's content version it was read under (undefined: not to be trusted again). */
+  version: number | string | undefined;
 }
 
 /** Whether a decoded value is plain JSON data (no Buffer, Date or bigint revived from a tag). */
@@ -49,17 +53,17 @@ function deepFreeze<T>(value: T): T {
  * versions, and report a hit, miss or error per key. A failure anywhere is a miss.
  */
 export class EntryReader {
-  /** Recent peeks by key (plain values frozen, as every later peek shares them). */
-  private readonly peeked = new Map<string, Peeked>();
+  /** Recent peeks by key, the first kept going first (plain values frozen, as every later peek shares them). */
+  private readonly peeked = new BoundedMap<string, KeptPeek>({ maxEntries: PEEK_KEEP_MAX_ENTRIES });
 
   constructor(
-    private readonly backend: CacheBackend,
+    private readonly backend: NormalizedBackend,
     private readonly telemetry: Telemetry,
     private readonly tagStore: TagStore,
     /** The cache's clock, which its backend shares, for the expiry of kept peeks. */
     private readonly clock: Clock,
     /** True while failed invalidations are pending (see pending.ts): every answered read is then a miss. */
-    private readonly unsettled: () => boolean = () => false,
+    private readonly missWhilePending: () => boolean = () => false,
   ) {}
 
   /** The live entry under `key` (a value or a not-found marker), or undefined. */
@@ -67,38 +71,39 @@ export class EntryReader {
     const start = now();
     const read = await this.telemetry.attempt(() => this.backend.get(key));
     if (!read.ok) return this.telemetry.fail(op, key, opts, start, read.error);
-    if (this.unsettled()) return void this.telemetry.emit(op, key, 'miss', opts, start);
+    if (this.missWhilePending()) return void this.telemetry.emit(op, key, 'miss', opts, start);
     const [entry] = await this.decode(op, [key], [read.value], opts, start);
     return entry;
   }
 
   /**
    * The lookup of `key` decided without waiting, when the backend can peek at the entry and its
-   * tag versions (see `CacheBackend.peekMany`): `{ entry }` (undefined for a miss), reported
+   * tag versions (see `SyncReads.peekMany`): `{ entry }` (undefined for a miss), reported
    * like `lookup`; or undefined when it cannot tell, and nothing is reported. Anything unusual
    * (a backend error, a corrupt entry) is left to `lookup`, which reports and repairs it.
    *
-   * While the backend's change stamp is the one a key was last peeked under, nothing it read
+   * While the backend's content version is the one a key was last peeked under, nothing it read
    * changed: the same answer is given again until the earliest expiry among what it read, with
-   * no read at all. A hot key thus costs one stamp check (the page front's "one lookup").
+   * no read at all. A hot key thus costs one version check (an early page answer's "one lookup").
    */
   peek(op: CacheOp, key: string, opts: GetOptions): { entry: DecodedEntry | undefined } | undefined {
-    if (!this.backend.peekMany) return undefined;
+    const sync = this.backend.syncReads;
+    if (sync === undefined) return undefined;
     const start = now();
-    let found: Peeked | undefined;
+    let found: KeptPeek | undefined;
     try {
-      const stamp = this.backend.changeStamp?.();
+      const version = sync.contentVersion();
       const kept = this.peeked.get(key);
-      if (kept !== undefined && stamp !== undefined && kept.stamp === stamp && !isExpired(this.clock, kept.until)) {
+      if (kept !== undefined && version !== undefined && kept.version === version && !isExpired(this.clock, kept.until)) {
         found = kept;
       } else {
-        found = this.peekNow(key, stamp, kept);
+        found = this.peekAndKeep(sync, key, version, kept);
         if (found === undefined) return undefined;
       }
     } catch {
       return undefined;
     }
-    if (found.entry === undefined || this.unsettled()) {
+    if (found.entry === undefined || this.missWhilePending()) {
       this.telemetry.emit(op, key, 'miss', opts, start, found.bytes);
       return { entry: undefined };
     }
@@ -107,17 +112,17 @@ export class EntryReader {
   }
 
   /** Reads `key` and its tag versions through `peekMany` and keeps what it found; undefined when the backend cannot tell. */
-  private peekNow(key: string, stamp: number | string | undefined, kept: Peeked | undefined): Peeked | undefined {
-    const read = this.backend.peekMany?.([key]);
+  private peekAndKeep(sync: SyncReads, key: string, version: number | string | undefined, kept: KeptPeek | undefined): KeptPeek | undefined {
+    const read = sync.peekMany([key]);
     if (read === undefined) return undefined;
     const stored = read[0];
-    let found: Peeked;
+    let found: KeptPeek;
     if (stored === undefined) {
-      found = { raw: undefined, bytes: undefined, decoded: undefined, entry: undefined, until: 0, stamp };
+      found = { raw: undefined, bytes: undefined, decoded: undefined, entry: undefined, until: 0, version };
     } else {
       // The same string as last time decodes to the same (frozen) entry.
       const decoded = kept?.raw === stored.value ? kept.decoded : deepFreezeIfPlain(decodeEntry(stored.value), stored.value);
-      found = { raw: stored.value, bytes: Buffer.byteLength(stored.value), decoded, entry: decoded, until: stored.expiresAt, stamp };
+      found = { raw: stored.value, bytes: Buffer.byteLength(stored.value), decoded, entry: decoded, until: stored.expiresAt, version };
       if (decoded?.tags) {
         const tags = this.tagStore.peekFresh(decoded.tags);
         if (tags === undefined) return undefined;
@@ -125,29 +130,26 @@ export class EntryReader {
         if (!tags.fresh) found.entry = undefined;
       }
     }
-    this.keep(key, found);
+    this.keepPeek(key, found);
     return found;
   }
 
   /** Keeps a peek whose entry is frozen (or absent); others are read again next time. */
-  private keep(key: string, found: Peeked): void {
+  private keepPeek(key: string, found: KeptPeek): void {
     this.peeked.delete(key);
     if (found.decoded !== undefined && !Object.isFrozen(found.decoded)) return;
-    if (this.peeked.size >= PEEK_KEEP_MAX_ENTRIES) this.peeked.delete(this.peeked.keys().next().value as string);
     this.peeked.set(key, found);
   }
 
   /** The live entries under many keys, in order, in one backend round trip (plus one for tags). */
   async lookupMany(op: CacheOp, keys: readonly string[], opts: GetOptions): Promise<(DecodedEntry | undefined)[]> {
     const start = now();
-    const read = await this.telemetry.attempt(() =>
-      this.backend.getMany ? this.backend.getMany(keys) : getManyVia(this.backend, keys),
-    );
+    const read = await this.telemetry.attempt(() => this.backend.getMany(keys));
     if (!read.ok) {
       for (const key of keys) this.telemetry.fail(op, key, opts, start, read.error);
       return keys.map(() => undefined);
     }
-    if (this.unsettled()) {
+    if (this.missWhilePending()) {
       for (const key of keys) this.telemetry.emit(op, key, 'miss', opts, start);
       return keys.map(() => undefined);
     }
@@ -177,9 +179,7 @@ export class EntryReader {
     });
     if (corrupt.size > 0) {
       const doomed = Array.from(corrupt, (i) => keys[i]);
-      const removed = await this.telemetry.attempt(() =>
-        this.backend.deleteMany ? this.backend.deleteMany(doomed) : deleteManyVia(this.backend, doomed),
-      );
+      const removed = await this.telemetry.attempt(() => this.backend.deleteMany(doomed));
       if (!removed.ok) this.telemetry.fail('delete', doomed[0], opts, start, removed.error);
     }
     let fresh = entries.map(() => true);

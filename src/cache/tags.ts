@@ -1,13 +1,13 @@
 import { randomInt } from 'node:crypto';
-import { earliest, getManyVia, setManyVia } from './backends/base.ts';
+import type { NormalizedBackend } from './backends/normalize.ts';
 import type { TagVersions } from './codec.ts';
-import { makeKey } from './keys.ts';
-import type { CacheBackend } from './types.ts';
+import { earliest } from './expiry.ts';
+import { tagKey } from './keys.ts';
 
 /**
  * Tag invalidation without key scans, on every backend.
  *
- * Each tag has a version stored in the backend under `__kiln:tag|…` with no expiry. An entry
+ * Each tag has a version stored in the backend under `tagKey(tag)` (keys.ts) with no expiry. An entry
  * stored with tags records the version of each tag at the time its value was computed; reading
  * it fetches the current versions in one `getMany` and treats any difference as a miss.
  *
@@ -18,20 +18,6 @@ import type { CacheBackend } from './types.ts';
  * when it was written. The worst a lost tag key costs is extra misses, never a stale hit.
  */
 
-/** Tag keys already built (a hit checks its tags on every read); emptied when it grows past 10,000. */
-const tagKeys = new Map<string, string>();
-
-/** The backend key holding a tag's current version. */
-export function tagKey(tag: string): string {
-  let key = tagKeys.get(tag);
-  if (key === undefined) {
-    key = makeKey('__kiln:tag', tag);
-    if (tagKeys.size >= 10_000) tagKeys.clear();
-    tagKeys.set(tag, key);
-  }
-  return key;
-}
-
 /** A fresh random version for a tag or a memoized function. */
 export function freshVersion(): string {
   return String(randomInt(1, 2 ** 48));
@@ -39,11 +25,7 @@ export function freshVersion(): string {
 
 /** Reads, creates and replaces tag versions in a backend. */
 export class TagStore {
-  constructor(private readonly backend: CacheBackend) {}
-
-  private getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    return this.backend.getMany ? this.backend.getMany(keys) : getManyVia(this.backend, keys);
-  }
+  constructor(private readonly backend: NormalizedBackend) {}
 
   /**
    * The current version of each tag, creating absent ones. Call it before computing a value
@@ -51,7 +33,7 @@ export class TagStore {
    */
   async current(tags: readonly string[]): Promise<TagVersions> {
     const names = Array.from(new Set(tags));
-    const versions = await this.getMany(names.map(tagKey));
+    const versions = await this.backend.getMany(names.map(tagKey));
     const out: TagVersions = {};
     await Promise.all(
       names.map(async (name, i) => {
@@ -72,7 +54,7 @@ export class TagStore {
   async fresh(records: ReadonlyArray<TagVersions | undefined>): Promise<boolean[]> {
     const names = Array.from(new Set(records.flatMap((record) => (record ? Object.keys(record) : []))));
     if (names.length === 0) return records.map(() => true);
-    const versions = await this.getMany(names.map(tagKey));
+    const versions = await this.backend.getMany(names.map(tagKey));
     const current = new Map(names.map((name, i) => [name, versions[i]]));
     return records.map(
       (record) =>
@@ -84,11 +66,11 @@ export class TagStore {
   /**
    * Whether the recorded versions all still match, and when the earliest of the versions read
    * expires (0 = never), decided without waiting when the backend can peek at the tag keys (see
-   * `CacheBackend.peekMany`); undefined when it cannot tell.
+   * `SyncReads.peekMany`); undefined when it cannot tell.
    */
   peekFresh(record: TagVersions): { fresh: boolean; until: number } | undefined {
     const names = Object.keys(record);
-    const versions = this.backend.peekMany?.(names.map(tagKey));
+    const versions = this.backend.syncReads?.peekMany(names.map(tagKey));
     if (versions === undefined) return undefined;
     let until = 0;
     let fresh = true;
@@ -103,7 +85,6 @@ export class TagStore {
   /** Gives each tag a fresh version, making every entry stored under the old one a miss. */
   async invalidate(tags: readonly string[]): Promise<void> {
     const entries = Array.from(new Set(tags), (name) => [tagKey(name), freshVersion()] as const);
-    if (this.backend.setMany) await this.backend.setMany(entries, 0);
-    else await setManyVia(this.backend, entries, 0);
+    await this.backend.setMany(entries, 0);
   }
 }

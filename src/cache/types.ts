@@ -16,8 +16,10 @@ export const systemClock: Clock = { now: () => Date.now() };
  * - `undefined` is the only miss; every string (including `""`) is a value.
  * - `ttl` is in seconds; `0` means no expiry. An expired entry behaves exactly like a missing one.
  * - Every key a backend writes lives under its own key prefix; `clear()` removes only those.
- * - Batch members are optional: the cache derives them from the primitives when absent.
+ * - Batch members are optional: `normalizeBackend` derives them from the primitives when absent.
  * - Methods may reject; the cache turns a rejection into a miss or a no-op (fail open).
+ * - What a backend may offer beyond this (synchronous reads, locks, change notifications) are
+ *   small interfaces of their own in backends/capabilities.ts.
  */
 export interface CacheBackend {
   /** Short name used in events, stats and logs: `null`, `memory`, `filesystem`, `redis`, … */
@@ -36,20 +38,6 @@ export interface CacheBackend {
   clear(): Promise<void>;
   /** Values for many keys, in order, `undefined` for each miss. */
   getMany?(keys: readonly string[]): Promise<(string | undefined)[]>;
-  /**
-   * What `getMany` would resolve, with each entry's expiry, when the backend can tell without
-   * waiting (entries held in this process, or small synchronous file reads); `undefined` when it
-   * cannot, and the caller then reads with `getMany`. It may throw; the caller then reads with
-   * `getMany` too. It lets a hot path (the page front) answer a hit in the tick it arrived.
-   */
-  peekMany?(keys: readonly string[]): (PeekedEntry | undefined)[] | undefined;
-  /**
-   * A value that changes whenever something `peekMany` answered may have changed other than by
-   * expiry (a write, delete, eviction, or another process's invalidation), or `undefined` when
-   * the backend cannot vouch for that now. While it is unchanged, a caller may trust what
-   * `peekMany` answered until the entries' expiry, without asking again.
-   */
-  changeStamp?(): number | string | undefined;
   /** Stores many entries with one timeout. */
   setMany?(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void>;
   /** Removes many keys; resolves how many existed. */
@@ -59,31 +47,20 @@ export interface CacheBackend {
    * atomic where the store allows. The stored value is the integer's decimal string.
    */
   incr?(key: string, delta: number): Promise<number>;
-  /**
-   * Takes a short exclusive lock named `key` that expires after `ttlMs` milliseconds (distributed
-   * single-flight); resolves a handle, or `undefined` while another holder has it. Only the handle
-   * that took it can release it, so a holder whose lock expired never frees someone else's.
-   */
-  lock?(key: string, ttlMs: number): Promise<CacheLock | undefined>;
-  /**
-   * Resolves when another process announces a change of `key`, or after `timeoutMs` at the
-   * latest; lets a process waiting on another's lock wake as soon as the value is stored.
-   */
-  waitForChange?(key: string, timeoutMs: number): Promise<void>;
   /** What the backend knows of its size, for stats. */
   stats?(): Promise<BackendStats>;
   /** Releases connections, timers and handles. */
   close?(): Promise<void>;
 }
 
-/** An entry as `peekMany` answers it. */
+/** An entry as `SyncReads.peekMany` answers it (backends/capabilities.ts). */
 export interface PeekedEntry {
   readonly value: string;
   /** When it expires, in ms by the cache's clock; 0 = never. */
   readonly expiresAt: number;
 }
 
-/** A lock taken with {@link CacheBackend.lock}. */
+/** A lock taken with `DistributedLocks.lock` (backends/capabilities.ts). */
 export interface CacheLock {
   /** Frees the lock if this handle still holds it (never someone else's); resolves whether it did. */
   release(): Promise<boolean>;
@@ -108,6 +85,9 @@ export type CacheOp =
   | 'clear'
   | 'incr'
   | 'invalidateTags';
+
+/** What the page cache did for a request, as its `X-Cache` header says. */
+export type PageCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
 
 /** What an operation amounted to. */
 export type CacheResult = 'hit' | 'miss' | 'set' | 'delete' | 'error';
@@ -146,4 +126,18 @@ export interface SetOptions {
 export interface GetOptions {
   origin?: CacheOrigin;
   detail?: string;
+}
+
+/** Options of `Cache.getOrSet`: the write options plus the Flask-Caching switches. */
+export interface GetOrSetOptions<T = unknown> extends SetOptions {
+  /** When it returns true the cache is bypassed entirely: no read, no write. */
+  unless?: () => boolean;
+  /** When it returns true the value is recomputed and overwrites the entry. */
+  forcedUpdate?: () => boolean;
+  /** A result filter: a computed value is stored only when it returns true. */
+  shouldCache?: (value: T) => boolean;
+  /** Whether a `null` result is stored (default true). */
+  cacheNull?: boolean;
+  /** When set, a `null`/`undefined` ("not found") result is stored as a marker for this many seconds. */
+  negativeTimeout?: Seconds;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/breaker.ts';
-import type { CacheBackend } from '../../src/cache/types.ts';
+import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/distributed/breaker.ts';
+import type { CacheBackend, Seconds } from '../../src/cache/types.ts';
 import { ControllableBackend } from '../support/controllable-backend.ts';
 import { FakeClock } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LayeredBackend } from '../../src/cache/backends/layered.ts';
+import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheBackend } from '../../src/cache/types.ts';
 import { uniquePrefix } from './helpers.ts';
@@ -29,7 +29,7 @@ export function coherenceSuite(name: string, factory: NodeFactory): void {
     const caches: Cache[] = [];
     for (let i = 0; i < count; i++) {
       const backend = await factory(prefix);
-      if (!(backend instanceof LayeredBackend)) throw new Error('the coherence suite needs a near cache (LayeredBackend)');
+      if (!(backend instanceof NearCacheBackend)) throw new Error('the coherence suite needs a near cache (NearCacheBackend)');
       await backend.whenLive();
       const cache = new Cache({ backend, throwOnErrors: true });
       caches.push(cache);
@@ -38,8 +38,8 @@ export function coherenceSuite(name: string, factory: NodeFactory): void {
     return caches;
   }
 
-  function nearOf(cache: Cache): LayeredBackend {
-    if (!(cache.backend instanceof LayeredBackend)) throw new Error('not layered');
+  function nearOf(cache: Cache): NearCacheBackend {
+    if (!(cache.backend instanceof NearCacheBackend)) throw new Error('not layered');
     return cache.backend;
   }
 

@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LayeredBackend } from '../../src/cache/backends/layered.ts';
-import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
+import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
+import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { coherenceChannels, SEQUENCE_KEY, type Invalidation } from '../../src/cache/coherence-wire.ts';
-import { Coherence } from '../../src/cache/coherence.ts';
+import type { Invalidation } from '../../src/cache/distributed/coherence/wire.ts';
+import { COHERENCE_SEQUENCE_KEY, coherenceChannels } from '../../src/cache/keys.ts';
+import { Coherence, type Schedule } from '../../src/cache/distributed/coherence/coherence.ts';
 import { measureInvalidationLag, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
@@ -29,11 +30,36 @@ afterEach(async () => {
   for (const node of nodes.splice(0)) await node.coherence.close();
 });
 
+/** Timers a test runs by hand: an ack timeout passes when the test says so, not after a real wait. */
+class ManualSchedule {
+  private pending: { run: () => void; ms: number }[] = [];
+  readonly schedule: Schedule = (run, ms) => {
+    const item = { run, ms };
+    this.pending.push(item);
+    return () => {
+      this.pending = this.pending.filter((other) => other !== item);
+    };
+  };
+
+  /** The delays of the callbacks waiting to run. */
+  get waiting(): number[] {
+    return this.pending.map((item) => item.ms);
+  }
+
+  /** Runs every waiting callback, as if its time had come. */
+  fire(): void {
+    for (const item of this.pending.splice(0)) item.run();
+  }
+}
+
+/** Lets every delivery already scheduled on the in-memory bus arrive. */
+const deliveries = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** A process's coherence on an in-memory bus, recording what it was told to drop. */
-async function node(bus: MemoryBus, ackTimeoutMs = 200): Promise<Node> {
+async function node(bus: MemoryBus, ackTimeoutMs = 200, schedule?: Schedule): Promise<Node> {
   const link = bus.link();
   const logger = new MemoryLogger();
-  const coherence = new Coherence({ link, scope: 'scope:', pollMs: 0, ackTimeoutMs, logger });
+  const coherence = new Coherence({ link, scope: 'scope:', pollMs: 0, ackTimeoutMs, logger, schedule });
   const heard: Invalidation[] = [];
   coherence.onInvalidate((what) => heard.push(what));
   await coherence.ready();
@@ -43,41 +69,53 @@ async function node(bus: MemoryBus, ackTimeoutMs = 200): Promise<Node> {
   return made;
 }
 
-describe('coherence.publish()', () => {
+describe('coherence.publishInvalidation()', () => {
   it('resolves only once every other process has dropped the keys, and never tells the publisher itself', async () => {
     const bus = new MemoryBus();
     const [a, b, c] = [await node(bus), await node(bus), await node(bus)];
-    await a.coherence.publish(['post:1', 'index']);
+    await a.coherence.publishInvalidation(['post:1', 'index']);
     expect(b.heard).toEqual([['post:1', 'index']]);
     expect(c.heard).toEqual([['post:1', 'index']]);
     expect(a.heard).toEqual([]);
-    await b.coherence.publish('all');
+    await b.coherence.publishInvalidation('all');
     expect(a.heard).toEqual(['all']);
     expect(a.coherence.stats).toMatchObject({ published: 1, received: 1, missedAcks: 0 });
   });
 
   it('gives up waiting after the ack timeout for a process that does not confirm, and logs it once', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 30);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 30, timers.schedule);
     const b = await node(bus, 30);
     b.link.mute = true;
-    const started = performance.now();
-    await a.coherence.publish(['k']);
-    await a.coherence.publish(['k']);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(50);
+    for (let i = 0; i < 2; i++) {
+      let settled = false;
+      const publishing = a.coherence.publishInvalidation(['k']).then(() => (settled = true));
+      await deliveries();
+      await deliveries();
+      expect(settled).toBe(false); // still waiting for b, until the ack timeout
+      expect(timers.waiting).toEqual([30]);
+      timers.fire();
+      await publishing;
+    }
     expect(b.heard).toEqual([['k'], ['k']]);
     expect(a.coherence.stats.missedAcks).toBe(2);
     expect(a.logger.warns).toHaveLength(1);
     b.link.mute = false;
-    await a.coherence.publish(['k']);
+    await a.coherence.publishInvalidation(['k']);
     expect(a.logger.infos).toHaveLength(1);
   });
 
   it('drops the whole near cache when its own announcement does not come back', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 30);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 30, timers.schedule);
     a.link.lose = 1;
-    await a.coherence.publish(['k']);
+    const publishing = a.coherence.publishInvalidation(['k']);
+    await deliveries();
+    expect(a.heard).toEqual([]);
+    timers.fire();
+    await publishing;
     expect(a.heard).toEqual(['all']);
   });
 
@@ -85,7 +123,7 @@ describe('coherence.publish()', () => {
     const bus = new MemoryBus();
     const a = await node(bus);
     a.link.publish = () => Promise.reject(new Error('bus down'));
-    await expect(a.coherence.publish(['k'])).rejects.toThrow('bus down');
+    await expect(a.coherence.publishInvalidation(['k'])).rejects.toThrow('bus down');
   });
 });
 
@@ -105,10 +143,14 @@ describe('coherence safe fallback', () => {
 
   it('drops everything when a lost announcement is still missing at the next sequence check', async () => {
     const bus = new MemoryBus();
-    const a = await node(bus, 20);
+    const timers = new ManualSchedule();
+    const a = await node(bus, 20, timers.schedule);
     const b = await node(bus, 20);
     b.link.lose = 1;
-    await a.coherence.publish(['k']);
+    const publishing = a.coherence.publishInvalidation(['k']);
+    await deliveries();
+    timers.fire(); // b never confirms what it never heard
+    await publishing;
     expect(b.heard).toEqual([]);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([]); // it may still be on its way
@@ -121,7 +163,7 @@ describe('coherence safe fallback', () => {
   it('does not drop anything for an announcement that arrives late, before the next check', async () => {
     const bus = new MemoryBus();
     const b = await node(bus);
-    const seq = bus.incr(SEQUENCE_KEY); // another process counted its announcement, not yet sent
+    const seq = bus.incr(COHERENCE_SEQUENCE_KEY); // another process counted its announcement, not yet sent
     await b.coherence.checkSequence();
     const { bus: channel } = coherenceChannels('scope:', 'someone');
     bus.deliver(channel, JSON.stringify({ o: 'someone', m: 1, s: seq, k: ['late'] }));
@@ -134,8 +176,8 @@ describe('coherence safe fallback', () => {
     const bus = new MemoryBus();
     const a = await node(bus);
     const b = await node(bus);
-    await a.coherence.publish(['k']);
-    bus.reset(SEQUENCE_KEY);
+    await a.coherence.publishInvalidation(['k']);
+    bus.reset(COHERENCE_SEQUENCE_KEY);
     await b.coherence.checkSequence();
     expect(b.heard).toEqual([['k'], 'all']);
   });
@@ -175,9 +217,9 @@ describe.skipIf(!canSpawn)('coherence when the subscription breaks (private redi
     await server.stop();
   });
 
-  async function nearCache(prefix: string): Promise<{ cache: Cache; backend: LayeredBackend }> {
+  async function nearCache(prefix: string): Promise<{ cache: Cache; backend: NearCacheBackend }> {
     const backend = createRedisStack({ url: server.url, prefix, commandTimeoutMs: 2000, nearMaxBytes: 1 << 24, nearTtl: 10, logger: new MemoryLogger() });
-    if (!(backend instanceof LayeredBackend)) throw new Error('expected a near cache');
+    if (!(backend instanceof NearCacheBackend)) throw new Error('expected a near cache');
     await backend.whenLive();
     const cache = new Cache({ backend });
     caches.push(cache);

@@ -2,13 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  cacheConfigFromEnv,
-  createBackend,
-  createCache,
-  describeCacheConfig,
-  parseSize,
-} from '../../src/cache/config.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
+import { createBackend, createCache } from '../../src/cache/config/create.ts';
+import { parseSize } from '../../src/cache/config/env.ts';
 import { MemoryLogger } from './helpers.ts';
 
 const dev = { nodeEnv: 'development' };

@@ -2,12 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalQuery,
+  COHERENCE_SEQUENCE_KEY,
+  coherenceChannels,
   fragmentKey,
+  HEALTH_PROBE_KEY,
+  isVersionKey,
   keyedQuery,
+  lockKey,
   makeKey,
   MAX_KEY_LENGTH,
   memoKey,
+  memoVersionTag,
+  positionalFragmentKey,
   stableStringify,
+  tagKey,
   viewKey,
 } from '../../src/cache/keys.ts';
 
@@ -222,5 +230,26 @@ describe('stableStringify()', () => {
   it('allows the same object twice when it is not circular', () => {
     const shared = { x: 1 };
     expect(stableStringify([shared, shared])).toBe('[{"x":1},{"x":1}]');
+  });
+});
+
+describe('the library\'s own keys', () => {
+  it('keep the namespaces already stored, so an upgrade reads what an older process wrote', () => {
+    expect(tagKey('posts')).toBe('__kiln:tag|7:"posts"|');
+    expect(tagKey(memoVersionTag('recent'))).toBe('__kiln:tag|20:"__kiln:memo:recent"|');
+    expect(lockKey('view|1:a|')).toBe('__kiln:lock|15:"view%7C1:a%7C"|');
+    expect(positionalFragmentKey('a.njk', 1, 4, [])).toBe('fragment@|7:"a.njk"|1:1|1:4|2:[]|');
+    expect(HEALTH_PROBE_KEY).toBe('__kiln:health');
+    expect(COHERENCE_SEQUENCE_KEY).toBe('__kiln:coherence|seq');
+    expect(coherenceChannels('kiln:', 'me').mine).toMatch(/^kiln:coherence:\{[0-9a-f]{16}\}:ack:me$/);
+  });
+
+  it('tell a version key (tag or memoized function) from every other key', () => {
+    expect(isVersionKey(tagKey('posts'))).toBe(true);
+    expect(isVersionKey(tagKey(memoVersionTag('f')))).toBe(true);
+    expect(isVersionKey(tagKey('x'.repeat(500)))).toBe(true);
+    expect(isVersionKey(viewKey('p', '/__kiln:tag|', undefined, { queryString: false }))).toBe(false);
+    expect(isVersionKey(lockKey('__kiln:tag|'))).toBe(false);
+    expect(isVersionKey(makeKey('__kiln:tags', 'x'))).toBe(false);
   });
 });

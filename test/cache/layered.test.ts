@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LayeredBackend } from '../../src/cache/backends/layered.ts';
-import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
-import { withBreaker } from '../../src/cache/breaker.ts';
+import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
+import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
+import { withBreaker } from '../../src/cache/distributed/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { Coherence } from '../../src/cache/coherence.ts';
-import { cacheConfigFromEnv, createBackend, describeCacheConfig } from '../../src/cache/config.ts';
+import { Coherence } from '../../src/cache/distributed/coherence/coherence.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
+import { createBackend } from '../../src/cache/config/create.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
 import { backendContract } from './backend-contract.ts';
 import { FakeClock, MemoryLogger } from './helpers.ts';
@@ -13,7 +14,7 @@ import { CountingRemote, MemoryBus, type BusLink } from './near-helpers.ts';
 const sharedUp = await requireRedis();
 
 let clock = new FakeClock();
-const opened: LayeredBackend[] = [];
+const opened: NearCacheBackend[] = [];
 
 afterEach(async () => {
   for (const backend of opened.splice(0)) await backend.close();
@@ -29,7 +30,7 @@ function layered(options: { remote?: CountingRemote; bus?: MemoryBus; maxBytes?:
     link = options.bus.link();
     coherence = new Coherence({ link, scope: 'test:', pollMs: 0, logger: new MemoryLogger() });
   }
-  const backend = new LayeredBackend({ remote, clock, coherence, maxBytes: options.maxBytes, maxTtl: options.maxTtl });
+  const backend = new NearCacheBackend({ remote, clock, coherence, maxBytes: options.maxBytes, maxTtl: options.maxTtl });
   opened.push(backend);
   return { backend, remote, link, coherence };
 }
@@ -104,7 +105,7 @@ describe('layeredBackend.get()', () => {
     const open = remote.hold();
     const racing = b.backend.get('k');
     await remote.set('k', 'new', 0);
-    await a.coherence?.publish(['k']);
+    await a.coherence?.publishInvalidation(['k']);
     open();
     expect(await racing).toBe('old');
     expect(await b.backend.get('k')).toBe('new');
@@ -252,18 +253,18 @@ describe('layeredBackend capabilities', () => {
   it("exposes the remote's lock, counter and circuit-breaker state, under the remote's name", async () => {
     const remote = new CountingRemote(clock);
     const guarded = withBreaker(remote);
-    const backend = new LayeredBackend({ remote: guarded, clock });
+    const backend = new NearCacheBackend({ remote: guarded, clock });
     expect(backend.name).toBe('remote');
     expect(backend.breakerState).toBe('closed');
     expect(backend.incr).toBeTypeOf('function');
     expect(backend.lock).toBeUndefined();
-    const locking = new LayeredBackend({ remote: Object.assign(new CountingRemote(clock), { lock: async () => undefined }), clock });
+    const locking = new NearCacheBackend({ remote: Object.assign(new CountingRemote(clock), { lock: async () => undefined }), clock });
     expect(locking.lock).toBeTypeOf('function');
     expect(locking.breakerState).toBeUndefined();
   });
 
   it('refuses a maxTtl that is not positive', () => {
-    expect(() => new LayeredBackend({ remote: new CountingRemote(clock), maxTtl: 0 })).toThrow(/maxTtl/);
+    expect(() => new NearCacheBackend({ remote: new CountingRemote(clock), maxTtl: 0 })).toThrow(/maxTtl/);
   });
 });
 
@@ -276,7 +277,7 @@ describe('CACHE_NEAR_MAX_BYTES and CACHE_NEAR_TTL', () => {
     expect(describeCacheConfig(config)).toContain('near cache 16777216 bytes');
     const backend = await createBackend(config, { logger: new MemoryLogger() });
     try {
-      expect(backend).toBeInstanceOf(LayeredBackend);
+      expect(backend).toBeInstanceOf(NearCacheBackend);
       expect(backend.name).toBe('redis');
       expect(backend.lock).toBeTypeOf('function');
       expect('breakerState' in backend).toBe(true);
@@ -292,7 +293,7 @@ describe('CACHE_NEAR_MAX_BYTES and CACHE_NEAR_TTL', () => {
     expect(cacheConfigFromEnv({ CACHE_NEAR_MAX_BYTES: '4MB' }, test).nearMaxBytes).toBe(4 * 1024 * 1024);
     const backend = await createBackend(config, { logger: new MemoryLogger() });
     try {
-      expect(backend).not.toBeInstanceOf(LayeredBackend);
+      expect(backend).not.toBeInstanceOf(NearCacheBackend);
       expect(backend.lock).toBeTypeOf('function');
     } finally {
       await backend.close?.();
@@ -308,11 +309,11 @@ describe('CACHE_NEAR_MAX_BYTES and CACHE_NEAR_TTL', () => {
 });
 
 backendContract('layered (near over a memory remote)', async ({ clock: contractClock }) => {
-  const backend = new LayeredBackend({ remote: new CountingRemote(contractClock), clock: contractClock });
+  const backend = new NearCacheBackend({ remote: new CountingRemote(contractClock), clock: contractClock });
   return backend;
 });
 
-describe.skipIf(!sharedUp)('LayeredBackend on the shared Redis', () => {
+describe.skipIf(!sharedUp)('NearCacheBackend on the shared Redis', () => {
   backendContract(
     'layered redis (near + coherence)',
     async ({ prefix }) => {
@@ -324,7 +325,7 @@ describe.skipIf(!sharedUp)('LayeredBackend on the shared Redis', () => {
         nearTtl: 10,
         logger: new MemoryLogger(),
       });
-      if (backend instanceof LayeredBackend) await backend.whenLive();
+      if (backend instanceof NearCacheBackend) await backend.whenLive();
       return backend;
     },
     undefined,

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { memoVersionTag } from '../../src/cache/memoize.ts';
-import { tagKey } from '../../src/cache/tags.ts';
+import { memoVersionTag, tagKey } from '../../src/cache/keys.ts';
 import type { CacheEvent } from '../../src/cache/types.ts';
 import { FakeClock } from './helpers.ts';
 

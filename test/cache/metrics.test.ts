@@ -4,12 +4,13 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
-import { withBreaker } from '../../src/cache/breaker.ts';
+import { withBreaker } from '../../src/cache/distributed/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/cache-view.ts';
-import { CacheConfigError } from '../../src/cache/config.ts';
 import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
-import { CacheMetrics, escapeLabelValue, httpMetrics, metricsTokenFromEnv } from '../../src/cache/metrics.ts';
+import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
+import { httpMetrics } from '../../src/cache/metrics/http-metrics.ts';
+import { Counter, escapeLabelValue, Histogram } from '../../src/cache/metrics/registry.ts';
 import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
 
@@ -202,12 +203,40 @@ describe('CacheMetrics.watchPurges()', () => {
   });
 });
 
-describe('metricsTokenFromEnv()', () => {
-  it('reads METRICS_TOKEN, absent when empty, refusing a short one by name', () => {
-    expect(metricsTokenFromEnv({})).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: ' ' })).toBeUndefined();
-    expect(metricsTokenFromEnv({ METRICS_TOKEN: 'scrape-token-0123456789' })).toBe('scrape-token-0123456789');
-    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(CacheConfigError);
-    expect(() => metricsTokenFromEnv({ METRICS_TOKEN: 'short' })).toThrow(/^METRICS_TOKEN:/);
+describe('metrics.requestReporter()', () => {
+  it('counts a reported request like a served one, with the page cache result, and a fast hit too', async () => {
+    const { metrics } = setup();
+    const reporter = metrics.requestReporter();
+    const base = { method: 'GET', path: '/posts/1', route: '/posts/:id', bytes: 10, early: false };
+    reporter.report({ ...base, status: 200, durationMs: 4, pageCache: { status: 'MISS' } });
+    reporter.report({ ...base, status: 200, durationMs: 1, pageCache: { status: 'HIT' }, early: true });
+    reporter.report({ ...base, method: 'PURGE', route: 'unmatched', status: 404, durationMs: 1, pageCache: undefined });
+    const text = await metrics.render();
+    expect(sample(text, 'kiln_http_requests_total', { method: 'GET', route: '/posts/:id', status: '200' })).toBe(2);
+    expect(sample(text, 'kiln_http_requests_total', { method: 'other', route: 'unmatched', status: '404' })).toBe(1);
+    expect(sample(text, 'kiln_http_request_duration_seconds_count', { route: '/posts/:id' })).toBe(2);
+    expect(sample(text, 'kiln_http_request_duration_seconds_sum', { route: '/posts/:id' })).toBe(0.005);
+    expect(sample(text, 'kiln_page_cache_results_total', { result: 'HIT' })).toBe(1);
+    expect(sample(text, 'kiln_page_cache_results_total', { result: 'MISS' })).toBe(1);
+    expect(text).not.toContain('/posts/1"');
+  });
+});
+
+describe('counter.series() and histogram.series()', () => {
+  it('show nothing until counted, then count into the same series as the labels do', () => {
+    const counter = new Counter('c_total', 'A counter.');
+    const bound = counter.series({ a: 'x' });
+    expect(counter.render()).not.toContain('c_total{');
+    bound.inc();
+    counter.inc({ a: 'x' }, 2);
+    expect(counter.snapshot()).toEqual([{ labels: { a: 'x' }, value: 3 }]);
+    const histogram = new Histogram('h', 'A histogram.', [1, 5]);
+    const observed = histogram.series({ op: 'get' });
+    expect(histogram.snapshot()).toEqual([]);
+    observed.observe(0.5);
+    observed.observe(3);
+    histogram.observe({ op: 'get' }, 9);
+    expect(histogram.snapshot()).toEqual([{ labels: { op: 'get' }, counts: [1, 2], sum: 12.5, count: 3 }]);
+    expect(histogram.render()).toContain('h_bucket{op="get",le="5"} 2\nh_bucket{op="get",le="+Inf"} 3\n');
   });
 });

@@ -1,5 +1,5 @@
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
-import type { CoherenceLink, LinkHandlers } from '../../src/cache/coherence-wire.ts';
+import type { CoherenceLink, LinkHandlers } from '../../src/cache/distributed/coherence/wire.ts';
 import type { CacheBackend, Clock, Seconds } from '../../src/cache/types.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
-import { keySlot } from '../../src/cache/backends/redis-topology.ts';
-import { RedisBackend } from '../../src/cache/backends/redis.ts';
-import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config.ts';
+import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
+import { keySlot } from '../../src/cache/distributed/redis/topology.ts';
+import { RedisBackend } from '../../src/cache/distributed/redis/backend.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisCluster, type RedisClusterSetup } from '../support/redis-topologies.ts';
 import { requireBinary, requireRedisServerBinary } from '../support/services.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RedisBackend, isRedisOutage } from '../../src/cache/backends/redis.ts';
-import { withBreaker, type BreakerBackend, type BreakerState } from '../../src/cache/breaker.ts';
+import { RedisBackend, isRedisOutage } from '../../src/cache/distributed/redis/backend.ts';
+import { withBreaker, type BreakerGuardedBackend, type BreakerState } from '../../src/cache/distributed/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
@@ -17,7 +17,7 @@ const OPEN_MS = 1000;
 interface Setup {
   cache: Cache;
   inner: RedisBackend;
-  backend: BreakerBackend;
+  backend: BreakerGuardedBackend;
   logger: MemoryLogger;
   states: BreakerState[];
 }

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LayeredBackend } from '../../src/cache/backends/layered.ts';
-import { createRedisStack } from '../../src/cache/backends/redis-stack.ts';
-import { RedisBackend } from '../../src/cache/backends/redis.ts';
+import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
+import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
+import { RedisBackend } from '../../src/cache/distributed/redis/backend.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config.ts';
+import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-topologies.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
@@ -90,7 +90,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
       const prefix = uniquePrefix('sentinel-failover');
       const nodes = [stack(prefix), stack(prefix)];
       for (const node of nodes) {
-        if (!(node instanceof LayeredBackend)) throw new Error('expected a near cache');
+        if (!(node instanceof NearCacheBackend)) throw new Error('expected a near cache');
         await node.whenLive();
         caches.push(new Cache({ backend: node, logger: new MemoryLogger() }));
       }
@@ -104,7 +104,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
 
       // Writes fail fast (misses, no errors thrown) until the clients reach the new master.
       await waitUntil(() => a.set('k', 'after', { tags: ['post:1'] }), { timeoutMs: 20_000, what: 'a write to the new master' });
-      for (const node of nodes) if (node instanceof LayeredBackend) await node.whenLive();
+      for (const node of nodes) if (node instanceof NearCacheBackend) await node.whenLive();
       await a.set('k', 'after', { tags: ['post:1'] });
       expect(await b.get('k')).toBe('after');
       expect(await b.get('k')).toBe('after');

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisBackend, escapeGlob, failFastOptions, isRedisOutage } from '../../src/cache/backends/redis.ts';
+import { RedisBackend, escapeGlob, failFastOptions, isRedisOutage } from '../../src/cache/distributed/redis/backend.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
 import { backendContract } from './backend-contract.ts';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
+import { normalizeBackend } from '../../src/cache/backends/normalize.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { tagKey, TagStore } from '../../src/cache/tags.ts';
+import { tagKey } from '../../src/cache/keys.ts';
+import { TagStore } from '../../src/cache/tags.ts';
 import { FlakyBackend, MemoryLogger } from './helpers.ts';
 
 function setup() {
@@ -95,7 +97,7 @@ describe('cache.invalidateTags()', () => {
 
 describe('TagStore', () => {
   it('creates a version once and keeps it until invalidated', async () => {
-    const store = new TagStore(new MemoryBackend());
+    const store = new TagStore(normalizeBackend(new MemoryBackend()));
     const first = await store.current(['a', 'a', 'b']);
     expect(Object.keys(first).sort()).toEqual(['a', 'b']);
     expect(await store.current(['a'])).toEqual({ a: first.a });
@@ -111,7 +113,7 @@ describe('TagStore', () => {
     const ttls: number[] = [];
     const add = backend.add.bind(backend);
     backend.add = (key, value, ttl) => (ttls.push(ttl), add(key, value, ttl));
-    await new TagStore(backend).current(['t']);
+    await new TagStore(normalizeBackend(backend)).current(['t']);
     expect(ttls).toEqual([0]);
   });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { escapeGlob } from '../../src/cache/backends/redis.ts';
+import { escapeGlob } from '../../src/cache/distributed/index.ts';
 import type { Cache } from '../../src/cache/cache.ts';
 import { decodeEntry } from '../../src/cache/codec.ts';
 import { readPageRecord } from '../../src/cache/koa/entry.ts';

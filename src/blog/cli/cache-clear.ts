@@ -1,9 +1,7 @@
-import { createCache, describeCacheConfig } from '../../cache/config.ts';
-import { HttpPurger, type PurgeEvent } from '../../cache/http-purge.ts';
-import { PURGE_ALL_TAG } from '../../cache/purge-request.ts';
+import { createCache, describeCacheConfig, HttpPurger, PURGE_ALL_TAG, type PurgeEvent } from '../../cache/index.ts';
 import { loadConfig } from '../../config.ts';
 import { consoleLogger } from '../../log.ts';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 
 /**
  * `npm run cache:clear`: removes Kiln's entries (its key prefix only) from the configured cache,

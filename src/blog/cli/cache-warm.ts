@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../app.ts';
-import { createCache, describeCacheConfig } from '../../cache/config.ts';
+import { createCache, describeCacheConfig } from '../../cache/index.ts';
 import { loadConfig } from '../../config.ts';
 import { consoleLogger } from '../../log.ts';
 import { openDatabase } from '../db.ts';

@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
-import type { Cache } from '../../cache/cache.ts';
-import { CacheConfigError, createCache, type CacheType } from '../../cache/config.ts';
+import { createCache, type Cache, type CacheType } from '../../cache/index.ts';
 import { ConfigError, loadConfig, type Config } from '../../config.ts';
 import { openDatabase } from '../db.ts';
 import { applyImport } from '../import/apply.ts';
 import { NO_POSTS, planImport, type ImportPlan } from '../import/plan.ts';
 import { describeProblems, parseImportFile, type ImportRecord, type RecordProblem } from '../import/records.ts';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 import type { CacheOutbox } from '../services/outbox.ts';
 import { wirePostWrites } from '../writes.ts';
 import { ProgressBar } from './progress.ts';
@@ -165,7 +164,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   const lines =
     error instanceof Refused
       ? error.lines
-      : error instanceof ConfigError || error instanceof CacheConfigError
+      : error instanceof ConfigError
         ? [`bad configuration: ${error.message}`]
         : [error instanceof Error ? error.message : String(error)];
   process.stderr.write(`import: ${lines.join('\n')}\n`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { makeKey } from '../../cache/keys.ts';
+import { makeKey } from '../../cache/index.ts';
 import { MarkdownError, renderMarkdown } from '../markdown.ts';
 import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';

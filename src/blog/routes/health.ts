@@ -1,6 +1,6 @@
 import type { Router } from '@koa/router';
 import type { DataSource } from 'typeorm';
-import type { Cache } from '../../cache/cache.ts';
+import { HEALTH_PROBE_KEY, type Cache } from '../../cache/index.ts';
 import { createRouter } from './router.ts';
 
 /** What `GET /healthz` answers. */
@@ -12,9 +12,6 @@ export interface Health {
   /** Whether the database answers a trivial query. */
   database: 'ok' | 'error';
 }
-
-/** The key the health check probes; it is never written. */
-export const HEALTH_PROBE_KEY = '__kiln:health';
 
 /**
  * Checks both dependencies now: one cache lookup (bounded by the backend's command timeout, or

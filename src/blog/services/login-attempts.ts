@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { systemClock, type Clock } from '../../cache/types.ts';
-import type { Logger } from '../seed.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
+import type { Logger } from '../../log.ts';
 
 /** A client's attempts in its current window, as {@link LoginAttemptStore.hit} returns them. */
 export interface AttemptCount {

@@ -1,7 +1,7 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
-import { systemClock, type Clock } from '../../cache/types.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
 import { OutboxEntity } from '../entities/outbox.ts';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 import { exclusive } from './write-transactions.ts';
 
 /** A committed write's cache tags, waiting to be invalidated. */

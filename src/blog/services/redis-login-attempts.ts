@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { systemClock, type Clock } from '../../cache/types.ts';
-import type { Logger } from '../seed.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
+import type { Logger } from '../../log.ts';
 import type { AttemptCount, LoginAttemptStore } from './login-attempts.ts';
 
 /** Options of {@link RedisLoginAttempts}. */

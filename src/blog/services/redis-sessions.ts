@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { systemClock, type Clock } from '../../cache/types.ts';
-import type { Logger } from '../seed.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
+import type { Logger } from '../../log.ts';
 import { sessionTtl, type SessionData, type SessionStore } from './sessions.ts';
 
 /** Options of {@link RedisSessionStore}; durations in milliseconds. */

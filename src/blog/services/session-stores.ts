@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import type { Clock } from '../../cache/types.ts';
+import type { Clock } from '../../cache/index.ts';
 import type { SessionConfig } from '../../config.ts';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 import { DatabaseLoginAttempts, type LoginAttemptStore } from './login-attempts.ts';
 import { RedisLoginAttempts } from './redis-login-attempts.ts';
 import { RedisSessionStore } from './redis-sessions.ts';

@@ -1,6 +1,6 @@
 import type { DataSource, Repository } from 'typeorm';
 import { LessThan } from 'typeorm';
-import { systemClock, type Clock } from '../../cache/types.ts';
+import { systemClock, type Clock } from '../../cache/index.ts';
 import { SessionEntity, type SessionRow } from '../entities/session.ts';
 
 /** Session data as koa-session hands it over. */

@@ -1,7 +1,7 @@
 import type { DataSource, Repository } from 'typeorm';
 import { UserEntity, type UserRow } from '../entities/user.ts';
 import { defaultHasher, type PasswordHasher } from '../password.ts';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 
 /** The signed-in author, as sessions and templates know it. */
 export interface Author {

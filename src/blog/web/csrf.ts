@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import type { Clock } from '../../cache/types.ts';
+import type { Clock } from '../../cache/index.ts';
 import { formFields } from './body.ts';
 
 /** Name of the cookie that pairs a login form with the browser that fetched it. */

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
-import type { Logger } from '../seed.ts';
+import type { Logger } from '../../log.ts';
 
 /** Whether `path` belongs to the JSON API, whose errors are JSON. */
 export function isApiPath(path: string): boolean {

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { Context, Next } from 'koa';
-import { normalizeIp } from '../../cache/toolbar/access.ts';
+import { normalizeIp } from '../../cache/toolbar/index.ts';
 import type { TrustProxy } from '../../config.ts';
 
 /** Whether `name` (lower case) is a header through which a proxy speaks for the client. */

@@ -1,5 +1,5 @@
 import type { AfterQueryEvent, DataSource, EntitySubscriberInterface, Logger, ObjectLiteral, QueryRunner } from 'typeorm';
-import type { QueryReport } from '../../cache/toolbar/collector.ts';
+import type { QueryReport } from '../../cache/toolbar/index.ts';
 
 /** Where finished queries go (the toolbar's collector). */
 export interface QuerySink {

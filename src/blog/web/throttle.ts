@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import type { Clock } from '../../cache/types.ts';
-import { normalizeIp } from '../../cache/toolbar/access.ts';
+import type { Clock } from '../../cache/index.ts';
+import { normalizeIp } from '../../cache/toolbar/index.ts';
 import { CLIENT_KEY_MAX, type LoginAttemptStore } from '../services/login-attempts.ts';
 
 /** Options of the login throttle. */

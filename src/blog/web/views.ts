@@ -1,5 +1,5 @@
 import nunjucks from 'nunjucks';
-import { renderTemplate } from '../../cache/nunjucks/render.ts';
+import { renderTemplate } from '../../cache/nunjucks/index.ts';
 
 /** Nunjucks tag delimiters: blocks are `<% %>` (so `{% %}` stays free in posts), variables `{{ }}`. */
 export const VIEW_TAGS = {

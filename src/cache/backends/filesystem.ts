@@ -3,7 +3,10 @@ import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSy
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
-import { BaseBackend, checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
+import { expiryOf, isExpired } from '../expiry.ts';
+import type { SyncReads } from './capabilities.ts';
+import { checkDelta, parseCounter } from './counter.ts';
 
 /** Options of {@link FilesystemBackend}. */
 export interface FilesystemBackendOptions {
@@ -17,7 +20,7 @@ export interface FilesystemBackendOptions {
   threshold?: number;
   /**
    * Milliseconds the folder must have been quiet before its state vouches for what was read
-   * (default 2000; see `changeStamp`). Tests shorten it.
+   * (default 2000; see `contentVersion`). Tests shorten it.
    */
   settleMs?: number;
 }
@@ -49,7 +52,7 @@ function isMissing(error: unknown): boolean {
  * `<hash(prefix)>-<hash(key)>`, mode 0600. Beyond `threshold` entries, expired files are pruned
  * first, then the oldest. `add` and `incr` are atomic within one process only.
  */
-export class FilesystemBackend extends BaseBackend implements CacheBackend {
+export class FilesystemBackend implements CacheBackend, SyncReads {
   readonly name = 'filesystem';
   readonly dir: string;
   private readonly clock: Clock;
@@ -63,11 +66,10 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
 
   /** Creates the folder if needed and proves it writable; throws naming CACHE_DIR otherwise. */
   constructor(options: FilesystemBackendOptions) {
-    super();
     this.dir = options.dir;
     this.clock = options.clock ?? systemClock;
-    this.threshold = options.threshold ?? 500;
-    this.settleMs = options.settleMs ?? 2000;
+    this.threshold = options.threshold ?? CACHE_DEFAULTS.filesystem.threshold;
+    this.settleMs = options.settleMs ?? CACHE_DEFAULTS.filesystem.settleMs;
     if (!Number.isSafeInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`filesystem cache threshold must be a positive integer, got ${this.threshold}`);
     }
@@ -132,8 +134,9 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
    * anything (and it is taken before the files it vouches for are read). Needs a local
    * filesystem: a network one may report a folder's times late.
    */
-  changeStamp(): string | undefined {
+  contentVersion(): string | undefined {
     const info = statSync(this.dir, { throwIfNoEntry: false });
+    // Wall time, not the injected clock: the folder's times are set by the kernel's wall clock.
     if (info === undefined || Date.now() - Math.max(info.mtimeMs, info.ctimeMs) < this.settleMs) return undefined;
     return `${info.ino}:${info.mtimeMs}:${info.ctimeMs}:${info.size}`;
   }
@@ -254,6 +257,7 @@ export class FilesystemBackend extends BaseBackend implements CacheBackend {
       names.map(async (name) => {
         const path = join(this.dir, name);
         if (name.startsWith(`.tmp-${this.stem}-`)) {
+          // Wall time: file times are.
           const info = await stat(path).catch(() => undefined);
           if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await unlink(path).catch(() => undefined);
           return;

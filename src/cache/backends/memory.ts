@@ -1,5 +1,8 @@
 import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from '../types.ts';
-import { checkDelta, expiryOf, isExpired, parseCounter } from './base.ts';
+import type { SyncReads } from './capabilities.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
+import { expiryOf, isExpired } from '../expiry.ts';
+import { checkDelta, parseCounter } from './counter.ts';
 
 /** A stored value as the store holds it: small strings as they are, large ones as UTF-8 bytes (see below). */
 interface Held {
@@ -21,8 +24,9 @@ export interface Entry {
 /**
  * Values of at least this many UTF-16 units are held as UTF-8 bytes outside the JS heap: their
  * memory is counted exactly, and an evicted one is returned to the system promptly instead of
- * waiting as heap garbage for a full collection (issue 6's memory bound: page bodies are such
- * values). Reading one decodes it again, which page hits avoid (pages keep their bodies).
+ * waiting as heap garbage for a full collection, so the process's memory stays near the
+ * configured bound (page bodies are such values). Reading one decodes it again, which page hits
+ * avoid (pages keep their bodies).
  */
 export const OFF_HEAP_MIN_LENGTH = 1024;
 
@@ -46,10 +50,10 @@ export interface MemoryStoreOptions {
   maxBytes?: number;
 }
 
-/** The default entry bound, as `CACHE_THRESHOLD`. */
-export const DEFAULT_THRESHOLD = 500;
-/** The default byte bound, as `CACHE_MAX_BYTES`. */
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** @deprecated Use `CACHE_DEFAULTS.memory.threshold` (defaults.ts). */
+export const DEFAULT_THRESHOLD = CACHE_DEFAULTS.memory.threshold;
+/** @deprecated Use `CACHE_DEFAULTS.memory.maxBytes` (defaults.ts). */
+export const DEFAULT_MAX_BYTES = CACHE_DEFAULTS.memory.maxBytes;
 
 /**
  * An LRU map of strings bounded by entry count and bytes, with lazy expiry (no timer per key).
@@ -65,8 +69,8 @@ export class MemoryStore {
   private changes = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.threshold = options.threshold ?? CACHE_DEFAULTS.memory.threshold;
+    this.maxBytes = options.maxBytes ?? CACHE_DEFAULTS.memory.maxBytes;
     if (!Number.isSafeInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`memory cache threshold must be a positive integer, got ${this.threshold}`);
     }
@@ -139,7 +143,7 @@ export class MemoryStore {
     return { entries: this.map.size, bytes: this.bytes };
   }
 
-  /** How many changes (writes, removals, evictions) the store has had: a change stamp. */
+  /** How many changes (writes, removals, evictions) the store has had: a content version. */
   get changeCount(): number {
     return this.changes;
   }
@@ -156,7 +160,7 @@ export interface MemoryBackendOptions extends MemoryStoreOptions {
 }
 
 /** A per-process LRU cache; fast, bounded, and lost on restart. */
-export class MemoryBackend implements CacheBackend {
+export class MemoryBackend implements CacheBackend, SyncReads {
   readonly name = 'memory';
   readonly store: MemoryStore;
   private readonly prefix: string;
@@ -213,7 +217,7 @@ export class MemoryBackend implements CacheBackend {
   }
 
   /** The store's change count (shared by every prefix on the store, so any change counts). */
-  changeStamp(): number {
+  contentVersion(): number {
     return this.store.changeCount;
   }
 

@@ -17,10 +17,9 @@ export class NullBackend implements CacheBackend {
   }
 
   /** Nothing ever changes. */
-  changeStamp(): number {
+  contentVersion(): number {
     return 0;
   }
-
 
   /** Forgets the value. */
   async set(_key: string, _value: string, _ttl: Seconds): Promise<void> {}

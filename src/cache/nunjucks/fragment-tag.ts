@@ -1,7 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Cache } from '../cache.ts';
-import { fragmentKey, makeKey } from '../keys.ts';
+import { fragmentKey, positionalFragmentKey } from '../keys.ts';
 import type { GetOptions, Seconds } from '../types.ts';
 import type { NunjucksLexer, NunjucksNodeList, NunjucksNodes, NunjucksParser } from './parser-types.ts';
 import { renderStateOf, type RenderState } from './render.ts';
@@ -19,11 +19,6 @@ interface FragmentCall {
   timeout: Seconds | 'del' | undefined;
   tags: readonly string[] | undefined;
   events: GetOptions;
-}
-
-/** The key of an unnamed fragment: its template and the tag's line and column, plus the vary values. */
-export function positionalFragmentKey(template: string, line: number, column: number, varyOn: readonly unknown[]): string {
-  return makeKey('fragment@', template, line, column, varyOn);
 }
 
 /** A template name as shown in keys and events: relative to the working directory when under it. */

@@ -13,7 +13,7 @@ import nunjucks from 'nunjucks';
  * The state of one render travels in its template context under {@link RENDER_STATE_VARIABLE}
  * (Nunjucks copies a context's variables into every included and extended template), not in
  * AsyncLocalStorage: on Node 20 one AsyncLocalStorage.run anywhere turns on promise hooks for
- * the whole process, and every request, cached ones included, paid for it (issue 6).
+ * the whole process, and every request, cached ones included, would pay for it.
  */
 
 /** The template variable carrying the render's state; reserved, templates must not set it. */

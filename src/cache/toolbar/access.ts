@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
 import type { Context } from 'koa';
-import { CacheConfigError } from '../config.ts';
 
-/** When the dev toolbar appears, read from the environment by {@link toolbarConfigFromEnv}. */
+/** When the dev toolbar appears; the application fills it from its own configuration. */
 export interface ToolbarConfig {
   /** Whether the toolbar is on at all: `KILN_TOOLBAR`, by default on in development only. */
   enabled: boolean;
@@ -12,31 +11,6 @@ export interface ToolbarConfig {
 
 /** The loopback addresses, the default of `KILN_TOOLBAR_IPS` (like Django's INTERNAL_IPS). */
 export const LOOPBACK_IPS: readonly string[] = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
-
-/**
- * Reads `KILN_TOOLBAR` (1/0; default 1 when `nodeEnv` is development, else 0) and
- * `KILN_TOOLBAR_IPS` (addresses separated by commas or spaces; default loopback). The allow-list
- * applies in every environment, so a development server bound to a public address does not show
- * its SQL to the network. Throws {@link CacheConfigError} naming the bad variable.
- *
- * @example
- * toolbarConfigFromEnv({ KILN_TOOLBAR: '1', KILN_TOOLBAR_IPS: '10.0.0.7' }, 'production');
- */
-export function toolbarConfigFromEnv(env: Record<string, string | undefined>, nodeEnv: string): ToolbarConfig {
-  const raw = env.KILN_TOOLBAR?.trim().toLowerCase() ?? '';
-  let enabled: boolean;
-  if (raw === '') enabled = nodeEnv === 'development';
-  else if (['1', 'true', 'yes', 'on'].includes(raw)) enabled = true;
-  else if (['0', 'false', 'no', 'off'].includes(raw)) enabled = false;
-  else throw new CacheConfigError('KILN_TOOLBAR', `expected 1 or 0, got "${raw}"`);
-  const list = env.KILN_TOOLBAR_IPS?.trim() ?? '';
-  if (list === '') return { enabled, allowedIps: LOOPBACK_IPS };
-  const allowedIps = list.split(/[\s,]+/).filter(Boolean);
-  for (const ip of allowedIps) {
-    if (isIP(ip) === 0) throw new CacheConfigError('KILN_TOOLBAR_IPS', `"${ip}" is not an IP address`);
-  }
-  return { enabled, allowedIps };
-}
 
 /** An address in one canonical form: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as plain IPv4, lower case. */
 export function normalizeIp(ip: string): string {

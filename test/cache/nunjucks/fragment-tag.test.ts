@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fragmentKey } from '../../../src/cache/keys.ts';
-import { positionalFragmentKey } from '../../../src/cache/nunjucks/fragment-tag.ts';
+import { positionalFragmentKey } from '../../../src/cache/keys.ts';
 import type { CacheEvent } from '../../../src/cache/types.ts';
 import { fragmentEnv } from './env.ts';
 

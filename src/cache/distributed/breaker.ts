@@ -1,7 +1,9 @@
-import { systemClock, type BackendStats, type CacheBackend, type Clock, type Seconds } from './types.ts';
+import type { AnyBackend, BreakerState, BreakerStatus } from '../backends/capabilities.ts';
+import { normalizeBackend, type NormalizedBackend } from '../backends/normalize.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
+import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type Seconds } from '../types.ts';
 
-/** `closed`: calls pass; `open`: calls are refused; `half-open`: one probe call is in flight. */
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type { BreakerState } from '../backends/capabilities.ts';
 
 /** Options of {@link CircuitBreaker} and {@link withBreaker}. */
 export interface BreakerOptions {
@@ -44,8 +46,8 @@ export class CircuitBreaker {
     readonly name: string,
     private readonly options: BreakerOptions = {},
   ) {
-    this.threshold = options.failureThreshold ?? 5;
-    this.openMs = options.openMs ?? 2000;
+    this.threshold = options.failureThreshold ?? CACHE_DEFAULTS.breaker.failureThreshold;
+    this.openMs = options.openMs ?? CACHE_DEFAULTS.breaker.openMs;
     this.clock = options.clock ?? systemClock;
     if (!Number.isInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError('CircuitBreaker: `failureThreshold` must be an integer ≥ 1');
@@ -124,28 +126,21 @@ export class CircuitBreaker {
   }
 }
 
-/** A backend guarded by a circuit breaker, with the breaker's state exposed for health and metrics. */
-export type BreakerBackend = CacheBackend & {
-  /** The breaker's current state. */
-  readonly breakerState: BreakerState;
-  /** The breaker itself. */
-  readonly breaker: CircuitBreaker;
-};
-
 /**
  * Wraps `backend` so that every call goes through one {@link CircuitBreaker}: after repeated
  * failures calls reject at once with {@link BreakerOpenError} and touch no network. `close()`
- * always passes through. Optional members exist only when the wrapped backend has them.
+ * always passes through. Optional members (its lock included) exist only when the wrapped
+ * backend has them.
  *
  * @example
  * const backend = withBreaker(new RedisBackend({ url, prefix: 'kiln:' }), { isFailure: isRedisOutage });
  */
-export function withBreaker(backend: CacheBackend, options: BreakerOptions = {}): BreakerBackend {
-  return new GuardedBackend(backend, new CircuitBreaker(backend.name, options));
+export function withBreaker(backend: AnyBackend, options: BreakerOptions = {}): BreakerGuardedBackend {
+  return new BreakerGuardedBackend(backend, new CircuitBreaker(backend.name, options));
 }
 
-/** The object {@link withBreaker} returns. */
-class GuardedBackend implements CacheBackend {
+/** A backend guarded by a circuit breaker (made by {@link withBreaker}), its state exposed for health and metrics. */
+export class BreakerGuardedBackend implements CacheBackend, BreakerStatus {
   readonly name: string;
   getMany?: (keys: readonly string[]) => Promise<(string | undefined)[]>;
   setMany?: (entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds) => Promise<void>;
@@ -153,26 +148,29 @@ class GuardedBackend implements CacheBackend {
   incr?: (key: string, delta: number) => Promise<number>;
   stats?: () => Promise<BackendStats>;
   close?: () => Promise<void>;
+  lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
+  private readonly inner: NormalizedBackend;
 
   constructor(
-    private readonly inner: CacheBackend,
+    backend: AnyBackend,
+    /** The breaker itself. */
     readonly breaker: CircuitBreaker,
   ) {
+    const inner = normalizeBackend(backend);
+    this.inner = inner;
     this.name = inner.name;
-    const getMany = inner.getMany?.bind(inner);
-    if (getMany) this.getMany = (keys) => breaker.run(() => getMany(keys));
-    const setMany = inner.setMany?.bind(inner);
-    if (setMany) this.setMany = (entries, ttl) => breaker.run(() => setMany(entries, ttl));
-    const deleteMany = inner.deleteMany?.bind(inner);
-    if (deleteMany) this.deleteMany = (keys) => breaker.run(() => deleteMany(keys));
-    const incr = inner.incr?.bind(inner);
-    if (incr) this.incr = (key, delta) => breaker.run(() => incr(key, delta));
-    const stats = inner.stats?.bind(inner);
-    if (stats) this.stats = () => breaker.run(() => stats());
-    const close = inner.close?.bind(inner);
-    if (close) this.close = () => close();
+    // Offered only where the backend offers them, so the cache derives the others from guarded primitives.
+    if (backend.getMany) this.getMany = (keys) => breaker.run(() => inner.getMany(keys));
+    if (backend.setMany) this.setMany = (entries, ttl) => breaker.run(() => inner.setMany(entries, ttl));
+    if (backend.deleteMany) this.deleteMany = (keys) => breaker.run(() => inner.deleteMany(keys));
+    if (backend.incr) this.incr = (key, delta) => breaker.run(() => inner.incr(key, delta));
+    if (backend.stats) this.stats = () => breaker.run(() => inner.stats());
+    if (backend.close) this.close = () => inner.close();
+    const locks = inner.locks;
+    if (locks) this.lock = (key, ttlMs) => breaker.run(() => locks.lock(key, ttlMs));
   }
 
+  /** The breaker's current state. */
   get breakerState(): BreakerState {
     return this.breaker.state;
   }

@@ -1,8 +1,8 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { COMPARE_AND_DELETE, takeLock } from '../lock.ts';
-import type { BackendStats, CacheBackend, CacheLock, Seconds } from '../types.ts';
+import { COMPARE_AND_DELETE, takeLock } from './lock.ts';
+import type { BackendStats, CacheBackend, CacheLock, Seconds } from '../../types.ts';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
 import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
   escapeGlob,
   failFastOptions,
   RedisUnavailableError,
@@ -10,9 +10,9 @@ import {
   ttlMs,
   validateUrl,
   type RedisBackendOptions,
-} from './redis-options.ts';
-import { RedisCoherenceLink } from './redis-pubsub.ts';
-import { createRedisClient, groupBySlot, isCluster, topologyOf, type RedisClient } from './redis-topology.ts';
+} from './options.ts';
+import { RedisCoherenceLink } from './pubsub.ts';
+import { createRedisClient, groupBySlot, isCluster, topologyOf, type RedisClient } from './topology.ts';
 
 export {
   escapeGlob,
@@ -21,7 +21,7 @@ export {
   RedisTimeoutError,
   RedisUnavailableError,
   type RedisBackendOptions,
-} from './redis-options.ts';
+} from './options.ts';
 
 const SCAN_COUNT = 500;
 
@@ -30,8 +30,8 @@ const SCAN_COUNT = 500;
  * retries of a request, a hard per-operation timeout, and reconnection in the background.
  * Keys are `prefix + key`; `clear()` scans only that prefix. A single server, Sentinel or a
  * Cluster (multi-key commands split per hash slot, `clear()` on every master; see
- * redis-topology.ts). It offers the distributed lock (lock.ts) and the coherence bus
- * (`coherenceLink()`, see coherence.ts) the near cache uses.
+ * topology.ts). It offers the distributed lock (lock.ts) and the coherence bus
+ * (`coherenceLink()`, see ../coherence/) the near cache uses.
  *
  * @example
  * const backend = withBreaker(new RedisBackend({ url: 'redis://127.0.0.1:6379/0', prefix: 'kiln:' }),
@@ -61,7 +61,7 @@ export class RedisBackend implements CacheBackend {
       throw new TypeError('RedisBackend: `sentinelMaster` is required with `sentinels`');
     }
     this.prefix = options.prefix;
-    this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.timeoutMs = options.commandTimeoutMs ?? CACHE_DEFAULTS.redis.commandTimeoutMs;
     if (!(this.timeoutMs > 0)) throw new RangeError('RedisBackend: `commandTimeoutMs` must be positive');
     this.ownsClient = options.client === undefined;
     this.nodeOptions = failFastOptions(options);
@@ -226,7 +226,7 @@ export class RedisBackend implements CacheBackend {
     );
   }
 
-  /** The pub/sub bus for near-cache coherence, on its own subscription connection (coherence.ts). */
+  /** The pub/sub bus for near-cache coherence, on its own subscription connection (../coherence/). */
   coherenceLink(): RedisCoherenceLink {
     return new RedisCoherenceLink({ client: this.client, run: (command) => this.run(command), prefix: this.prefix, nodeOptions: this.nodeOptions });
   }
@@ -259,7 +259,7 @@ export class RedisBackend implements CacheBackend {
   private run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     // Redis answers in order, so behind a command that went unanswered the next one would wait
     // too: for one timeout's length, fail at once, so a request with several cache operations
-    // waits one timeout in all, not one per operation, while Redis is frozen (issue 7).
+    // waits one timeout in all, not one per operation, while Redis is frozen.
     if (performance.now() < this.stalledUntil) {
       return Promise.reject(new RedisTimeoutError('Redis: the previous command got no reply in time; failing fast'));
     }

@@ -1,6 +1,7 @@
 import type { RedisOptions } from 'ioredis';
-import type { Clock, Seconds } from '../types.ts';
-import type { RedisClient, RedisTopologyOptions } from './redis-topology.ts';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
+import type { Clock, Seconds } from '../../types.ts';
+import type { RedisClient, RedisTopologyOptions } from './topology.ts';
 
 // The Redis backend's options, errors and fail-fast client settings (see redis.ts).
 
@@ -49,15 +50,15 @@ export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** The command timeout when none is given, in ms. */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 250;
+/** @deprecated Use `CACHE_DEFAULTS.redis.commandTimeoutMs` (defaults.ts). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = CACHE_DEFAULTS.redis.commandTimeoutMs;
 
 /** The ioredis settings that make a client fail fast and heal itself in the background. */
 export function failFastOptions(options: Omit<RedisBackendOptions, 'prefix' | 'client' | 'sentinels' | 'cluster'>): RedisOptions {
-  const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const maxDelay = options.maxReconnectDelayMs ?? 1000;
+  const commandTimeout = options.commandTimeoutMs ?? CACHE_DEFAULTS.redis.commandTimeoutMs;
+  const maxDelay = options.maxReconnectDelayMs ?? CACHE_DEFAULTS.redis.maxReconnectDelayMs;
   return {
-    ...(options.url === undefined ? { host: options.host ?? '127.0.0.1', port: options.port ?? 6379 } : {}),
+    ...(options.url === undefined ? { host: options.host ?? CACHE_DEFAULTS.redis.host, port: options.port ?? CACHE_DEFAULTS.redis.port } : {}),
     ...(options.password === undefined ? {} : { password: options.password }),
     ...(options.db === undefined ? {} : { db: options.db }),
     // Commands issued while disconnected reject at once instead of piling up for a replay.
@@ -67,7 +68,7 @@ export function failFastOptions(options: Omit<RedisBackendOptions, 'prefix' | 'c
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
+    connectTimeout: options.connectTimeoutMs ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
     socketTimeout: options.socketTimeoutMs ?? Math.max(1000, commandTimeout * 4),
     enableReadyCheck: true,
     // Never give up: exponential backoff capped at maxDelay, so hits return after a restart.

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
 
 /**
  * The three shapes a Redis deployment takes for the cache, and what differs between them:
@@ -60,10 +61,10 @@ export function createRedisClient(options: RedisTopologyOptions, nodeOptions: Re
         {
           enableOfflineQueue: false,
           enableReadyCheck: true,
-          clusterRetryStrategy: (times: number) => retry?.(times) ?? 1000,
+          clusterRetryStrategy: (times: number) => retry?.(times) ?? CACHE_DEFAULTS.redis.maxReconnectDelayMs,
           retryDelayOnFailover: 100,
           retryDelayOnClusterDown: 100,
-          slotsRefreshTimeout: nodeOptions.connectTimeout ?? 2000,
+          slotsRefreshTimeout: nodeOptions.connectTimeout ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
           redisOptions: { ...perNode, ...(options.password === undefined ? {} : { password: options.password }) },
         },
       );
@@ -74,8 +75,8 @@ export function createRedisClient(options: RedisTopologyOptions, nodeOptions: Re
         ...rest,
         sentinels: (options.sentinels ?? []).map(({ host, port }) => ({ host, port })),
         name: options.sentinelMaster,
-        sentinelRetryStrategy: (times: number) => retry?.(times) ?? 1000,
-        sentinelCommandTimeout: nodeOptions.connectTimeout ?? 2000,
+        sentinelRetryStrategy: (times: number) => retry?.(times) ?? CACHE_DEFAULTS.redis.maxReconnectDelayMs,
+        sentinelCommandTimeout: nodeOptions.connectTimeout ?? CACHE_DEFAULTS.redis.connectTimeoutMs,
         // Sentinel announces a switch of master: reconnect to the new one at once.
         failoverDetector: true,
       });

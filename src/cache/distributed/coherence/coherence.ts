@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { HeardSequence } from './coherence-sequence.ts';
-import { coherenceChannels, parseMessage, SEQUENCE_KEY, type CoherenceLink, type Invalidation, type Message } from './coherence-wire.ts';
-import type { CacheLogger } from './telemetry.ts';
+import { CACHE_DEFAULTS } from '../../defaults.ts';
+import { COHERENCE_SEQUENCE_KEY, coherenceChannels, type CoherenceChannels } from '../../keys.ts';
+import type { CacheLogger } from '../../telemetry.ts';
+import { HeardSequence } from './sequence.ts';
+import { encodeAnnouncement, parseAnnouncement, type CoherenceLink, type Invalidation } from './wire.ts';
 
 /**
  * Near-cache coherence across processes, over a publish/subscribe bus (Redis pub/sub).
@@ -21,7 +23,7 @@ import type { CacheLogger } from './telemetry.ts';
  *   still open one poll after it was seen, or the counter going backwards (`clear()` removed it);
  * - this process's own announcement not coming back to it within the ack timeout.
  * Staleness in cases no signal covers (a silently dead connection) is bounded by the near
- * cache's own timeout cap (see backends/layered.ts).
+ * cache's own timeout cap (see distributed/near-cache.ts).
  */
 
 /** Options of {@link Coherence}. */
@@ -36,7 +38,17 @@ export interface CoherenceOptions {
   pollMs?: number;
   /** Where state changes are logged (default the console). */
   logger?: CacheLogger;
+  /** Runs a callback after a delay and returns a cancel function (default a timer); tests pass one they control. */
+  schedule?: Schedule;
 }
+
+/** Runs `run` after `ms` milliseconds; the function it returns cancels it. */
+export type Schedule = (run: () => void, ms: number) => () => void;
+
+const timerSchedule: Schedule = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  return () => clearTimeout(timer);
+};
 
 /** Counters of a {@link Coherence}, for tests and metrics. */
 export interface CoherenceStats {
@@ -66,7 +78,7 @@ interface AckWait {
  *
  * @example
  * const coherence = new Coherence({ link: redis.coherenceLink(), scope: 'kiln:' });
- * const backend = new LayeredBackend({ remote, coherence, maxBytes: 16 * 1024 * 1024 });
+ * const backend = new NearCacheBackend({ remote, coherence, maxBytes: 16 * 1024 * 1024 });
  */
 export class Coherence {
   /** This process's identity on the bus (random). */
@@ -74,8 +86,9 @@ export class Coherence {
   /** Counters since start. */
   readonly stats: CoherenceStats = { published: 0, received: 0, drops: 0, missedAcks: 0, unsent: 0 };
   private readonly link: CoherenceLink;
-  private readonly channels: ReturnType<typeof coherenceChannels>;
+  private readonly channels: CoherenceChannels;
   private readonly ackTimeoutMs: number;
+  private readonly schedule: Schedule;
   private readonly logger: CacheLogger;
   private handler: (what: Invalidation) => void = () => {};
   private readonly waits = new Map<number, AckWait>();
@@ -83,7 +96,8 @@ export class Coherence {
   private subscribed = false;
   private isLive = false;
   private closed = false;
-  private troubled = false;
+  /** The last invalidation went unconfirmed by some process (logged once until one is confirmed by all). */
+  private lastInvalidationUnconfirmed = false;
   private unsent = false;
   private lostLogged = false;
   private readonly background = new Set<Promise<void>>();
@@ -96,9 +110,10 @@ export class Coherence {
   constructor(options: CoherenceOptions) {
     this.link = options.link;
     this.channels = coherenceChannels(options.scope, this.id);
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 250;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? CACHE_DEFAULTS.coherence.ackTimeoutMs;
+    this.schedule = options.schedule ?? timerSchedule;
     this.logger = options.logger ?? console;
-    const pollMs = options.pollMs ?? 1000;
+    const pollMs = options.pollMs ?? CACHE_DEFAULTS.coherence.pollMs;
     if (pollMs > 0) {
       this.timer = setInterval(() => void this.checkSequence(), pollMs);
       this.timer.unref();
@@ -134,7 +149,7 @@ export class Coherence {
    * has confirmed it, or after the ack timeout (logged once per state change). Rejects when it
    * could not be sent.
    */
-  async publish(what: Invalidation): Promise<void> {
+  async publishInvalidation(what: Invalidation): Promise<void> {
     if (this.closed) return;
     const m = ++this.messages;
     let wake = (): void => {};
@@ -144,9 +159,9 @@ export class Coherence {
     try {
       wait.need = await this.send(what, m);
       if (wait.got >= wait.need) wait.done();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([confirmed, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.ackTimeoutMs)))]);
-      clearTimeout(timer);
+      let cancel = (): void => {};
+      await Promise.race([confirmed, new Promise<void>((resolve) => (cancel = this.schedule(resolve, this.ackTimeoutMs)))]);
+      cancel();
     } finally {
       this.waits.delete(m);
     }
@@ -157,7 +172,7 @@ export class Coherence {
    * Announces a plain overwrite without waiting for it to be sent, let alone confirmed. A failure
    * is counted and logged once; the sequence check then makes the other processes drop everything.
    */
-  announce(what: Invalidation): void {
+  announceOverwrite(what: Invalidation): void {
     if (this.closed) return;
     const sending: Promise<void> = this.send(what, ++this.messages)
       .then(
@@ -176,17 +191,16 @@ export class Coherence {
     this.background.add(sending);
   }
 
-  /** Resolves once every announcement started by {@link Coherence.announce} was sent or failed. */
+  /** Resolves once every announcement started by {@link Coherence.announceOverwrite} was sent or failed. */
   async flush(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled(Array.from(this.background));
   }
 
   /** Numbers and sends one announcement; resolves how many subscribers it reached. */
   private async send(what: Invalidation, m: number): Promise<number> {
-    const seq = await this.link.incr(SEQUENCE_KEY);
+    const sequence = await this.link.incr(COHERENCE_SEQUENCE_KEY);
     this.stats.published += 1;
-    const message: Message = { o: this.id, m, s: seq, k: what === 'all' ? null : what };
-    return this.link.publish(this.channels.bus, JSON.stringify(message));
+    return this.link.publish(this.channels.bus, encodeAnnouncement({ origin: this.id, messageNumber: m, sequence, keys: what }));
   }
 
   /** Sends what is still being announced, then stops listening; the near cache is off from now on. */
@@ -203,16 +217,16 @@ export class Coherence {
   private settle(wait: AckWait): void {
     const missing = Math.max(0, wait.need - wait.got);
     if (missing === 0) {
-      if (this.troubled) this.logger.info('cache coherence: every process confirms invalidations again');
-      this.troubled = false;
+      if (this.lastInvalidationUnconfirmed) this.logger.info('cache coherence: every process confirms invalidations again');
+      this.lastInvalidationUnconfirmed = false;
       return;
     }
     this.stats.missedAcks += missing;
-    if (!this.troubled) {
+    if (!this.lastInvalidationUnconfirmed) {
       const late = `${missing} of ${wait.need} subscribers did not confirm an invalidation within ${this.ackTimeoutMs} ms`;
       this.logger.warn(`cache coherence: ${late}`);
     }
-    this.troubled = true;
+    this.lastInvalidationUnconfirmed = true;
     // Our own subscription did not hear our announcement: it may be deaf, so trust nothing kept.
     if (!wait.echoed && this.subscribed) this.dropAll();
   }
@@ -220,25 +234,25 @@ export class Coherence {
   private receive(channel: string, text: string): void {
     if (channel === this.channels.mine) return this.confirmation(text);
     if (channel !== this.channels.bus) return;
-    const message = parseMessage(text);
+    const message = parseAnnouncement(text);
     if (!message) {
       // Something we cannot read was said on our channel: assume the worst.
       this.dropAll();
       return;
     }
-    this.sequence.heard(message.s);
-    if (message.o === this.id) {
-      const wait = this.waits.get(message.m);
+    this.sequence.heard(message.sequence);
+    if (message.origin === this.id) {
+      const wait = this.waits.get(message.messageNumber);
       if (wait) {
         wait.echoed = true;
-        this.confirmation(String(message.m));
+        this.confirmation(String(message.messageNumber));
       }
       return;
     }
     this.stats.received += 1;
-    this.handler(message.k === null ? 'all' : message.k);
+    this.handler(message.keys);
     // Confirmed only after the near cache dropped the keys.
-    this.link.publish(this.channels.ack(message.o), String(message.m)).catch(() => {});
+    this.link.publish(this.channels.ack(message.origin), String(message.messageNumber)).catch(() => {});
   }
 
   private confirmation(text: string): void {
@@ -253,7 +267,7 @@ export class Coherence {
     const generation = this.generation;
     let start: number;
     try {
-      start = await this.link.read(SEQUENCE_KEY);
+      start = await this.link.read(COHERENCE_SEQUENCE_KEY);
     } catch {
       return; // Still off; the next poll tries again.
     }
@@ -293,7 +307,7 @@ export class Coherence {
       if (this.subscribed && !this.isLive) return await this.establish();
       if (!this.isLive) return;
       const generation = this.generation;
-      const current = await this.link.read(SEQUENCE_KEY);
+      const current = await this.link.read(COHERENCE_SEQUENCE_KEY);
       if (generation !== this.generation || !this.isLive) return;
       if (this.sequence.missed(current)) {
         this.dropAll();

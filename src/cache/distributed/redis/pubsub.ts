@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CoherenceLink, LinkHandlers } from '../coherence-wire.ts';
-import { isCluster, keySlot, type RedisClient } from './redis-topology.ts';
+import type { CoherenceLink, LinkHandlers } from '../coherence/wire.ts';
+import { isCluster, keySlot, type RedisClient } from './topology.ts';
 
 /** Options of {@link RedisCoherenceLink}. */
 export interface RedisCoherenceLinkOptions {

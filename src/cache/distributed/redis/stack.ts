@@ -1,9 +1,10 @@
-import { withBreaker, type BreakerBackend } from '../breaker.ts';
-import { Coherence } from '../coherence.ts';
-import type { CacheLogger } from '../telemetry.ts';
-import type { CacheBackend, CacheLock, Seconds } from '../types.ts';
-import { LayeredBackend } from './layered.ts';
-import { RedisBackend, isRedisOutage, type RedisBackendOptions } from './redis.ts';
+import type { AnyBackend } from '../../backends/capabilities.ts';
+import type { CacheLogger } from '../../telemetry.ts';
+import type { Seconds } from '../../types.ts';
+import { withBreaker } from '../breaker.ts';
+import { Coherence } from '../coherence/coherence.ts';
+import { NearCacheBackend } from '../near-cache.ts';
+import { RedisBackend, isRedisOutage, type RedisBackendOptions } from './backend.ts';
 
 /** Options of {@link createRedisStack}: the Redis connection plus the near cache's bounds. */
 export interface RedisStackOptions extends RedisBackendOptions {
@@ -18,9 +19,9 @@ export interface RedisStackOptions extends RedisBackendOptions {
 /**
  * What `CACHE_TYPE=redis` runs on: the Redis backend (single, Sentinel or Cluster) behind a
  * circuit breaker, its distributed lock going through the same breaker, and, unless
- * `nearMaxBytes` is 0, a coherent near cache in front of it (layered.ts + coherence.ts).
+ * `nearMaxBytes` is 0, a coherent near cache in front of it (near-cache.ts + coherence/).
  */
-export function createRedisStack(options: RedisStackOptions): CacheBackend {
+export function createRedisStack(options: RedisStackOptions): AnyBackend {
   const { nearMaxBytes, nearTtl, logger, ...connection } = options;
   const redis = new RedisBackend(connection);
   // The breaker's pause runs on the wall clock: a test's frozen clock would keep it open.
@@ -28,12 +29,9 @@ export function createRedisStack(options: RedisStackOptions): CacheBackend {
     isFailure: isRedisOutage,
     onStateChange: (state) => logger.warn(`cache: redis circuit breaker ${state}`),
   });
-  const guarded: BreakerBackend & Required<Pick<CacheBackend, 'lock'>> = Object.assign(breaker, {
-    lock: (key: string, ttlMs: number): Promise<CacheLock | undefined> => breaker.breaker.run(() => redis.lock(key, ttlMs)),
-  });
-  if (nearMaxBytes === 0) return guarded;
-  return new LayeredBackend({
-    remote: guarded,
+  if (nearMaxBytes === 0) return breaker;
+  return new NearCacheBackend({
+    remote: breaker,
     maxBytes: nearMaxBytes,
     maxTtl: nearTtl,
     clock: connection.clock,

@@ -1,20 +1,17 @@
-import type { BreakerState } from '../breaker.ts';
-import type { Invalidation } from '../coherence-wire.ts';
-import type { Coherence } from '../coherence.ts';
+import type { AnyBackend, BreakerState, ChangeNotifications, ExpiringReads, SyncReads } from '../backends/capabilities.ts';
+import { MemoryStore } from '../backends/memory.ts';
+import { normalizeBackend, type NormalizedBackend } from '../backends/normalize.ts';
+import { CACHE_DEFAULTS } from '../defaults.ts';
+import { expiryOf } from '../expiry.ts';
+import { isVersionKey } from '../keys.ts';
 import { systemClock, type BackendStats, type CacheBackend, type CacheLock, type Clock, type PeekedEntry, type Seconds } from '../types.ts';
-import { expiryOf, getManyVia } from './base.ts';
-import { tagKey } from '../tags.ts';
-import { MemoryStore } from './memory.ts';
+import type { Coherence } from './coherence/coherence.ts';
+import type { Invalidation } from './coherence/wire.ts';
 
-/** Reads that also give each entry's remaining time to live (seconds, 0 = none), as `RedisBackend` offers. */
-export interface ExpiringReads {
-  getManyWithTtl(keys: readonly string[]): Promise<({ value: string; ttl: Seconds } | undefined)[]>;
-}
-
-/** Options of {@link LayeredBackend}. */
-export interface LayeredBackendOptions {
+/** Options of {@link NearCacheBackend}. */
+export interface NearCacheBackendOptions {
   /** The shared store (Redis); the near layer sits in front of it. */
-  remote: CacheBackend;
+  remote: AnyBackend;
   /** Most bytes of near copies (default 16 MiB; counted as the memory backend counts them). */
   maxBytes?: number;
   /** Most near copies (default 100,000); the least recently used go first. */
@@ -35,13 +32,10 @@ export interface LayeredBackendOptions {
   clock?: Clock;
 }
 
-/** How every tag and memoize version key starts (see tags.ts): writing one is an invalidation. */
-const VERSION_KEY_HEAD = tagKey('').slice(0, tagKey('').indexOf('|') + 1);
-
-/** The default byte bound of the near layer, as `CACHE_NEAR_MAX_BYTES`. */
-export const DEFAULT_NEAR_MAX_BYTES = 16 * 1024 * 1024;
-/** The default cap on a near copy's life in seconds, as `CACHE_NEAR_TTL`. */
-export const DEFAULT_NEAR_TTL = 10;
+/** @deprecated Use `CACHE_DEFAULTS.near.maxBytes` (defaults.ts). */
+export const DEFAULT_NEAR_MAX_BYTES = CACHE_DEFAULTS.near.maxBytes;
+/** @deprecated Use `CACHE_DEFAULTS.near.maxTtl` (defaults.ts). */
+export const DEFAULT_NEAR_TTL = CACHE_DEFAULTS.near.maxTtl;
 
 /**
  * A near cache: a bounded in-process LRU of recently used entries in front of a shared remote
@@ -59,21 +53,23 @@ export const DEFAULT_NEAR_TTL = 10;
  * @example
  * const remote = new RedisBackend({ url, prefix: 'kiln:' });
  * const coherence = new Coherence({ link: remote.coherenceLink(), scope: 'kiln:' });
- * const cache = new Cache({ backend: new LayeredBackend({ remote, coherence }) });
+ * const cache = new Cache({ backend: new NearCacheBackend({ remote, coherence }) });
  */
-export class LayeredBackend implements CacheBackend {
+export class NearCacheBackend implements CacheBackend, SyncReads, ChangeNotifications {
   /** The remote's name: stats and metrics describe the shared store. */
   readonly name: string;
   /** The near copies (inspectable in tests and stats). */
   readonly near: MemoryStore;
-  /** The shared store behind. */
-  readonly remote: CacheBackend;
+  /** The shared store behind, as given. */
+  readonly remote: AnyBackend;
   /** The remote's distributed lock, when it has one. */
   readonly lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
   /** The remote's atomic counter, keeping near copies coherent, when it has one. */
   readonly incr?: (key: string, delta: number) => Promise<number>;
   /** The remote's own size figures, when it reports them. */
   readonly stats?: () => Promise<BackendStats>;
+  /** The shared store behind, as this layer calls it. */
+  private readonly store: NormalizedBackend;
   private readonly coherence: Coherence | undefined;
   private readonly reads: ExpiringReads | undefined;
   private readonly maxTtl: Seconds;
@@ -83,29 +79,29 @@ export class LayeredBackend implements CacheBackend {
   /** Callers of `waitForChange`, by key. */
   private readonly watchers = new Map<string, Set<() => void>>();
 
-  constructor(options: LayeredBackendOptions) {
+  constructor(options: NearCacheBackendOptions) {
     const remote = options.remote;
+    const store = normalizeBackend(remote);
     this.remote = remote;
+    this.store = store;
     this.name = remote.name;
-    this.near = new MemoryStore({ maxBytes: options.maxBytes ?? DEFAULT_NEAR_MAX_BYTES, threshold: options.maxEntries ?? 100_000 });
-    this.maxTtl = options.maxTtl ?? DEFAULT_NEAR_TTL;
-    if (!(this.maxTtl > 0)) throw new RangeError(`LayeredBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
+    this.near = new MemoryStore({ maxBytes: options.maxBytes ?? CACHE_DEFAULTS.near.maxBytes, threshold: options.maxEntries ?? CACHE_DEFAULTS.near.maxEntries });
+    this.maxTtl = options.maxTtl ?? CACHE_DEFAULTS.near.maxTtl;
+    if (!(this.maxTtl > 0)) throw new RangeError(`NearCacheBackend: maxTtl must be a positive number of seconds, got ${this.maxTtl}`);
     this.clock = options.clock ?? systemClock;
     this.coherence = options.coherence;
-    this.reads = options.reads ?? (hasExpiringReads(remote) ? remote : undefined);
-    const lock = remote.lock?.bind(remote);
-    if (lock) this.lock = lock;
-    const incr = remote.incr?.bind(remote);
-    if (incr) this.incr = (key, delta) => this.changing([key], () => incr(key, delta));
-    const stats = remote.stats?.bind(remote);
-    if (stats) this.stats = stats;
-    this.coherence?.onInvalidate((what) => this.forget(what));
+    this.reads = options.reads ?? store.expiringReads;
+    const locks = store.locks;
+    if (locks) this.lock = (key, ttlMs) => locks.lock(key, ttlMs);
+    // Offered only where the remote offers them, so the cache derives the others through this layer.
+    if (remote.incr) this.incr = (key, delta) => this.changeRemote([key], () => store.incr(key, delta));
+    if (remote.stats) this.stats = () => store.stats();
+    this.coherence?.onInvalidate((what) => this.dropCopies(what));
   }
 
   /** The remote's circuit-breaker state, for health and metrics (see breaker.ts). */
   get breakerState(): BreakerState | undefined {
-    const state: unknown = Reflect.get(this.remote, 'breakerState');
-    return typeof state === 'string' ? (state as BreakerState) : undefined;
+    return this.store.breaker?.breakerState;
   }
 
   /** Whether near copies may be served and kept now. */
@@ -159,41 +155,37 @@ export class LayeredBackend implements CacheBackend {
    * The near layer's change count while coherence is live: every copy kept or dropped (here,
    * or on another process's announcement) changes it. A copy's expiry is at most `maxTtl`.
    */
-  changeStamp(): number | undefined {
+  contentVersion(): number | undefined {
     return this.nearLive ? this.near.changeCount : undefined;
   }
 
   /** Whether a live entry exists, near or remote. */
   async has(key: string): Promise<boolean> {
     if (this.nearLive && this.near.read(key, this.clock, false)) return true;
-    return this.remote.has(key);
+    return this.store.has(key);
   }
 
   /** Stores remotely and resolves once every process (this one included) dropped its copy. */
   set(key: string, value: string, ttl: Seconds): Promise<void> {
-    return this.changing([key], () => this.remote.set(key, value, ttl));
+    return this.changeRemote([key], () => this.store.set(key, value, ttl));
   }
 
   /** Stores many entries remotely (tag invalidation writes here) and announces them in one message. */
   setMany(entries: ReadonlyArray<readonly [string, string]>, ttl: Seconds): Promise<void> {
-    const remote = this.remote;
-    return this.changing(
+    return this.changeRemote(
       entries.map(([key]) => key),
-      async () => {
-        if (remote.setMany) await remote.setMany(entries, ttl);
-        else await Promise.all(entries.map(([key, value]) => remote.set(key, value, ttl)));
-      },
+      () => this.store.setMany(entries, ttl),
     );
   }
 
   /** Stores only if the remote holds nothing under `key`; announced when it stored. */
   async add(key: string, value: string, ttl: Seconds): Promise<boolean> {
-    this.forgetLocal([key]);
+    this.dropLocalCopies([key]);
     let stored: boolean;
     try {
-      stored = await this.remote.add(key, value, ttl);
+      stored = await this.store.add(key, value, ttl);
     } finally {
-      this.forgetLocal([key]);
+      this.dropLocalCopies([key]);
     }
     if (stored) await this.announce([key], isInvalidation([key]));
     return stored;
@@ -201,26 +193,21 @@ export class LayeredBackend implements CacheBackend {
 
   /** Removes the key everywhere: remote, here, and every other process's near layer. */
   delete(key: string): Promise<boolean> {
-    return this.changing([key], () => this.remote.delete(key), true);
+    return this.changeRemote([key], () => this.store.delete(key), true);
   }
 
   /** Removes many keys everywhere, announced in one message. */
   deleteMany(keys: readonly string[]): Promise<number> {
-    const remote = this.remote;
-    return this.changing(keys, async () => {
-      if (remote.deleteMany) return remote.deleteMany(keys);
-      const removed = await Promise.all(keys.map((key) => remote.delete(key)));
-      return removed.filter(Boolean).length;
-    }, true);
+    return this.changeRemote(keys, () => this.store.deleteMany(keys), true);
   }
 
   /** Clears the remote prefix and every process's whole near layer. */
   async clear(): Promise<void> {
-    this.forget('all');
+    this.dropCopies('all');
     try {
-      await this.remote.clear();
+      await this.store.clear();
     } finally {
-      this.forget('all');
+      this.dropCopies('all');
     }
     await this.announce('all', true);
   }
@@ -249,7 +236,7 @@ export class LayeredBackend implements CacheBackend {
   /** Stops coherence and closes the remote. */
   async close(): Promise<void> {
     await this.coherence?.close();
-    await this.remote.close?.();
+    await this.store.close();
   }
 
   /**
@@ -257,13 +244,13 @@ export class LayeredBackend implements CacheBackend {
    * and after (a read racing the change may carry the old value), then the change is announced,
    * waiting for every process's confirmation when it is an invalidation.
    */
-  private async changing<T>(keys: readonly string[], change: () => Promise<T>, invalidation = isInvalidation(keys)): Promise<T> {
-    this.forgetLocal(keys);
+  private async changeRemote<T>(keys: readonly string[], change: () => Promise<T>, invalidation = isInvalidation(keys)): Promise<T> {
+    this.dropLocalCopies(keys);
     let result: T;
     try {
       result = await change();
     } finally {
-      this.forgetLocal(keys);
+      this.dropLocalCopies(keys);
     }
     await this.announce(keys, invalidation);
     return result;
@@ -271,8 +258,8 @@ export class LayeredBackend implements CacheBackend {
 
   /** Invalidations are confirmed by every process before resolving; overwrites go in the background. */
   private async announce(what: Invalidation, invalidation: boolean): Promise<void> {
-    if (invalidation) await this.coherence?.publish(what);
-    else this.coherence?.announce(what);
+    if (invalidation) await this.coherence?.publishInvalidation(what);
+    else this.coherence?.announceOverwrite(what);
   }
 
   /** Fetches from the remote and keeps what no change overtook. */
@@ -284,8 +271,7 @@ export class LayeredBackend implements CacheBackend {
         if (tokens) entries.forEach((entry, i) => entry && this.keepRead(keys[i], entry.value, entry.ttl, tokens[i]));
         return entries.map((entry) => entry?.value);
       }
-      const remote = this.remote;
-      const values = keys.length === 1 ? [await remote.get(keys[0])] : await (remote.getMany ? remote.getMany(keys) : getManyVia(remote, keys));
+      const values = keys.length === 1 ? [await this.store.get(keys[0])] : await this.store.getMany(keys);
       if (tokens) values.forEach((value, i) => value !== undefined && this.keepRead(keys[i], value, 0, tokens[i]));
       return values;
     } finally {
@@ -305,7 +291,7 @@ export class LayeredBackend implements CacheBackend {
     this.near.write(key, value, expiryOf(this.clock, ttl === 0 ? this.maxTtl : Math.min(ttl, this.maxTtl)));
   }
 
-  private forgetLocal(keys: readonly string[]): void {
+  private dropLocalCopies(keys: readonly string[]): void {
     for (const key of keys) {
       this.near.remove(key);
       this.pending.delete(key);
@@ -313,11 +299,11 @@ export class LayeredBackend implements CacheBackend {
   }
 
   /** Applies an invalidation from elsewhere: some keys, or everything (also every read in flight). */
-  private forget(what: Invalidation): void {
+  private dropCopies(what: Invalidation): void {
     if (what === 'all') {
       this.near.removePrefix('');
       this.pending.clear();
-    } else this.forgetLocal(what);
+    } else this.dropLocalCopies(what);
     const keys = what === 'all' ? Array.from(this.watchers.keys()) : what;
     for (const key of keys) for (const wake of Array.from(this.watchers.get(key) ?? [])) wake();
   }
@@ -325,9 +311,6 @@ export class LayeredBackend implements CacheBackend {
 
 /** Whether writing these keys invalidates something: a tag or memoize version among them. */
 function isInvalidation(keys: readonly string[]): boolean {
-  return keys.some((key) => key.startsWith(VERSION_KEY_HEAD));
+  return keys.some(isVersionKey);
 }
 
-function hasExpiringReads(backend: CacheBackend): backend is CacheBackend & ExpiringReads {
-  return typeof Reflect.get(backend, 'getManyWithTtl') === 'function';
-}
