@@ -23,7 +23,7 @@ let browser: Browser;
 let base: string;
 /**
  * The browser profile of the tests: a new profile costs Chromium seconds on a busy machine, so
- * each test starts this one afresh instead (no cookies, no storage, no tabs).
+ * each test starts this one afresh instead (signed out, one tab; see freshProfile).
  */
 let profile: BrowserContext;
 /** Script errors, CSP refusals and unexpected failed responses, per test. */
@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
   });
 
   it('previews as the author types, as readers will see it; checks the category; focuses an error; fits 1280 and 390 px', async () => {
-    const context = await freshProfile();
+    await freshProfile();
     const page = main;
     await signIn(page);
     await page.goto(`${base}/admin/posts/new`);
@@ -299,7 +299,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
   });
 
   it('links to Log in from public pages, returns to ?next after it, and never to another site', async () => {
-    const context = await freshProfile();
+    await freshProfile();
     const page = main;
     await page.goto(`${base}/`);
     await Promise.all([page.waitForNavigation(), page.locator('footer a', { hasText: 'Log in' }).click()]);
