@@ -5,9 +5,10 @@ import type { DataSource } from 'typeorm';
 import { BlogCache } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
-import { authRoutes } from './blog/routes/auth.ts';
+import { authRoutes, staleAuthForms } from './blog/routes/auth.ts';
 import { feedRoutes } from './blog/routes/feed.ts';
 import { healthRoutes } from './blog/routes/health.ts';
+import { keptSaves, saveTarget } from './blog/routes/kept-saves.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
@@ -24,6 +25,7 @@ import { bodyParser } from './blog/web/body.ts';
 import { canonicalPaths } from './blog/web/canonical-path.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
+import { takeFlash } from './blog/web/flash.ts';
 import { forwardedHeaders } from './blog/web/forwarded.ts';
 import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
@@ -124,6 +126,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
       site,
       author: this.state.author,
       csrfToken: this.state.csrfToken,
+      // The author's one-shot message, used up by the page that shows it; a page that names its
+      // own (an error page, which a stray request like a missing favicon may render) leaves it.
+      flash: 'flash' in data ? data.flash : takeFlash(this),
       ...data,
     });
     this.type = 'html';
@@ -153,9 +158,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.use(sessionMiddleware(app, config, sessions));
   app.use(loadAuthor());
   const admin = adminRoutes();
-  app.use(authorArea(admin));
+  app.use(authorArea(admin, { signedOutSaves: (ctx) => saveTarget(admin, ctx) !== undefined }));
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
-  app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
+  // Forms a tab kept while the session changed elsewhere get a way on, never a dead end (and never a lost text).
+  const staleForms = [staleAuthForms({ loginCsrf, throttle }), keptSaves(admin, throttle)];
+  app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf, staleForms }));
   // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
   const routers = [
     pageRoutes({

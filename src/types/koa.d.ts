@@ -4,6 +4,8 @@ import type { PostRendering } from '../blog/post-rendering.ts';
 import type { CacheOutbox } from '../blog/services/outbox.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
+import type { Flash } from '../blog/web/flash.ts';
+import type { PendingSave } from '../blog/web/pending-save.ts';
 
 declare module 'koa' {
   /** Per-request state shared by middleware, routes and templates. */
@@ -53,6 +55,12 @@ export interface KilnSession {
   username?: string;
   /** The per-session CSRF token for author forms. */
   csrf?: string;
+  /** The author's one-shot message for the next page (web/flash.ts). */
+  flash?: Flash;
+  /** A save submitted after the session ended, shown in the editor after signing in (web/pending-save.ts). */
+  pendingSave?: PendingSave;
+  /** This session's lifetime in milliseconds; setting it re-saves the session. */
+  maxAge: number | 'session' | undefined;
   /** True for a session created on this request (nothing stored yet). */
   readonly isNew: boolean;
   /** Destroys the stored session and its id, then saves the data under a fresh id. */

@@ -160,7 +160,7 @@ describe.each(backends)('the blog cached on $name', (backend) => {
   it.skipIf(backend.skip)('removes a deleted post from every page', async () => {
     const id = await create({ title: 'Short-lived', category: 'koa' });
     await warm(pagesShowing(id, 'koa'));
-    await author.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf }).expect(303);
+    await author.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf, confirm: 'yes' }).expect(303);
     for (const path of pagesShowing(id, 'koa')) {
       expect((await read(path)).text, path).not.toContain('Short-lived');
     }

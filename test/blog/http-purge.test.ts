@@ -102,7 +102,7 @@ describe('HTTP cache purges', () => {
     expect(edit?.page).toContain('Edited post');
 
     const admin = await author.get('/admin').expect(200);
-    const onDelete = await purgesDuring(() => author.post(`/admin/posts/${sidebar.id}/delete`).type('form').send({ _csrf: csrfFrom(admin.text) }).expect(303));
+    const onDelete = await purgesDuring(() => author.post(`/admin/posts/${sidebar.id}/delete`).type('form').send({ _csrf: csrfFrom(admin.text), confirm: 'yes' }).expect(303));
     expect(onDelete.map((p) => p.tags)).toContain(`lists post:${sidebar.id} sidebar`);
 
     const onLogout = await purgesDuring(() => author.post('/logout').type('form').send({ _csrf: csrfFrom(admin.text) }).expect(303));

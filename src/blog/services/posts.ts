@@ -277,6 +277,12 @@ export class PostService {
     return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
   }
 
+  /** Every category in use, drafts included, by name: the editor offers them. */
+  async categoryNames(): Promise<string[]> {
+    const rows: { name: string }[] = await this.repo.createQueryBuilder('p').select('DISTINCT p.category', 'name').orderBy('name', 'ASC').getRawMany();
+    return rows.map((r) => r.name);
+  }
+
   /** The `n` newest published posts. */
   latest(n = 5): Promise<Post[]> {
     return this.repo.find({ where: { published: true }, order: { createdAt: 'DESC', id: 'DESC' }, take: n });

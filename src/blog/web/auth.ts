@@ -2,6 +2,8 @@ import type { Router } from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Author } from '../services/users.ts';
 import { newSessionToken } from './csrf.ts';
+import { loginUrl } from './next-path.ts';
+import { SESSION_MAX_AGE_MS } from './session.ts';
 
 /**
  * Sets `ctx.state.author` (and the session's CSRF token) when the request carries a live author
@@ -25,11 +27,14 @@ export function loadAuthor() {
   };
 }
 
-/** Sends anonymous requests to the login form (303); lets the author through. */
+/**
+ * Sends anonymous requests to the login form (303), which brings a page request back to its
+ * address afterwards (`/login?next=/admin/posts/3/edit`); lets the author through.
+ */
 export async function requireAuthor(ctx: Context, next: Next): Promise<void> {
   if (!ctx.state.author) {
     ctx.status = 303;
-    ctx.redirect('/login');
+    ctx.redirect(loginUrl(ctx.method === 'GET' || ctx.method === 'HEAD' ? ctx.url : undefined));
     return;
   }
   await next();
@@ -41,10 +46,14 @@ export async function requireAuthor(ctx: Context, next: Next): Promise<void> {
  * to the login form. The router itself says which requests those are (`match`, on the same
  * `ctx.path` its dispatch reads), so the guard and the routes cannot disagree on a spelling; the
  * admin router's `use(requireAuthor)` layer makes that every path under its prefix.
+ * `signedOutSaves` names the anonymous requests let through instead: the editor's saves, which
+ * the CSRF check refuses and routes/kept-saves.ts keeps for after the login.
  */
-export function authorArea(router: Router) {
+export function authorArea(router: Router, options: { signedOutSaves?: (ctx: Context) => boolean } = {}) {
+  const signedOutSave = options.signedOutSaves ?? (() => false);
   return async function authorArea(ctx: Context, next: Next): Promise<void> {
-    if (router.match(ctx.path, ctx.method).path.length > 0) {
+    // A save sent after the session ended goes on to the CSRF check, whose handler keeps it.
+    if (router.match(ctx.path, ctx.method).path.length > 0 && (ctx.state.author || !signedOutSave(ctx))) {
       await requireAuthor(ctx, next);
       return;
     }
@@ -55,7 +64,7 @@ export function authorArea(router: Router) {
 /**
  * Starts the author's session under a NEW id: koa-session's `regenerate()` destroys the stored
  * session of the old id (so a planted or stolen pre-login cookie is refused afterwards) and
- * saves the data under a fresh one.
+ * saves the data under a fresh one (a pending save kept while signed out comes along).
  */
 export async function signIn(ctx: Context, author: Author): Promise<void> {
   const session = ctx.session;
@@ -63,6 +72,8 @@ export async function signIn(ctx: Context, author: Author): Promise<void> {
   session.authorId = author.id;
   session.username = author.username;
   session.csrf = newSessionToken();
+  // A signed-out browser's session was shortened to keep a pending save; the author's is not.
+  session.maxAge = SESSION_MAX_AGE_MS;
   await session.regenerate();
   ctx.state.author = author;
   ctx.state.csrfToken = session.csrf;

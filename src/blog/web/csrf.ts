@@ -8,6 +8,7 @@ export const LOGIN_CSRF_COOKIE = 'kiln.login';
 
 const LOGIN_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const NONCE = /^[A-Za-z0-9_-]{32}$/;
 
 /** A fresh random token for an author session's forms. */
 export function newSessionToken(): string {
@@ -34,9 +35,13 @@ export class LoginCsrf {
     this.key = createHmac('sha256', options.secret).update('kiln login csrf').digest();
   }
 
-  /** Sets the nonce cookie on this response and returns the token for the form's `_csrf`. */
+  /**
+   * Sets the nonce cookie on this response and returns the token for the form's `_csrf`. A
+   * browser that already holds a nonce keeps it, so a login form open in another tab stays valid.
+   */
   issue(ctx: Context): string {
-    const nonce = randomBytes(24).toString('base64url');
+    const held = ctx.cookies.get(LOGIN_CSRF_COOKIE, { signed: true });
+    const nonce = held !== undefined && NONCE.test(held) ? held : randomBytes(24).toString('base64url');
     const expires = this.options.clock.now() + LOGIN_TOKEN_LIFETIME_MS;
     ctx.cookies.set(LOGIN_CSRF_COOKIE, nonce, {
       path: '/login',
@@ -104,12 +109,22 @@ export interface CsrfOptions {
   login: LoginCsrf;
   /** The path whose POST carries a login token rather than a session token. */
   loginPath?: string;
+  /**
+   * Tried in turn on a same-origin request whose token is missing, stale or from another
+   * session, before the bare 403: one may answer it (a fresh form, the author's text kept) and
+   * return true. The request must still change nothing it was refused.
+   */
+  staleForms?: readonly StaleFormHandler[];
 }
+
+/** Answers a same-origin request that brought no valid token, or returns false to leave it to the 403. */
+export type StaleFormHandler = (ctx: Context) => Promise<boolean>;
 
 /**
  * Refuses (403) every state-changing request that is cross-origin or lacks a valid token:
  * `/login` takes a login token, everything else the signed-in session's token. The token comes
- * from the `_csrf` field or an `X-CSRF-Token` header. Runs after the body parser.
+ * from the `_csrf` field or an `X-CSRF-Token` header. A same-origin request without a valid one
+ * goes to `staleForms` first. Runs after the body parser.
  */
 export function csrfProtection(options: CsrfOptions) {
   const loginPath = options.loginPath ?? '/login';
@@ -119,7 +134,10 @@ export function csrfProtection(options: CsrfOptions) {
       const token = formFields(ctx)._csrf ?? (ctx.get('X-CSRF-Token') || undefined);
       const valid =
         ctx.path === loginPath ? options.login.verify(ctx, token) : sessionTokenMatches(ctx, token);
-      if (!valid) ctx.throw(403, 'The form has expired or did not come from this site; reload it and try again.');
+      if (!valid) {
+        for (const handler of options.staleForms ?? []) if (await handler(ctx)) return;
+        ctx.throw(403, 'The form has expired or did not come from this site, so nothing was changed.');
+      }
     }
     await next();
   };

@@ -56,7 +56,8 @@ async function respond(ctx: Context, status: number, message: string): Promise<v
     return;
   }
   try {
-    await ctx.render('pages/error.njk', { title: STATUS_CODES[status] ?? 'Error', status, message });
+    // `flash: undefined`: the author's flash waits for the page it was meant for.
+    await ctx.render('pages/error.njk', { title: STATUS_CODES[status] ?? 'Error', status, message, flash: undefined });
   } catch {
     ctx.type = 'text';
     ctx.body = `${status} ${message}`;

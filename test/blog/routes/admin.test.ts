@@ -18,14 +18,17 @@ const postForm = (csrf: string, over: Record<string, string> = {}) => ({
 });
 
 describe('author routes for an anonymous reader', () => {
-  it('redirect every GET and POST to /login with 303', async () => {
-    for (const path of ['/admin', '/admin/posts/new', '/admin/posts/1/edit']) {
-      await t.request().get(path).expect(303).expect('Location', '/login');
+  it('redirect every GET and POST to /login with 303, a GET asking to come back', async () => {
+    for (const path of ['/admin', '/admin/posts/new', '/admin/posts/1/edit', '/admin/posts/1/delete']) {
+      await t.request().get(path).expect(303).expect('Location', `/login?next=${path}`);
     }
+    await t.request().get('/admin?x=1&y=2').expect(303).expect('Location', '/login?next=/admin%3Fx%3D1%26y%3D2');
     // A trailing slash is another spelling of the path, answered 404 before any route or guard.
     await t.request().get('/admin/').expect(404);
-    for (const path of ['/admin/posts', '/admin/posts/1', '/admin/posts/1/delete']) {
-      await t.request().post(path).type('form').send({ title: 'x' }).expect(303).expect('Location', '/login');
+    await t.request().post('/admin/posts/1/delete').type('form').send({ title: 'x' }).expect(303).expect('Location', '/login');
+    // A save without the editor's token was never the author's: refused (routes/kept-saves.ts).
+    for (const path of ['/admin/posts', '/admin/posts/1']) {
+      await t.request().post(path).type('form').send({ title: 'x' }).expect(403);
     }
     expect(await t.posts.count()).toBe(0);
   });
@@ -69,14 +72,18 @@ describe('the author flow', () => {
     await agent.post(`/admin/posts/${id}`).type('form').send({ ...postForm(csrf, { title: 'Renamed post' }), version: '2' }).expect(303);
     expect((await t.request().get(`/posts/${id}`).expect(200)).text).toContain('Renamed post');
 
-    // Delete → 303 /admin, then gone.
-    await agent.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf }).expect(303).expect('Location', '/admin');
+    // Delete asks first (the list's one-click button lands on the question), then 303 /admin, then gone.
+    const question = await agent.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf }).expect(200);
+    expect(question.text).toContain('Delete “Renamed post”?');
+    expect(question.text).toContain('name="confirm" value="yes"');
+    await t.request().get(`/posts/${id}`).expect(200);
+    await agent.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf, confirm: 'yes' }).expect(303).expect('Location', '/admin');
     await t.request().get(`/posts/${id}`).expect(404);
-    await agent.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf }).expect(404);
+    await agent.post(`/admin/posts/${id}/delete`).type('form').send({ _csrf: csrf, confirm: 'yes' }).expect(404);
 
     // Log out → 303 /, and the author area is closed again.
     await agent.post('/logout').type('form').send({ _csrf: csrf }).expect(303).expect('Location', '/');
-    await agent.get('/admin').expect(303).expect('Location', '/login');
+    await agent.get('/admin').expect(303).expect('Location', '/login?next=/admin');
   });
 });
 

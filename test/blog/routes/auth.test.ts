@@ -68,7 +68,7 @@ describe('POST /login', () => {
     const second = await postLogin(t, await loginForm(t), AUTHOR, oldCookie).expect(303);
     const newCookie = sessionCookie(second);
     expect(newCookie).not.toBe(oldCookie);
-    await supertest(t.server).get('/admin').set('Cookie', oldCookie).expect(303).expect('Location', '/login');
+    await supertest(t.server).get('/admin').set('Cookie', oldCookie).expect(303).expect('Location', '/login?next=/admin');
     await supertest(t.server).get('/admin').set('Cookie', newCookie).expect(200);
   });
 
@@ -94,7 +94,7 @@ describe('POST /logout', () => {
     const page = await supertest(t.server).get('/admin').set('Cookie', copy).expect(200);
     const res = await supertest(t.server).post('/logout').set('Cookie', copy).type('form').send({ _csrf: csrfFrom(page.text) }).expect(303).expect('Location', '/');
     expect(setCookieLines(res).some((l) => /^kiln\.sid=;/.test(l) && /expires=Thu, 01 Jan 1970/i.test(l))).toBe(true);
-    await supertest(t.server).get('/admin').set('Cookie', copy).expect(303).expect('Location', '/login');
+    await supertest(t.server).get('/admin').set('Cookie', copy).expect(303).expect('Location', '/login?next=/admin');
     // The other session is untouched.
     await agent.get('/admin').expect(200);
     expect(csrf).not.toBe(csrfFrom(page.text));

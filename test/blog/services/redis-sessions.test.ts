@@ -119,7 +119,7 @@ describe.skipIf(!redisUp)('SESSION_STORE=redis through the app', () => {
       await supertest(t.server).get('/admin').set('Cookie', cookie).expect(200);
       await supertest(t.server).post('/logout').set('Cookie', cookie).type('form').send({ _csrf: csrf }).expect(303);
       expect(await direct.keys(`${prefix}*`)).toEqual([]);
-      await supertest(t.server).get('/admin').set('Cookie', cookie).expect(303).expect('Location', '/login');
+      await supertest(t.server).get('/admin').set('Cookie', cookie).expect(303).expect('Location', '/login?next=/admin');
     } finally {
       await direct.quit();
     }
@@ -131,7 +131,7 @@ describe.skipIf(!redisUp)('SESSION_STORE=redis through the app', () => {
     try {
       await removeKeys(direct, prefix);
       const res = await supertest(t.server).get('/admin').set('Cookie', cookie).expect(303);
-      expect(res.headers.location).toBe('/login');
+      expect(res.headers.location).toBe('/login?next=/admin');
       expect(await direct.keys(`${prefix}*`)).toEqual([]);
     } finally {
       await direct.quit();
