@@ -57,7 +57,7 @@ describe('the editor form', () => {
     const page = await author.get(`/admin/posts/${post.id}/edit`).expect(200);
     expect(page.text).toMatch(/<div class="post-body" id="preview-body">\s*<p>Hello <strong>preview<\/strong><\/p>/);
     expect(page.text).toContain('<h1 id="preview-title">Shown</h1>');
-    expect(page.text).toContain('<script src="/static/js/editor.js" defer></script>');
+    expect(page.text).toMatch(/<script src="\/static\/js\/editor\.[0-9a-f]{8}\.js" defer><\/script>/);
     expect(page.text).toContain(`data-draft-key="post:${post.id}"`);
     const script = await t.request().get('/static/js/editor.js').expect(200).expect('Content-Type', /javascript/);
     expect(script.text).toContain('/api/v1/preview');

@@ -30,7 +30,7 @@ describe('flash messages', () => {
     expect(flashOf(first.text)).toBe('Published “Flashy”.');
     // The page after a save names the browser-kept draft it made obsolete, for the editor script.
     expect(first.text).toContain('data-draft-saved="new:abcdefgh1234"');
-    expect(first.text).toContain('<script src="/static/js/editor.js" defer></script>');
+    expect(first.text).toMatch(/<script src="\/static\/js\/editor\.[0-9a-f]{8}\.js" defer><\/script>/);
     expect(flashOf((await author.get(path).expect(200)).text)).toBeNull();
 
     const steps: [Record<string, string>, string][] = [
