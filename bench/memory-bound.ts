@@ -3,7 +3,7 @@ import { MemoryBackend } from '../src/cache/backends/memory.ts';
 import { Cache } from '../src/cache/cache.ts';
 import { parseSize } from '../src/cache/config.ts';
 import { viewKey } from '../src/cache/keys.ts';
-import { bodyKey, encodePage, makePageEntry } from '../src/cache/koa/entry.ts';
+import { bodyKey, encodePage, makePageEntry } from '../src/cache/koa/page-cache/stored-page.ts';
 
 /**
  * The memory bound, measured in a process of its own (`node --expose-gc --import tsx

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
-import { cacheView } from '../cache/koa/cache-view.ts';
-import type { PageFront } from '../cache/koa/front.ts';
+import { cacheView } from '../cache/koa/page-cache/view.ts';
+import type { PageFront } from '../cache/koa/page-cache/prepared-pages.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';

@@ -101,9 +101,5 @@ export {
   type BreakerOptions,
   type BreakerState,
 } from './breaker.ts';
-export { cacheView, type CacheViewMiddleware, type CacheViewOptions } from './koa/cache-view.ts';
-export { isCacheableResponse, uncacheableReason, type PageCacheStatus, type UncacheableReason } from './koa/decisions.ts';
-export { loadPage, type PageEntry } from './koa/entry.ts';
-export { PageFront, type FrontServed, type PageFrontOptions } from './koa/front.ts';
 export { FragmentCacheExtension } from './nunjucks/fragment-tag.ts';
 export { renderTemplate } from './nunjucks/render.ts';

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { BreakerState } from './breaker.ts';
 import type { Cache } from './cache.ts';
 import { CacheConfigError } from './config.ts';
-import type { PageCacheStatus } from './koa/decisions.ts';
+import type { PageCacheStatus } from './koa/page-cache/decide.ts';
 import { now } from './telemetry.ts';
 import type { CacheBackend, CacheEvent } from './types.ts';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { withBreaker } from '../../src/cache/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { cacheView } from '../../src/cache/koa/cache-view.ts';
+import { cacheView } from '../../src/cache/koa/page-cache/view.ts';
 import { CacheConfigError } from '../../src/cache/config.ts';
 import { CacheMetrics, escapeLabelValue, httpMetrics, metricsTokenFromEnv } from '../../src/cache/metrics.ts';
 import type { CacheBackend } from '../../src/cache/types.ts';

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { escapeGlob } from '../../src/cache/backends/redis.ts';
 import type { Cache } from '../../src/cache/cache.ts';
 import { decodeEntry } from '../../src/cache/codec.ts';
-import { readPageRecord } from '../../src/cache/koa/entry.ts';
+import { readPageRecord } from '../../src/cache/koa/page-cache/stored-page.ts';
 import type { TestApp } from '../support/app.ts';
 
 /** Texts that mark an error page (HTML or JSON): such a page must never be stored. */

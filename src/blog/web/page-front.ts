@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { CacheMetrics } from '../../cache/metrics.ts';
-import { PageFront } from '../../cache/koa/front.ts';
+import { PageFront } from '../../cache/koa/page-cache/prepared-pages.ts';
 import type { Config } from '../../config.ts';
 import { securityHeadersFor } from './security-headers.ts';
 import { SESSION_COOKIE } from './session.ts';
@@ -14,10 +14,11 @@ export function mayHaveSession(ctx: Context): boolean {
 }
 
 /**
- * The blog's page front (src/cache/koa/front.ts): pages readers were served are answered again,
- * before sessions, CSRF and routing run, to requests without a session cookie; with the security
- * headers every response carries, and counted in /metrics like any request. Off (undefined)
- * when the dev toolbar is on, because every page then needs its bar injected.
+ * The blog's page front (src/cache/koa/page-cache/prepared-pages.ts): pages readers were served
+ * are answered again, before sessions, CSRF and routing run, to requests without a session
+ * cookie; with the security headers every response carries, and counted in /metrics like any
+ * request. Off (undefined) when the dev toolbar is on, because every page then needs its bar
+ * injected.
  */
 export function pageFront(config: Config, metrics: CacheMetrics): PageFront | undefined {
   if (config.toolbar.enabled) return undefined;

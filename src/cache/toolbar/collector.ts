@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Cache } from '../cache.ts';
-import type { PageCacheStatus } from '../koa/decisions.ts';
+import type { PageCacheStatus } from '../koa/page-cache/decide.ts';
 import { now } from '../telemetry.ts';
 import { systemClock, type CacheEvent, type Clock } from '../types.ts';
 import { readableKey } from './readable-key.ts';

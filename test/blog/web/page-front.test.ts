@@ -1,4 +1,4 @@
-import type { PageFront } from '../../../src/cache/koa/front.ts';
+import type { PageFront } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '../../../src/blog/web/security-headers.ts';
 import { SESSION_COOKIE } from '../../../src/blog/web/session.ts';

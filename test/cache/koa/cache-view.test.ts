@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { viewKey } from '../../../src/cache/keys.ts';
-import { cacheView } from '../../../src/cache/koa/cache-view.ts';
-import { bodyKey, loadPage } from '../../../src/cache/koa/entry.ts';
+import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
+import { bodyKey, loadPage } from '../../../src/cache/koa/page-cache/stored-page.ts';
 import { htmlPage, PageApp, type PageHandler } from './page-app.ts';
 
 let page: PageApp;

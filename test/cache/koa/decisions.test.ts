@@ -11,7 +11,7 @@ import {
   storedHeaders,
   uncacheableReason,
   type ResponseFacts,
-} from '../../../src/cache/koa/decisions.ts';
+} from '../../../src/cache/koa/page-cache/decide.ts';
 
 const ok: ResponseFacts = {
   status: 200,

@@ -13,7 +13,7 @@ import {
   pageEntry,
   readPageRecord,
   type StoredHeader,
-} from '../../../src/cache/koa/entry.ts';
+} from '../../../src/cache/koa/page-cache/stored-page.ts';
 import { MemoryLogger } from '../helpers.ts';
 
 const headers: StoredHeader[] = [

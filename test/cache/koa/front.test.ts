@@ -4,8 +4,8 @@ import supertest from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
-import { PageFront, type FrontServed } from '../../../src/cache/koa/front.ts';
+import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/page-cache/view.ts';
+import { PageFront, type FrontServed } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
 import type { CacheBackend } from '../../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 

@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
+import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/page-cache/view.ts';
 import type { CacheEvent } from '../../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 

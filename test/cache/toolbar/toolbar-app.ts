@@ -7,7 +7,7 @@ import type { Context, Next } from 'koa';
 import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView } from '../../../src/cache/koa/cache-view.ts';
+import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
 import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';

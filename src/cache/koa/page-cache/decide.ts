@@ -1,6 +1,6 @@
-import { keyedQuery } from '../keys.ts';
-import type { Seconds } from '../types.ts';
-import type { StoredHeader } from './entry.ts';
+import { keyedQuery } from '../../keys.ts';
+import type { Seconds } from '../../types.ts';
+import type { StoredHeader } from './stored-page.ts';
 
 /**
  * The page cache's decisions as small pure functions, so each rule is tested on its own:

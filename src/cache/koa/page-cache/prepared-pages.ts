@@ -1,10 +1,10 @@
 import type { Context, Next } from 'koa';
-import type { Cache } from '../cache.ts';
-import { matchedRoute } from '../metrics.ts';
-import type { Clock, GetOptions } from '../types.ts';
-import { etagMatches, freshness, type FreshnessWindows } from './decisions.ts';
-import { readPageRecord, type PageEntry } from './entry.ts';
-import { refreshTicketOf } from './refresh.ts';
+import type { Cache } from '../../cache.ts';
+import { matchedRoute } from '../../metrics.ts';
+import type { Clock, GetOptions } from '../../types.ts';
+import { etagMatches, freshness, type FreshnessWindows } from './decide.ts';
+import { readPageRecord, type PageEntry } from './stored-page.ts';
+import { refreshTicketOf } from './revalidate.ts';
 
 /**
  * The page cache's fast path (issue 6): a middleware mounted first that answers a request for a

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import type { Cache } from '../cache.ts';
-import { makeKey } from '../keys.ts';
+import type { Cache } from '../../cache.ts';
+import { makeKey } from '../../keys.ts';
 
 /**
  * How a cached page is stored: a small record under the page's key, and the body under a

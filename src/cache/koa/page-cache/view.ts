@@ -1,5 +1,17 @@
+/**
+ * How a request for a cached page flows through the files of this folder:
+ *
+ *   GET /posts/3 ─► PageFront (prepared-pages.ts, mounted first): URL prepared · no session cookie ·
+ *      │            cache.peek(record key) · the record prepared · fresh ──yes──► writeHead + end
+ *      ▼ no
+ *   the app's middleware ─► router ─► cacheView (this file)
+ *      not GET/HEAD · unless · a query the key ignores (decide.ts) ─► BYPASS: the handler renders
+ *      Cache.getOrSet, one render per key: HIT ─► replay the stored page (stored-page.ts), prepare it
+ *                                          MISS ─► handler; a storable 200 ─► body, record, replay
+ *      STALE within staleWhileRevalidate ─► served at once, re-rendered in the background (revalidate.ts)
+ */
 import type { Context, Next } from 'koa';
-import { viewKey } from '../keys.ts';
+import { viewKey } from '../../keys.ts';
 import {
   bodyBytes,
   etagMatches,
@@ -11,7 +23,7 @@ import {
   uncacheableReason,
   type PageCacheStatus,
   type UncacheableReason,
-} from './decisions.ts';
+} from './decide.ts';
 import {
   bodyKey,
   decodeBody,
@@ -22,9 +34,9 @@ import {
   readPageRecord,
   type PageEntry,
   type PageRecord,
-} from './entry.ts';
+} from './stored-page.ts';
 import { resolveOptions, type CacheViewOptions } from './options.ts';
-import { BackgroundRefresher, refreshTicketOf } from './refresh.ts';
+import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
 
 export type { CacheViewOptions } from './options.ts';
 

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
-import type { Cache } from '../cache.ts';
-import { systemClock, type Clock, type Seconds } from '../types.ts';
-import type { FreshnessWindows } from './decisions.ts';
-import type { PageFront } from './front.ts';
+import type { Cache } from '../../cache.ts';
+import { systemClock, type Clock, type Seconds } from '../../types.ts';
+import type { FreshnessWindows } from './decide.ts';
+import type { PageFront } from './prepared-pages.ts';
 
 /** Options of `cacheView`, named after Flask-Caching's `cached`. */
 export interface CacheViewOptions {

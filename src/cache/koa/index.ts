@@ -1,0 +1,26 @@
+// The Koa side of Kiln's caching library (`kiln/cache/koa`): re-exports only.
+
+export {
+  cacheView,
+  etagMatches,
+  isCacheableResponse,
+  isKeyedUrl,
+  loadPage,
+  PageBodies,
+  PageFront,
+  STORED_HEADERS,
+  uncacheableReason,
+  type CacheViewMiddleware,
+  type CacheViewOptions,
+  type Freshness,
+  type FreshnessWindows,
+  type FrontPage,
+  type FrontServed,
+  type PageBodiesOptions,
+  type PageCacheStatus,
+  type PageEntry,
+  type PageFrontOptions,
+  type ResponseFacts,
+  type StoredHeader,
+  type UncacheableReason,
+} from './page-cache/index.ts';

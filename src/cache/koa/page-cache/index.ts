@@ -1,0 +1,18 @@
+// Page caching for Koa: re-exports only (how a request flows is described in view.ts).
+
+export { cacheView, type CacheViewMiddleware } from './view.ts';
+export type { CacheViewOptions } from './options.ts';
+export {
+  etagMatches,
+  isCacheableResponse,
+  isKeyedUrl,
+  STORED_HEADERS,
+  uncacheableReason,
+  type Freshness,
+  type FreshnessWindows,
+  type PageCacheStatus,
+  type ResponseFacts,
+  type UncacheableReason,
+} from './decide.ts';
+export { loadPage, PageBodies, type PageBodiesOptions, type PageEntry, type StoredHeader } from './stored-page.ts';
+export { PageFront, type FrontPage, type FrontServed, type PageFrontOptions } from './prepared-pages.ts';
