@@ -12,18 +12,20 @@
  */
 import type { Context, Next } from 'koa';
 import { viewKey } from '../../keys.ts';
+import type { Seconds } from '../../types.ts';
 import {
   bodyBytes,
-  etagMatches,
   freshness,
   isCacheableMethod,
   isKeyedUrl,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
-  type PageCacheStatus,
   type UncacheableReason,
 } from './decide.ts';
+import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './options.ts';
+import { isServerError, markOutcome, replay, restoreHeaders, serveStored, snapshotHeaders } from './respond.ts';
+import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
 import {
   bodyKey,
   decodeBody,
@@ -35,17 +37,8 @@ import {
   type PageEntry,
   type PageRecord,
 } from './stored-page.ts';
-import { resolveOptions, type CacheViewOptions } from './options.ts';
-import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
 
 export type { CacheViewOptions } from './options.ts';
-
-declare module 'koa' {
-  interface DefaultState {
-    /** What the page cache did for this request (set by `cacheView`), for toolbars and logs. */
-    cacheStatus?: PageCacheStatus;
-  }
-}
 
 /** The middleware `cacheView` returns, with what it does kept inspectable. */
 export interface CacheViewMiddleware {
@@ -56,15 +49,32 @@ export interface CacheViewMiddleware {
   idle(): Promise<void>;
 }
 
-/** A render whose response must not be stored; never stored itself (see `shouldCache`). */
-class Uncacheable {
+/** A render whose response is not stored, and why; never stored itself (see `shouldCache`). */
+class NotStored {
   constructor(
     readonly reason: UncacheableReason | 'filtered',
     readonly status: number,
   ) {}
 }
 
-type Rendered = PageRecord | Uncacheable;
+/** What one render leaves in the cache's single flight: the stored record, or why nothing was stored. */
+type RenderResult = PageRecord | NotStored;
+
+const isStored = (value: RenderResult): boolean => !(value instanceof NotStored);
+
+/** One cached route: its options checked once, and what its requests share. */
+interface ViewRoute {
+  readonly config: CacheViewConfig;
+  /** Recent bodies by ETag, shared by every route on the same cache. */
+  readonly bodies: PageBodies;
+  readonly refresher: BackgroundRefresher;
+  /** Names this route on the tickets of its background refreshes. */
+  readonly owner: object;
+  /** Seconds the backend keeps a record: long enough for the stale windows (0 = no expiry). */
+  readonly ttl: Seconds;
+  /** Seconds a body is kept: a little longer than its record, so a record never names an expired body. */
+  readonly bodyTtl: Seconds;
+}
 
 /**
  * Page caching for Koa: stores a route's finished 200 response (bytes, allow-listed headers, a
@@ -77,238 +87,201 @@ type Rendered = PageRecord | Uncacheable;
  */
 export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   const config = resolveOptions(options);
-  const bodies = PageBodies.of(config.cache);
   const owner = {};
-  const refresher = new BackgroundRefresher(owner);
   const ttl = storageTimeout(config.windows);
-  // A body outlives its record a little, so a record never names a body that already expired.
-  const bodyTtl = ttl === 0 ? 0 : ttl + 60;
-  const isRendered = (value: Rendered): boolean => !(value instanceof Uncacheable);
-
-  function keyOf(ctx: Context): string {
-    if (!config.makeCacheKey) return viewKey(config.keyPrefix, ctx.path, ctx.querystring, { queryString: config.queryString });
-    const key = config.makeCacheKey(ctx);
-    if (typeof key !== 'string' || key === '') throw new TypeError('cacheView: makeCacheKey must return a non-empty string');
-    return key;
-  }
-
-  function tagsOf(ctx: Context): readonly string[] | undefined {
-    if (!config.tags) return undefined;
-    const tags = config.tags(ctx);
-    if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
-      throw new TypeError('cacheView: tags must return an array of strings');
-    }
-    return tags;
-  }
-
-  /**
-   * Runs the rest of the chain once and turns its response into a storable entry, or says why
-   * not. A forced render (`replacing`) whose page can no longer be stored, other than by failing,
-   * also drops the old entry: the page is gone, moved or private now, and must not be served.
-   */
-  async function render(ctx: Context, next: Next, key: string, replacing: boolean): Promise<Rendered> {
-    try {
-      await next();
-    } catch (error) {
-      if (replacing && !isServerError(error)) await drop(ctx, key);
-      throw error;
-    }
-    const body = bodyBytes(ctx.body);
-    const reason =
-      uncacheableReason({
-        status: ctx.status,
-        headers: ctx.response.headers,
-        body,
-        replayable: ctx.respond !== false && !ctx.headerSent,
-      }) ?? (config.unless(ctx) || !config.responseFilter(ctx) ? 'filtered' : undefined);
-    if (reason !== undefined || body === undefined) {
-      if (replacing && ctx.status < 500) await drop(ctx, key);
-      return new Uncacheable(reason ?? 'body', ctx.status);
-    }
-    const entry = makePageEntry(body, storedHeaders(ctx.response.headers), config.clock.now());
-    const { record, text } = encodePage(entry);
-    bodies.remember(entry.etag, entry.body);
-    // The body goes first, so a reader that finds the record finds its body.
-    await config.cache.set(bodyKey(entry.etag), text, { timeout: bodyTtl, origin: 'view', detail: ctx.path });
-    return record;
-  }
-
-  async function drop(ctx: Context, key: string): Promise<void> {
-    await config.cache.delete(key, { origin: 'view', detail: ctx.path });
-  }
-
-  /** The page a value read under a page key describes, with its body; undefined when there is none. */
-  async function entryOf(ctx: Context, value: unknown): Promise<PageEntry | undefined> {
-    const record = readPageRecord(value);
-    if (!record) return undefined;
-    const kept = bodies.get(record.e);
-    if (kept) return pageEntry(record, kept);
-    const body = decodeBody(record, await config.cache.get(bodyKey(record.e), { origin: 'view', detail: ctx.path }));
-    if (!body) return undefined;
-    bodies.remember(record.e, body);
-    return pageEntry(record, body);
-  }
-
-  /** One lookup-or-render through the cache's single flight; `rendered` says whether this request ran the chain. */
-  async function fill(ctx: Context, next: Next, key: string, forced: boolean): Promise<{ value: unknown; rendered: boolean }> {
-    let rendered = false;
-    const value: unknown = await config.cache.getOrSet<Rendered>(
-      key,
-      () => {
-        rendered = true;
-        return render(ctx, next, key, forced);
-      },
-      {
-        timeout: ttl,
-        tags: tagsOf(ctx),
-        origin: 'view',
-        detail: ctx.path,
-        forcedUpdate: () => forced,
-        shouldCache: isRendered,
-      },
-    );
-    return { value, rendered };
-  }
-
-  /** Finishes the response of the request that rendered: the stored bytes and ETag, or its own uncacheable response. */
-  async function finishRendered(ctx: Context, key: string, value: unknown): Promise<void> {
-    const entry = await entryOf(ctx, value);
-    if (!entry) {
-      mark(ctx, value instanceof Uncacheable && value.reason !== 'status' ? 'BYPASS' : 'MISS');
-      return;
-    }
-    mark(ctx, 'MISS');
-    prepare(ctx, key, entry);
-    replay(ctx, entry);
-  }
-
-  /**
-   * Hands a page served or stored for a GET to the front, which may answer the next requests for
-   * this URL. Only a URL in its keyed form (the query exactly as the key holds it) is handed over,
-   * so one page has one URL there: other spellings and dropped parameters, which an outsider can
-   * vary without end, are answered through the chain and never crowd the front's bounded list.
-   */
-  function prepare(ctx: Context, key: string, entry: PageEntry): void {
-    if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
-    const { cache, windows, clock, forcedUpdate, unless } = config;
-    config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
-  }
-
-  /** Renders afresh (forced), falling back to `stale` when the render fails with a server error. */
-  async function revalidate(ctx: Context, next: Next, key: string, stale: PageEntry | undefined): Promise<void> {
-    const before = stale ? snapshotHeaders(ctx) : undefined;
-    let outcome: { value: unknown; rendered: boolean };
-    try {
-      outcome = await fill(ctx, next, key, true);
-    } catch (error) {
-      if (!stale || !isServerError(error)) throw error;
-      restoreHeaders(ctx, before);
-      return serve(ctx, stale, 'STALE');
-    }
-    const { value, rendered } = outcome;
-    const failed = value instanceof Uncacheable && value.status >= 500;
-    if (stale && failed) {
-      restoreHeaders(ctx, before);
-      return serve(ctx, stale, 'STALE');
-    }
-    if (rendered) return finishRendered(ctx, key, value);
-    const entry = await entryOf(ctx, value);
-    if (entry) return serve(ctx, entry, 'HIT');
-    // The request that rendered got a response that cannot be shared: this one renders its own.
-    mark(ctx, 'MISS');
-    await next();
-  }
-
-  async function head(ctx: Context, next: Next, key: string): Promise<void> {
-    const value: unknown = await config.cache.get(key, { origin: 'view', detail: ctx.path });
-    const entry = await entryOf(ctx, value);
-    const state = entry && freshness(entry.storedAt, config.clock.now(), config.windows);
-    if (entry && state !== 'expired') return serve(ctx, entry, state === 'fresh' ? 'HIT' : 'STALE');
-    // HEAD never stores: a handler may legitimately skip the body for it.
-    mark(ctx, 'MISS');
-    await next();
-  }
-
+  const route: ViewRoute = {
+    config,
+    bodies: PageBodies.of(config.cache),
+    refresher: new BackgroundRefresher(owner),
+    owner,
+    ttl,
+    bodyTtl: ttl === 0 ? 0 : ttl + 60,
+  };
   async function cacheView(ctx: Context, next: Next): Promise<void> {
-    const ticket = refreshTicketOf(ctx);
-    if (
-      !isCacheableMethod(ctx.method) ||
-      config.unless(ctx) ||
-      (!config.queryString && !config.makeCacheKey && ctx.querystring !== '')
-    ) {
-      mark(ctx, 'BYPASS');
-      return next();
-    }
-    const key = keyOf(ctx);
-    if (ctx.method === 'HEAD') return head(ctx, next, key);
-    const mine = ticket !== undefined && ticket.owner === owner && ticket.key === key;
-    if (mine || config.forcedUpdate(ctx)) return revalidate(ctx, next, key, undefined);
-
-    const { value, rendered } = await fill(ctx, next, key, false);
-    if (rendered) return finishRendered(ctx, key, value);
-    if (value instanceof Uncacheable) {
-      // The request that rendered got a response that cannot be shared: this one renders its own.
-      mark(ctx, 'MISS');
-      return next();
-    }
-    const entry = await entryOf(ctx, value);
-    if (!entry) return revalidate(ctx, next, key, undefined);
-    const state = freshness(entry.storedAt, config.clock.now(), config.windows);
-    if (state === 'fresh') {
-      prepare(ctx, key, entry);
-      return serve(ctx, entry, 'HIT');
-    }
-    if (state === 'stale-while-revalidate') {
-      if (!ticket) refresher.start(ctx, key);
-      return serve(ctx, entry, 'STALE');
-    }
-    return revalidate(ctx, next, key, state === 'stale-if-error' ? entry : undefined);
+    return handleRequest(route, ctx, next);
   }
-
-  return Object.assign(cacheView, { makeCacheKey: keyOf, idle: () => refresher.idle() });
+  return Object.assign(cacheView, { makeCacheKey: (ctx: Context) => keyOf(route, ctx), idle: () => route.refresher.idle() });
 }
 
-function mark(ctx: Context, status: PageCacheStatus): void {
-  ctx.state.cacheStatus = status;
-  ctx.set('X-Cache', status);
+/** Decides what the page cache does for one request, and does it. */
+async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promise<void> {
+  const { config } = route;
+  const ticket = refreshTicketOf(ctx);
+  if (!isCacheableMethod(ctx.method) || config.unless(ctx) || (!config.queryString && !config.makeCacheKey && ctx.querystring !== '')) {
+    markOutcome(ctx, 'BYPASS');
+    return next();
+  }
+  const key = keyOf(route, ctx);
+  if (ctx.method === 'HEAD') return handleHead(route, ctx, next, key);
+  const mine = ticket !== undefined && ticket.owner === route.owner && ticket.key === key;
+  if (mine || config.forcedUpdate(ctx)) return revalidateNow(route, ctx, next, key, undefined);
+
+  const { value, rendered } = await lookupOrRender(route, ctx, next, key, false);
+  if (rendered) return finishAfterRender(route, ctx, key, value);
+  if (value instanceof NotStored) {
+    // The request that rendered got a response that cannot be shared: this one renders its own.
+    markOutcome(ctx, 'MISS');
+    return next();
+  }
+  const entry = await entryOf(route, ctx, value);
+  if (!entry) return revalidateNow(route, ctx, next, key, undefined);
+  const state = freshness(entry.storedAt, config.clock.now(), config.windows);
+  if (state === 'fresh') {
+    prepareEarlyAnswer(route, ctx, key, entry);
+    return serveStored(ctx, entry, 'HIT');
+  }
+  if (state === 'stale-while-revalidate') {
+    if (!ticket) route.refresher.start(ctx, key);
+    return serveStored(ctx, entry, 'STALE');
+  }
+  return revalidateNow(route, ctx, next, key, state === 'stale-if-error' ? entry : undefined);
 }
 
-/** Answers from a stored page: its headers, ETag and bytes, or 304 when the client has it. */
-function serve(ctx: Context, entry: PageEntry, status: PageCacheStatus): void {
-  ctx.status = 200;
-  for (const [name, value] of entry.headers) ctx.set(name, typeof value === 'string' ? value : [...value]);
-  mark(ctx, status);
+/** HEAD: answered from the GET's stored page while it is usable, else by the handler; never stored. */
+async function handleHead(route: ViewRoute, ctx: Context, next: Next, key: string): Promise<void> {
+  const { config } = route;
+  const value: unknown = await config.cache.get(key, { origin: 'view', detail: ctx.path });
+  const entry = await entryOf(route, ctx, value);
+  const state = entry && freshness(entry.storedAt, config.clock.now(), config.windows);
+  if (entry && state !== 'expired') return serveStored(ctx, entry, state === 'fresh' ? 'HIT' : 'STALE');
+  // A handler may legitimately skip the body for HEAD, so its response is not stored.
+  markOutcome(ctx, 'MISS');
+  await next();
+}
+
+/** One lookup-or-render through the cache's single flight; `rendered` says whether this request ran the chain. */
+async function lookupOrRender(
+  route: ViewRoute,
+  ctx: Context,
+  next: Next,
+  key: string,
+  forced: boolean,
+): Promise<{ value: unknown; rendered: boolean }> {
+  let rendered = false;
+  const value: unknown = await route.config.cache.getOrSet<RenderResult>(
+    key,
+    () => {
+      rendered = true;
+      return renderForStore(route, ctx, next, key, forced);
+    },
+    { timeout: route.ttl, tags: tagsOf(route, ctx), origin: 'view', detail: ctx.path, forcedUpdate: () => forced, shouldCache: isStored },
+  );
+  return { value, rendered };
+}
+
+/**
+ * Runs the rest of the chain once and turns its response into a stored page, or says why
+ * not. A forced render (`replacing`) whose page can no longer be stored, other than by failing,
+ * also drops the old entry: the page is gone, moved or private now, and must not be served.
+ */
+async function renderForStore(route: ViewRoute, ctx: Context, next: Next, key: string, replacing: boolean): Promise<RenderResult> {
+  const { config } = route;
+  try {
+    await next();
+  } catch (error) {
+    if (replacing && !isServerError(error)) await drop(route, ctx, key);
+    throw error;
+  }
+  const body = bodyBytes(ctx.body);
+  const reason =
+    uncacheableReason({
+      status: ctx.status,
+      headers: ctx.response.headers,
+      body,
+      replayable: ctx.respond !== false && !ctx.headerSent,
+    }) ?? (config.unless(ctx) || !config.responseFilter(ctx) ? 'filtered' : undefined);
+  if (reason !== undefined || body === undefined) {
+    if (replacing && ctx.status < 500) await drop(route, ctx, key);
+    return new NotStored(reason ?? 'body', ctx.status);
+  }
+  const entry = makePageEntry(body, storedHeaders(ctx.response.headers), config.clock.now());
+  const { record, text } = encodePage(entry);
+  route.bodies.remember(entry.etag, entry.body);
+  // The body goes first, so a reader that finds the record finds its body.
+  await config.cache.set(bodyKey(entry.etag), text, { timeout: route.bodyTtl, origin: 'view', detail: ctx.path });
+  return record;
+}
+
+/** Finishes the response of the request that rendered: the stored bytes and ETag, or its own response when nothing was stored. */
+async function finishAfterRender(route: ViewRoute, ctx: Context, key: string, value: unknown): Promise<void> {
+  const entry = await entryOf(route, ctx, value);
+  if (!entry) {
+    markOutcome(ctx, value instanceof NotStored && value.reason !== 'status' ? 'BYPASS' : 'MISS');
+    return;
+  }
+  markOutcome(ctx, 'MISS');
+  prepareEarlyAnswer(route, ctx, key, entry);
   replay(ctx, entry);
 }
 
-function replay(ctx: Context, entry: PageEntry): void {
-  ctx.set('ETag', entry.etag);
-  if (etagMatches(ctx.get('If-None-Match'), entry.etag)) {
-    ctx.status = 304;
-    ctx.body = null;
-    return;
+/** Renders afresh (forced), falling back to `stale` when the render fails with a server error. */
+async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: string, stale: PageEntry | undefined): Promise<void> {
+  const before = stale ? snapshotHeaders(ctx) : undefined;
+  let outcome: { value: unknown; rendered: boolean };
+  try {
+    outcome = await lookupOrRender(route, ctx, next, key, true);
+  } catch (error) {
+    if (!stale || !isServerError(error)) throw error;
+    restoreHeaders(ctx, before);
+    return serveStored(ctx, stale, 'STALE');
   }
-  ctx.body = entry.body;
-}
-
-function snapshotHeaders(ctx: Context): Record<string, string | string[]> {
-  const copy: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(ctx.response.headers)) {
-    if (value !== undefined) copy[name] = Array.isArray(value) ? [...value] : String(value);
+  const { value, rendered } = outcome;
+  if (stale && value instanceof NotStored && value.status >= 500) {
+    restoreHeaders(ctx, before);
+    return serveStored(ctx, stale, 'STALE');
   }
-  return copy;
+  if (rendered) return finishAfterRender(route, ctx, key, value);
+  const entry = await entryOf(route, ctx, value);
+  if (entry) return serveStored(ctx, entry, 'HIT');
+  // The request that rendered got a response that cannot be shared: this one renders its own.
+  markOutcome(ctx, 'MISS');
+  await next();
 }
 
-/** Drops what a failed render set on the response, keeping what outer middleware set before it. */
-function restoreHeaders(ctx: Context, before: Record<string, string | string[]> | undefined): void {
-  if (!before || ctx.headerSent) return;
-  for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
-  ctx.set(before);
+/**
+ * Hands a page served or stored for a GET to the front, which may answer the next requests for
+ * this URL. Only a URL in its keyed form (the query exactly as the key holds it) is handed over,
+ * so one page has one URL there: other spellings and dropped parameters, which an outsider can
+ * vary without end, are answered through the chain and never crowd the front's bounded list.
+ */
+function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: PageEntry): void {
+  const { config } = route;
+  if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
+  const { cache, windows, clock, forcedUpdate, unless } = config;
+  config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
 }
 
-/** Whether a thrown error is the server's fault (Koa's `status`, 500 when absent) rather than a 4xx. */
-function isServerError(error: unknown): boolean {
-  if (error === null || typeof error !== 'object') return true;
-  const status = 'status' in error ? error.status : 'statusCode' in error ? error.statusCode : undefined;
-  return typeof status !== 'number' || status >= 500;
+/** The page a value read under a page key describes, with its body; undefined when there is none. */
+async function entryOf(route: ViewRoute, ctx: Context, value: unknown): Promise<PageEntry | undefined> {
+  const record = readPageRecord(value);
+  if (!record) return undefined;
+  const kept = route.bodies.get(record.e);
+  if (kept) return pageEntry(record, kept);
+  const body = decodeBody(record, await route.config.cache.get(bodyKey(record.e), { origin: 'view', detail: ctx.path }));
+  if (!body) return undefined;
+  route.bodies.remember(record.e, body);
+  return pageEntry(record, body);
+}
+
+async function drop(route: ViewRoute, ctx: Context, key: string): Promise<void> {
+  await route.config.cache.delete(key, { origin: 'view', detail: ctx.path });
+}
+
+/** The key a request's page is stored under. */
+function keyOf(route: ViewRoute, ctx: Context): string {
+  const { config } = route;
+  if (!config.makeCacheKey) return viewKey(config.keyPrefix, ctx.path, ctx.querystring, { queryString: config.queryString });
+  const key = config.makeCacheKey(ctx);
+  if (typeof key !== 'string' || key === '') throw new TypeError('cacheView: makeCacheKey must return a non-empty string');
+  return key;
+}
+
+/** The tags of a request's page, checked. */
+function tagsOf(route: ViewRoute, ctx: Context): readonly string[] | undefined {
+  if (!route.config.tags) return undefined;
+  const tags = route.config.tags(ctx);
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+    throw new TypeError('cacheView: tags must return an array of strings');
+  }
+  return tags;
 }
