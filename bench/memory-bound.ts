@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { MemoryBackend } from '../src/cache/backends/memory.ts';
 import { Cache } from '../src/cache/cache.ts';
 import { parseSize } from '../src/cache/config.ts';
-import { viewKey } from '../src/cache/keys.ts';
-import { bodyKey, encodePage, makePageEntry } from '../src/cache/koa/page-cache/stored-page.ts';
+import { pageBodyKey, viewKey } from '../src/cache/keys.ts';
+import { encodeStoredPage, storedPageOf } from '../src/cache/koa/page-cache/stored-page.ts';
 
 /**
  * The memory bound, measured in a process of its own (`node --expose-gc --import tsx
@@ -56,8 +56,8 @@ async function main(bodyFile: string, pages: number, maxBytes: number): Promise<
   for (let i = 0; i < pages; i++) {
     // Distinct bytes per page, so every page has its own body entry (bodies are shared by hash).
     const body = Buffer.from(`${head}<!-- page ${i} -->${tail}`, 'utf8');
-    const { record, text } = encodePage(makePageEntry(body, headers, Date.now()));
-    await cache.set(bodyKey(record.e), text, { timeout: 1260, origin: 'view' });
+    const { record, text } = encodeStoredPage(storedPageOf(body, headers, Date.now()));
+    await cache.set(pageBodyKey(record.etag), text, { timeout: 1260, origin: 'view' });
     await cache.set(viewKey('page:index', '/', `page=${i}`, { queryString: true }), record, { timeout: 1200, tags, origin: 'view' });
   }
   const seconds = (performance.now() - started) / 1000;

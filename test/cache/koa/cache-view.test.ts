@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { viewKey } from '../../../src/cache/keys.ts';
+import { pageBodyKey, viewKey } from '../../../src/cache/keys.ts';
 import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
-import { bodyKey, loadPage } from '../../../src/cache/koa/page-cache/stored-page.ts';
+import { etagOf, loadPage } from '../../../src/cache/koa/page-cache/stored-page.ts';
 import { htmlPage, PageApp, type PageHandler } from './page-app.ts';
 
 let page: PageApp;
@@ -255,8 +255,8 @@ describe('cacheView() replays exactly', () => {
       const hit = await other.http().get('/page');
       expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', '<p>render 1 of /page</p>']);
       const record = await page.cache.get(page.view.makeCacheKey(page.contextFor('/page')));
-      expect(record).toMatchObject({ e: hit.headers.etag });
-      await page.cache.delete(bodyKey(hit.headers.etag));
+      expect(record).toMatchObject({ etag: hit.headers.etag });
+      await page.cache.delete(pageBodyKey(hit.headers.etag));
       const third = new PageApp({}, htmlPage, page);
       try {
         const res = await third.http().get('/page');
@@ -268,6 +268,23 @@ describe('cacheView() replays exactly', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('serves a page a process of the previous release stored (record format 2) as a HIT', async () => {
+    setup();
+    const body = Buffer.from('<p>stored by the previous release</p>');
+    const etag = etagOf(body);
+    await page.cache.set(pageBodyKey(etag), body.toString('utf8'));
+    const v2 = { v: 2, t: page.clock.now(), e: etag, n: body.length, b: 'u', h: [['content-type', 'text/html; charset=utf-8']] };
+    await page.cache.set(page.view.makeCacheKey(page.contextFor('/page')), v2);
+    const res = await page.http().get('/page');
+    expect([res.headers['x-cache'], res.headers.etag, res.headers['content-type'], res.text]).toEqual([
+      'HIT',
+      etag,
+      'text/html; charset=utf-8',
+      '<p>stored by the previous release</p>',
+    ]);
+    expect(page.renders).toBe(0);
   });
 
   it('treats an entry it cannot read as a miss and overwrites it', async () => {

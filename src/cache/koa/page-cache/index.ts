@@ -14,5 +14,6 @@ export {
   type ResponseFacts,
   type UncacheableReason,
 } from './decide.ts';
-export { loadPage, PageBodies, type PageBodiesOptions, type PageEntry, type StoredHeader } from './stored-page.ts';
+export { PageBodies, type PageBodiesOptions } from './page-bodies.ts';
+export { loadPage, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
 export { PageFront, type FrontPage, type FrontServed, type PageFrontOptions } from './prepared-pages.ts';

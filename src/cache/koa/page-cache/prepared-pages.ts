@@ -3,7 +3,7 @@ import type { Cache } from '../../cache.ts';
 import { matchedRoute } from '../../metrics.ts';
 import type { Clock, GetOptions } from '../../types.ts';
 import { etagMatches, freshness, type FreshnessWindows } from './decide.ts';
-import { readPageRecord, type PageEntry } from './stored-page.ts';
+import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
 import { refreshTicketOf } from './revalidate.ts';
 
 /**
@@ -52,7 +52,7 @@ export interface FrontPage {
   cache: Cache;
   /** The page's key (from the URL alone: `cacheView` only registers routes without `makeCacheKey`). */
   key: string;
-  entry: PageEntry;
+  entry: StoredPage;
   windows: FreshnessWindows;
   clock: Clock;
   forcedUpdate: (ctx: Context) => boolean;
@@ -168,8 +168,8 @@ export class PageFront {
     try {
       const { entry } = page;
       if (value === undefined || value !== page.checked) {
-        const record = readPageRecord(value);
-        if (record === undefined || record.e !== entry.etag || record.t !== entry.storedAt) {
+        const record = readStoredPageRecord(value);
+        if (record === undefined || record.etag !== entry.etag || record.storedAt !== entry.storedAt) {
           // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
           if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
           return false;

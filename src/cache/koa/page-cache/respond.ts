@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { etagMatches, type PageCacheStatus } from './decide.ts';
-import type { PageEntry } from './stored-page.ts';
+import type { StoredPage } from './stored-page.ts';
 
 /**
  * How `cacheView` writes what it decided onto the Koa response: a stored page replayed (its
@@ -22,7 +22,7 @@ export function markOutcome(ctx: Context, status: PageCacheStatus): void {
 }
 
 /** Answers from a stored page: its headers, ETag and bytes, or 304 when the client has it. */
-export function serveStored(ctx: Context, entry: PageEntry, status: PageCacheStatus): void {
+export function serveStored(ctx: Context, entry: StoredPage, status: PageCacheStatus): void {
   ctx.status = 200;
   for (const [name, value] of entry.headers) ctx.set(name, typeof value === 'string' ? value : [...value]);
   markOutcome(ctx, status);
@@ -30,7 +30,7 @@ export function serveStored(ctx: Context, entry: PageEntry, status: PageCacheSta
 }
 
 /** Sends a stored page's ETag and bytes, or a 304 without a body when `If-None-Match` matches it. */
-export function replay(ctx: Context, entry: PageEntry): void {
+export function replay(ctx: Context, entry: StoredPage): void {
   ctx.set('ETag', entry.etag);
   if (etagMatches(ctx.get('If-None-Match'), entry.etag)) {
     ctx.status = 304;

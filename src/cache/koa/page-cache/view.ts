@@ -11,7 +11,7 @@
  *      STALE within staleWhileRevalidate ─► served at once, re-rendered in the background (revalidate.ts)
  */
 import type { Context, Next } from 'koa';
-import { viewKey } from '../../keys.ts';
+import { pageBodyKey, viewKey } from '../../keys.ts';
 import type { Seconds } from '../../types.ts';
 import {
   bodyBytes,
@@ -26,16 +26,15 @@ import {
 import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './options.ts';
 import { isServerError, markOutcome, replay, restoreHeaders, serveStored, snapshotHeaders } from './respond.ts';
 import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
+import { PageBodies } from './page-bodies.ts';
 import {
-  bodyKey,
-  decodeBody,
-  encodePage,
-  makePageEntry,
-  PageBodies,
-  pageEntry,
-  readPageRecord,
-  type PageEntry,
-  type PageRecord,
+  decodePageBody,
+  encodeStoredPage,
+  readStoredPageRecord,
+  storedPageFrom,
+  storedPageOf,
+  type StoredPage,
+  type StoredPageRecord,
 } from './stored-page.ts';
 
 export type { CacheViewOptions } from './options.ts';
@@ -58,7 +57,7 @@ class NotStored {
 }
 
 /** What one render leaves in the cache's single flight: the stored record, or why nothing was stored. */
-type RenderResult = PageRecord | NotStored;
+type RenderResult = StoredPageRecord | NotStored;
 
 const isStored = (value: RenderResult): boolean => !(value instanceof NotStored);
 
@@ -194,11 +193,11 @@ async function renderForStore(route: ViewRoute, ctx: Context, next: Next, key: s
     if (replacing && ctx.status < 500) await drop(route, ctx, key);
     return new NotStored(reason ?? 'body', ctx.status);
   }
-  const entry = makePageEntry(body, storedHeaders(ctx.response.headers), config.clock.now());
-  const { record, text } = encodePage(entry);
+  const entry = storedPageOf(body, storedHeaders(ctx.response.headers), config.clock.now());
+  const { record, text } = encodeStoredPage(entry);
   route.bodies.remember(entry.etag, entry.body);
   // The body goes first, so a reader that finds the record finds its body.
-  await config.cache.set(bodyKey(entry.etag), text, { timeout: route.bodyTtl, origin: 'view', detail: ctx.path });
+  await config.cache.set(pageBodyKey(entry.etag), text, { timeout: route.bodyTtl, origin: 'view', detail: ctx.path });
   return record;
 }
 
@@ -215,7 +214,7 @@ async function finishAfterRender(route: ViewRoute, ctx: Context, key: string, va
 }
 
 /** Renders afresh (forced), falling back to `stale` when the render fails with a server error. */
-async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: string, stale: PageEntry | undefined): Promise<void> {
+async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: string, stale: StoredPage | undefined): Promise<void> {
   const before = stale ? snapshotHeaders(ctx) : undefined;
   let outcome: { value: unknown; rendered: boolean };
   try {
@@ -244,7 +243,7 @@ async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: st
  * so one page has one URL there: other spellings and dropped parameters, which an outsider can
  * vary without end, are answered through the chain and never crowd the front's bounded list.
  */
-function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: PageEntry): void {
+function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: StoredPage): void {
   const { config } = route;
   if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
   const { cache, windows, clock, forcedUpdate, unless } = config;
@@ -252,15 +251,15 @@ function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: 
 }
 
 /** The page a value read under a page key describes, with its body; undefined when there is none. */
-async function entryOf(route: ViewRoute, ctx: Context, value: unknown): Promise<PageEntry | undefined> {
-  const record = readPageRecord(value);
+async function entryOf(route: ViewRoute, ctx: Context, value: unknown): Promise<StoredPage | undefined> {
+  const record = readStoredPageRecord(value);
   if (!record) return undefined;
-  const kept = route.bodies.get(record.e);
-  if (kept) return pageEntry(record, kept);
-  const body = decodeBody(record, await route.config.cache.get(bodyKey(record.e), { origin: 'view', detail: ctx.path }));
+  const kept = route.bodies.get(record.etag);
+  if (kept) return storedPageFrom(record, kept);
+  const body = decodePageBody(record, await route.config.cache.get(pageBodyKey(record.etag), { origin: 'view', detail: ctx.path }));
   if (!body) return undefined;
-  route.bodies.remember(record.e, body);
-  return pageEntry(record, body);
+  route.bodies.remember(record.etag, body);
+  return storedPageFrom(record, body);
 }
 
 async function drop(route: ViewRoute, ctx: Context, key: string): Promise<void> {
