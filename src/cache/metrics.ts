@@ -232,7 +232,7 @@ export interface HttpMetricsOptions {
 
 /**
  * Counts every request by method, route pattern and final status, its duration, and the page
- * cache's result (`ctx.state.cacheStatus`). Mount it outside the error handler so it sees the
+ * cache's result (`ctx.state.pageCache.status`). Mount it outside the error handler so it sees the
  * status that was sent; an error escaping the chain is counted as a 500.
  */
 export function httpMetrics(metrics: CacheMetrics, options: HttpMetricsOptions = {}) {
@@ -245,7 +245,7 @@ export function httpMetrics(metrics: CacheMetrics, options: HttpMetricsOptions =
       status = ctx.status;
     } finally {
       metrics.recordRequest({ method: ctx.method, route: routeOf(ctx), status, durationMs: now() - start });
-      if (ctx.state.cacheStatus !== undefined) metrics.recordPage(ctx.state.cacheStatus);
+      if (ctx.state.pageCache !== undefined) metrics.recordPage(ctx.state.pageCache.status);
     }
   };
 }

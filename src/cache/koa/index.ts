@@ -17,6 +17,8 @@ export {
   type FrontPage,
   type FrontServed,
   type PageBodiesOptions,
+  type PageCacheOutcome,
+  type PageCacheReason,
   type PageCacheStatus,
   type StoredPage,
   type StoredPageRecord,

@@ -138,7 +138,8 @@ export function devToolbar(options: DevToolbarOptions) {
       try {
         await next();
       } finally {
-        collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: ctx.state.cacheStatus });
+        const page = ctx.state.pageCache;
+        collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: page?.status, pageCacheReason: page?.reason });
       }
       ctx.set(TOOLBAR_ID_HEADER, record.id);
       // The id goes only on a page that shows the bar: it already is no-store, past the page cache.

@@ -61,11 +61,36 @@ describe('cacheView() hit, miss and bypass', () => {
     expect(page.renders).toBe(2);
   });
 
-  it('records what happened in ctx.state.cacheStatus for outer middleware', async () => {
+  it('records what happened in ctx.state.pageCache for outer middleware', async () => {
     setup({ unless: (ctx) => ctx.query.bypass === '1', queryString: true });
     expect((await page.http().get('/page')).headers['x-seen-status']).toBe('MISS');
     expect((await page.http().get('/page')).headers['x-seen-status']).toBe('HIT');
     expect((await page.http().get('/page?bypass=1')).headers['x-seen-status']).toBe('BYPASS');
+  });
+
+  it('records why in ctx.state.pageCache.reason, on each path through the cache', async () => {
+    let cookie = false;
+    setup({ unless: (ctx) => ctx.get('X-Author') === 'yes', forcedUpdate: (ctx) => ctx.get('X-Force') === '1', staleWhileRevalidate: 30 }, (ctx, n) => {
+      htmlPage(ctx, n);
+      if (cookie) ctx.cookies.set('session', 'x', { signed: false });
+    });
+    const seen = async (request: ReturnType<ReturnType<typeof page.http>['get']>) => {
+      const res = await request;
+      return `${String(res.headers['x-seen-status'])} ${String(res.headers['x-seen-reason'])}`;
+    };
+    expect(await seen(page.http().get('/page'))).toBe('MISS absent');
+    expect(await seen(page.http().get('/page'))).toBe('HIT fresh');
+    expect(await seen(page.http().head('/page'))).toBe('HIT fresh');
+    expect(await seen(page.http().get('/page').set('X-Author', 'yes'))).toBe('BYPASS unless');
+    expect(await seen(page.http().get('/page?x=1'))).toBe('BYPASS query-string');
+    expect(await seen(page.http().post('/page'))).toBe('BYPASS method');
+    expect(await seen(page.http().get('/page').set('X-Force', '1'))).toBe('MISS forced');
+    page.clock.advance(61_000);
+    expect(await seen(page.http().get('/page'))).toBe('STALE stale-while-revalidate');
+    await page.view.idle();
+    expect(await seen(page.http().head('/other'))).toBe('MISS head-miss');
+    cookie = true;
+    expect(await seen(page.http().get('/other'))).toBe('BYPASS not-stored:set-cookie');
   });
 
   it('stores what the route produced, before outer middleware rewrites the response', async () => {

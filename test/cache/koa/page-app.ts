@@ -65,7 +65,8 @@ export class PageApp {
     this.app.use(async (ctx: Context, next: Next) => {
       this.arrivals += 1;
       await next();
-      ctx.set('X-Seen-Status', ctx.state.cacheStatus ?? 'none');
+      ctx.set('X-Seen-Status', ctx.state.pageCache?.status ?? 'none');
+      ctx.set('X-Seen-Reason', ctx.state.pageCache?.reason ?? 'none');
       this.outer?.(ctx);
     });
     this.app.use(this.view);

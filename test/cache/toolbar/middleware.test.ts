@@ -53,6 +53,8 @@ describe('devToolbar() injection', () => {
     expect(second.text).toMatch(/<tr class="kiln-tb-row-hit"><td>1<\/td><td>get<\/td><td><code [^>]*>view\(&#34;&#34;, &#34;\/page&#34;\)<\/code>/);
     const data = await app.http().get(`/_toolbar/${second.headers['x-kiln-toolbar-id']}`).expect(200);
     expect(data.body.request.pageCache).toBe('HIT');
+    expect(data.body.request.pageCacheReason).toBe('fresh');
+    expect(second.text).toContain('<span class="kiln-tb-reason">(fresh)</span>');
     expect(data.body.request.route).toBe('/page');
     const ops: { op: string; result: string; origin: string }[] = data.body.request.cache;
     expect(ops[0]).toMatchObject({ op: 'get', result: 'hit', origin: 'view', detail: '/page' });

@@ -10,6 +10,8 @@ export {
   uncacheableReason,
   type Freshness,
   type FreshnessWindows,
+  type PageCacheOutcome,
+  type PageCacheReason,
   type PageCacheStatus,
   type ResponseFacts,
   type UncacheableReason,

@@ -2,7 +2,8 @@ import type { Context, Next } from 'koa';
 import type { Cache } from '../../cache.ts';
 import { matchedRoute } from '../../metrics.ts';
 import type { Clock, GetOptions } from '../../types.ts';
-import { etagMatches, freshness, type FreshnessWindows } from './decide.ts';
+import { etagMatches, freshness, type FreshnessWindows, type PageCacheOutcome } from './decide.ts';
+import './state.ts';
 import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
 import { refreshTicketOf } from './revalidate.ts';
 
@@ -69,6 +70,9 @@ interface Prepared extends FrontPage {
   ok: string[];
   notModified: string[];
 }
+
+/** The outcome of every early answer. */
+const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'early-fresh' });
 
 // Not sent with a 304 (Koa drops them for an empty body, so the full chain does not send them either).
 const BODY_HEADERS = new Set(['content-type', 'content-length']);
@@ -181,7 +185,7 @@ export class PageFront {
       this.pages.delete(ctx.url);
       this.pages.set(ctx.url, page);
       const status = etagMatches(ctx.get('If-None-Match'), entry.etag) ? 304 : 200;
-      ctx.state.cacheStatus = 'HIT';
+      ctx.state.pageCache = EARLY_FRESH;
       ctx.respond = false;
       ctx.res.writeHead(status, status === 200 ? page.ok : page.notModified);
       ctx.res.end(status === 200 && ctx.method === 'GET' ? entry.body : undefined);

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { etagMatches, type PageCacheStatus } from './decide.ts';
+import { etagMatches, type PageCacheOutcome } from './decide.ts';
+import './state.ts';
 import type { StoredPage } from './stored-page.ts';
 
 /**
@@ -8,24 +9,17 @@ import type { StoredPage } from './stored-page.ts';
  * of a failed render rolled back before a stale page is served in its place.
  */
 
-declare module 'koa' {
-  interface DefaultState {
-    /** What the page cache did for this request (set by `cacheView`), for toolbars and logs. */
-    cacheStatus?: PageCacheStatus;
-  }
-}
-
-/** Records what the page cache did for this request, for the client (`X-Cache`) and outer middleware. */
-export function markOutcome(ctx: Context, status: PageCacheStatus): void {
-  ctx.state.cacheStatus = status;
-  ctx.set('X-Cache', status);
+/** Records what the page cache did for this request: `X-Cache` for the client, `ctx.state.pageCache` for outer middleware. */
+export function markOutcome(ctx: Context, outcome: PageCacheOutcome): void {
+  ctx.state.pageCache = outcome;
+  ctx.set('X-Cache', outcome.status);
 }
 
 /** Answers from a stored page: its headers, ETag and bytes, or 304 when the client has it. */
-export function serveStored(ctx: Context, entry: StoredPage, status: PageCacheStatus): void {
+export function serveStored(ctx: Context, entry: StoredPage, outcome: PageCacheOutcome): void {
   ctx.status = 200;
   for (const [name, value] of entry.headers) ctx.set(name, typeof value === 'string' ? value : [...value]);
-  markOutcome(ctx, status);
+  markOutcome(ctx, outcome);
   replay(ctx, entry);
 }
 

@@ -15,12 +15,16 @@ import { pageBodyKey, viewKey } from '../../keys.ts';
 import type { Seconds } from '../../types.ts';
 import {
   bodyBytes,
+  decideHead,
+  decideRequest,
+  decideStored,
   freshness,
-  isCacheableMethod,
   isKeyedUrl,
+  notStoredOutcome,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
+  type PageCacheOutcome,
   type UncacheableReason,
 } from './decide.ts';
 import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './options.ts';
@@ -60,6 +64,11 @@ class NotStored {
 type RenderResult = StoredPageRecord | NotStored;
 
 const isStored = (value: RenderResult): boolean => !(value instanceof NotStored);
+
+/** Why a request renders the page itself. */
+type MissReason = 'absent' | 'expired' | 'forced';
+
+const STALE_ON_ERROR: PageCacheOutcome = { status: 'STALE', reason: 'stale-if-error' };
 
 /** One cached route: its options checked once, and what its requests share. */
 interface ViewRoute {
@@ -106,45 +115,52 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
 async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promise<void> {
   const { config } = route;
   const ticket = refreshTicketOf(ctx);
-  if (!isCacheableMethod(ctx.method) || config.unless(ctx) || (!config.queryString && !config.makeCacheKey && ctx.querystring !== '')) {
-    markOutcome(ctx, 'BYPASS');
+  const decision = decideRequest({
+    method: ctx.method,
+    unless: () => config.unless(ctx),
+    unkeyedQuery: !config.queryString && !config.makeCacheKey && ctx.querystring !== '',
+    forced: () => (ticket !== undefined && ticket.owner === route.owner && ticket.key === keyOf(route, ctx)) || config.forcedUpdate(ctx),
+  });
+  if (decision.action === 'bypass') {
+    markOutcome(ctx, { status: 'BYPASS', reason: decision.reason });
     return next();
   }
   const key = keyOf(route, ctx);
-  if (ctx.method === 'HEAD') return handleHead(route, ctx, next, key);
-  const mine = ticket !== undefined && ticket.owner === route.owner && ticket.key === key;
-  if (mine || config.forcedUpdate(ctx)) return revalidateNow(route, ctx, next, key, undefined);
+  if (decision.action === 'head') return handleHead(route, ctx, next, key);
+  if (decision.action === 'revalidate') return revalidateNow(route, ctx, next, key, undefined, 'forced');
 
   const { value, rendered } = await lookupOrRender(route, ctx, next, key, false);
-  if (rendered) return finishAfterRender(route, ctx, key, value);
-  if (value instanceof NotStored) {
-    // The request that rendered got a response that cannot be shared: this one renders its own.
-    markOutcome(ctx, 'MISS');
-    return next();
-  }
+  if (rendered) return finishAfterRender(route, ctx, key, value, 'absent');
+  if (value instanceof NotStored) return renderOwn(ctx, next);
   const entry = await entryOf(route, ctx, value);
-  if (!entry) return revalidateNow(route, ctx, next, key, undefined);
-  const state = freshness(entry.storedAt, config.clock.now(), config.windows);
-  if (state === 'fresh') {
+  if (!entry) return revalidateNow(route, ctx, next, key, undefined, 'absent');
+  const stored = decideStored(freshness(entry.storedAt, config.clock.now(), config.windows));
+  if (stored.action === 'serve') {
     prepareEarlyAnswer(route, ctx, key, entry);
-    return serveStored(ctx, entry, 'HIT');
+    return serveStored(ctx, entry, stored.outcome);
   }
-  if (state === 'stale-while-revalidate') {
+  if (stored.action === 'serve-and-revalidate') {
     if (!ticket) route.refresher.start(ctx, key);
-    return serveStored(ctx, entry, 'STALE');
+    return serveStored(ctx, entry, stored.outcome);
   }
-  return revalidateNow(route, ctx, next, key, state === 'stale-if-error' ? entry : undefined);
+  return revalidateNow(route, ctx, next, key, stored.staleOnError ? entry : undefined, stored.reason);
 }
 
-/** HEAD: answered from the GET's stored page while it is usable, else by the handler; never stored. */
+/** HEAD: answered from the GET's stored page while it can be served, else by the handler; never stored. */
 async function handleHead(route: ViewRoute, ctx: Context, next: Next, key: string): Promise<void> {
   const { config } = route;
   const value: unknown = await config.cache.get(key, { origin: 'view', detail: ctx.path });
   const entry = await entryOf(route, ctx, value);
-  const state = entry && freshness(entry.storedAt, config.clock.now(), config.windows);
-  if (entry && state !== 'expired') return serveStored(ctx, entry, state === 'fresh' ? 'HIT' : 'STALE');
+  const outcome = decideHead(entry && freshness(entry.storedAt, config.clock.now(), config.windows));
+  if (entry && outcome.status !== 'MISS') return serveStored(ctx, entry, outcome);
   // A handler may legitimately skip the body for HEAD, so its response is not stored.
-  markOutcome(ctx, 'MISS');
+  markOutcome(ctx, outcome);
+  await next();
+}
+
+/** The request that rendered got a response that cannot be shared: this one renders its own. */
+async function renderOwn(ctx: Context, next: Next): Promise<void> {
+  markOutcome(ctx, { status: 'MISS', reason: 'shared-render-not-stored' });
   await next();
 }
 
@@ -201,20 +217,30 @@ async function renderForStore(route: ViewRoute, ctx: Context, next: Next, key: s
   return record;
 }
 
-/** Finishes the response of the request that rendered: the stored bytes and ETag, or its own response when nothing was stored. */
-async function finishAfterRender(route: ViewRoute, ctx: Context, key: string, value: unknown): Promise<void> {
+/**
+ * Finishes the response of the request that rendered (a miss for `reason`): the stored bytes and
+ * ETag, or its own response when nothing was stored.
+ */
+async function finishAfterRender(route: ViewRoute, ctx: Context, key: string, value: unknown, reason: MissReason): Promise<void> {
   const entry = await entryOf(route, ctx, value);
   if (!entry) {
-    markOutcome(ctx, value instanceof NotStored && value.reason !== 'status' ? 'BYPASS' : 'MISS');
+    markOutcome(ctx, value instanceof NotStored ? notStoredOutcome(value.reason) : { status: 'MISS', reason });
     return;
   }
-  markOutcome(ctx, 'MISS');
+  markOutcome(ctx, { status: 'MISS', reason });
   prepareEarlyAnswer(route, ctx, key, entry);
   replay(ctx, entry);
 }
 
-/** Renders afresh (forced), falling back to `stale` when the render fails with a server error. */
-async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: string, stale: StoredPage | undefined): Promise<void> {
+/** Renders afresh (forced) for `reason`, falling back to `stale` when the render fails with a server error. */
+async function revalidateNow(
+  route: ViewRoute,
+  ctx: Context,
+  next: Next,
+  key: string,
+  stale: StoredPage | undefined,
+  reason: MissReason,
+): Promise<void> {
   const before = stale ? snapshotHeaders(ctx) : undefined;
   let outcome: { value: unknown; rendered: boolean };
   try {
@@ -222,19 +248,18 @@ async function revalidateNow(route: ViewRoute, ctx: Context, next: Next, key: st
   } catch (error) {
     if (!stale || !isServerError(error)) throw error;
     restoreHeaders(ctx, before);
-    return serveStored(ctx, stale, 'STALE');
+    return serveStored(ctx, stale, STALE_ON_ERROR);
   }
   const { value, rendered } = outcome;
   if (stale && value instanceof NotStored && value.status >= 500) {
     restoreHeaders(ctx, before);
-    return serveStored(ctx, stale, 'STALE');
+    return serveStored(ctx, stale, STALE_ON_ERROR);
   }
-  if (rendered) return finishAfterRender(route, ctx, key, value);
+  if (rendered) return finishAfterRender(route, ctx, key, value, reason);
   const entry = await entryOf(route, ctx, value);
-  if (entry) return serveStored(ctx, entry, 'HIT');
-  // The request that rendered got a response that cannot be shared: this one renders its own.
-  markOutcome(ctx, 'MISS');
-  await next();
+  // Another request rendered it meanwhile.
+  if (entry) return serveStored(ctx, entry, { status: 'HIT', reason: 'fresh' });
+  return renderOwn(ctx, next);
 }
 
 /**
