@@ -111,7 +111,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   // the toolbar's asset guard, the static files, the author's area, the routers) ever sees one.
   app.use(canonicalPaths({ headers: SECURITY_HEADERS }));
   // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
-  if (pages.front) app.use(pages.front.middleware);
+  if (pages.pageCache.prepared) app.use(pages.pageCache.prepared.middleware);
   app.use(securityHeaders(config.siteUrl));
   app.use(httpMetrics(metrics));
   // Outside the error handler (error pages get the bar) and the page cache (stored pages never do).

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
-import { cacheView } from '../cache/koa/page-cache/view.ts';
-import type { PageFront } from '../cache/koa/page-cache/prepared-pages.ts';
+import { createPageCache, type PageCache } from '../cache/koa/page-cache/page-cache.ts';
+import type { PreparedPagesOptions } from '../cache/koa/page-cache/prepared-pages.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -73,14 +73,17 @@ interface BodyVersion {
 export class BlogCache {
   /** The sidebar's data, memoized and tagged `sidebar`. */
   readonly sidebar: MemoizedFunction<[], Promise<Sidebar>>;
+  /** The cached pages, and those prepared for early answers. */
+  readonly pageCache: PageCache;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
 
   constructor(
     readonly cache: Cache,
     private readonly posts: PostService,
-    /** Where served pages are prepared for the next readers (src/blog/web/page-front.ts); none = no fast path. */
-    readonly front?: PageFront,
+    /** Which readers may be answered early (src/blog/web/page-front.ts); none = no early answers. */
+    earlyAnswers?: PreparedPagesOptions,
   ) {
+    this.pageCache = createPageCache({ cache, earlyAnswers });
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => renderMarkdown(version.body), {
       name: 'postHtml',
@@ -99,15 +102,13 @@ export class BlogCache {
 
   /** The page-caching middleware of one page: anonymous readers only, the author always bypasses. */
   page(name: CachedPage): Middleware {
-    return cacheView({
-      cache: this.cache,
+    return this.pageCache.view({
       keyPrefix: `page:${name}`,
       timeout: PAGE_TIMEOUTS[name],
       queryString: READS_QUERY[name] ?? false,
       unless: (ctx) => ctx.state.author !== undefined,
       tags: PAGE_TAGS[name],
       clock: this.cache.clock,
-      front: this.front,
     });
   }
 

@@ -1,16 +1,16 @@
-import type { PageFront } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
+import type { PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '../../../src/blog/web/security-headers.ts';
 import { SESSION_COOKIE } from '../../../src/blog/web/session.ts';
 import { csrfFrom, login, startTestApp, type TestApp } from '../../support/app.ts';
 
-function frontOf(t: TestApp): PageFront | undefined {
-  return t.app.context.services.pages.front;
+function frontOf(t: TestApp): PreparedPages | undefined {
+  return t.app.context.services.pages.pageCache.prepared;
 }
 
 describe('the page front (readers answered before the middleware chain)', () => {
   let t: TestApp;
-  let front: PageFront;
+  let front: PreparedPages;
   let postId: number;
 
   beforeAll(async () => {
@@ -24,12 +24,12 @@ describe('the page front (readers answered before the middleware chain)', () => 
 
   it("answers a reader's repeated page with the response the chain gives, security headers included", async () => {
     await t.request().get('/').expect(200);
-    const before = front.served;
+    const before = front.answered;
     // A session cookie that is not valid: the chain answers, as a reader's HIT.
     const chain = await t.request().get('/').set('Cookie', `${SESSION_COOKIE}=forged`).expect(200);
-    expect(front.served).toBe(before);
+    expect(front.answered).toBe(before);
     const fast = await t.request().get('/').expect(200);
-    expect(front.served).toBe(before + 1);
+    expect(front.answered).toBe(before + 1);
     expect([chain.headers['x-cache'], fast.headers['x-cache']]).toEqual(['HIT', 'HIT']);
     expect(fast.text).toBe(chain.text);
     for (const name of [...Object.keys(SECURITY_HEADERS), 'ETag', 'Content-Type', 'Content-Length']) {
@@ -43,10 +43,10 @@ describe('the page front (readers answered before the middleware chain)', () => 
     await t.request().get('/').expect(200);
     const author = t.request();
     await login(author);
-    const served = front.served;
+    const served = front.answered;
     const mine = await author.get('/').expect(200);
     expect(mine.headers['x-cache']).toBe('BYPASS');
-    expect(front.served).toBe(served);
+    expect(front.answered).toBe(served);
 
     const form = await author.get(`/admin/posts/${postId}/edit`).expect(200);
     const version = /name="version" value="(\d+)"/.exec(form.text)?.[1] ?? '1';

@@ -96,9 +96,9 @@ describe('Strict-Transport-Security', () => {
     const app = await startTestApp({ env: { SITE_URL: siteUrl, CACHE_TYPE: 'memory' } });
     try {
       await app.addPost({ title: 'Hello' });
-      const front = app.app.context.services.pages.front;
+      const front = app.app.context.services.pages.pageCache.prepared;
       if (!front) throw new Error('the page front is off');
-      const before = front.served;
+      const before = front.answered;
       const responses = [];
       for (const path of paths) responses.push(await supertest(app.server).get(path));
       const etag = responses[1].headers.etag ?? '';
@@ -106,7 +106,7 @@ describe('Strict-Transport-Security', () => {
       return {
         hsts: responses.map((res) => res.headers['strict-transport-security']),
         xCache: responses.slice(0, 2).map((res) => String(res.headers['x-cache'])),
-        served: front.served - before,
+        served: front.answered - before,
         notModified: cached.headers['strict-transport-security'],
       };
     } finally {

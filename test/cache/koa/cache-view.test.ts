@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pageBodyKey, viewKey } from '../../../src/cache/keys.ts';
+import { createPageCache } from '../../../src/cache/koa/page-cache/page-cache.ts';
 import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
 import { etagOf, loadPage } from '../../../src/cache/koa/page-cache/stored-page.ts';
 import { htmlPage, PageApp, type PageHandler } from './page-app.ts';
@@ -497,5 +498,11 @@ describe('cacheView() options', () => {
 
   it('returns a named middleware', () => {
     expect(cacheView({ cache }).name).toBe('cacheView');
+    expect(createPageCache({ cache }).view({}).name).toBe('cacheView');
+  });
+
+  it('refuses a page cache without a cache, or early answers without `eligible`, at start-up', () => {
+    expect(() => Reflect.apply(createPageCache, undefined, [{}])).toThrow(/cache/);
+    expect(() => Reflect.apply(createPageCache, undefined, [{ cache, earlyAnswers: {} }])).toThrow(/eligible/);
   });
 });

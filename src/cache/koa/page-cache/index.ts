@@ -18,4 +18,5 @@ export {
 } from './decide.ts';
 export { PageBodies, type PageBodiesOptions } from './page-bodies.ts';
 export { loadPage, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
-export { PageFront, type FrontPage, type FrontServed, type PageFrontOptions } from './prepared-pages.ts';
+export { createPageCache, PageCache, type PageCacheOptions, type PageViewOptions } from './page-cache.ts';
+export { PreparedPages, type FrontServed, type PreparablePage, type PreparedPagesOptions } from './prepared-pages.ts';

@@ -2,7 +2,6 @@ import type { Context } from 'koa';
 import type { Cache } from '../../cache.ts';
 import { systemClock, type Clock, type Seconds } from '../../types.ts';
 import type { FreshnessWindows } from './decide.ts';
-import type { PageFront } from './prepared-pages.ts';
 
 /** Options of `cacheView`, named after Flask-Caching's `cached`. */
 export interface CacheViewOptions {
@@ -37,12 +36,6 @@ export interface CacheViewOptions {
   staleIfError?: Seconds;
   /** Time source for page ages (default: the cache's clock). */
   clock?: Clock;
-  /**
-   * A {@link PageFront} to prepare this route's pages for, so later requests for the same URL
-   * are answered before the middleware chain (ignored with `makeCacheKey`, whose key may depend
-   * on more than the URL).
-   */
-  front?: PageFront;
 }
 
 /** Options checked once, with every default filled in. */
@@ -57,7 +50,6 @@ export interface CacheViewConfig {
   tags: ((ctx: Context) => readonly string[]) | undefined;
   windows: FreshnessWindows;
   clock: Clock;
-  front: PageFront | undefined;
 }
 
 /** Checks `cacheView`'s options once, at start-up, throwing a TypeError that names the bad option. */
@@ -79,9 +71,6 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('cacheView: `clock` must have a now() method');
   }
-  if (options.front !== undefined && typeof options.front?.remember !== 'function') {
-    throw new TypeError('cacheView: `front` must be a PageFront');
-  }
   const windows: FreshnessWindows = {
     timeout: seconds(options.timeout ?? cache.defaultTimeout, 'timeout'),
     staleWhileRevalidate: seconds(options.staleWhileRevalidate ?? 0, 'staleWhileRevalidate'),
@@ -101,7 +90,6 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
     tags: options.tags,
     windows,
     clock: options.clock ?? cache.clock ?? systemClock,
-    front: options.makeCacheKey === undefined ? options.front : undefined,
   };
 }
 

@@ -3,17 +3,16 @@ import type { Cache } from '../../cache.ts';
 import { matchedRoute } from '../../metrics.ts';
 import type { Clock, GetOptions } from '../../types.ts';
 import { etagMatches, freshness, type FreshnessWindows, type PageCacheOutcome } from './decide.ts';
+import { refreshTicketOf } from './revalidate.ts';
 import './state.ts';
 import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
-import { refreshTicketOf } from './revalidate.ts';
 
 /**
- * The page cache's fast path (issue 6): a middleware mounted first that answers a request for a
- * page `cacheView` has already served, before sessions, body parsing, routing and the other
- * middleware run, by writing the response prepared when the page was stored (header block, body
- * bytes, ETag) in one `writeHead` + `end`.
+ * Early answers: a request for a page `cacheView` has already served is answered before
+ * sessions, body parsing, routing and the other middleware run, by writing the response prepared
+ * when the page was served (header block, body bytes, ETag) in one `writeHead` + `end`.
  *
- * It never decides on its own that a page may be served: every answer asks the cache for the
+ * Nothing is answered on the prepared copy's word alone: every answer asks the cache for the
  * page's record (`peek`, else `get`: its tags are checked, a deleted or replaced page falls
  * through, the cache counts the hit) and serves only a record that is still the very page it
  * prepared, and still fresh. Anything else, and every request `eligible` refuses, goes down the
@@ -21,17 +20,17 @@ import { refreshTicketOf } from './revalidate.ts';
  * stamp is answered without reading again (reader.ts), so a hot page costs one check.
  */
 
-/** What the front answered, for metrics and logs. */
+/** What an early answer was, for metrics and logs. */
 export interface FrontServed {
   /** The route pattern the page was served under (from @koa/router), if known. */
   route: string | undefined;
   status: 200 | 304;
-  /** Milliseconds from the front seeing the request to the response being handed to Node. */
+  /** Milliseconds from seeing the request to the response being handed to Node. */
   durationMs: number;
 }
 
-/** Options of {@link PageFront}. */
-export interface PageFrontOptions {
+/** Options of {@link PreparedPages}. */
+export interface PreparedPagesOptions {
   /**
    * Whether this request may be answered before the rest of the app runs. It must imply that
    * every `cacheView`'s `unless` would let the request through once the app's own middleware
@@ -40,18 +39,18 @@ export interface PageFrontOptions {
   eligible: (ctx: Context) => boolean;
   /** Headers outer middleware add to every response, the same for all (e.g. security headers). */
   headers?: Readonly<Record<string, string>>;
-  /** Called for every response the front writes (the app's metrics count it there). */
+  /** Called for every early answer (the app's metrics count it there). */
   onServe?: (ctx: Context, served: FrontServed) => void;
-  /** Most pages prepared (default 1000); the least recently served go first. */
+  /** Most pages prepared (default 1000); the least recently answered go first. */
   maxEntries?: number;
   /** Most body bytes prepared (default 32 MiB). */
   maxBytes?: number;
 }
 
-/** What `cacheView` hands the front about a page it served or stored. */
-export interface FrontPage {
+/** What `cacheView` hands over about a page it served or stored. */
+export interface PreparablePage {
   cache: Cache;
-  /** The page's key (from the URL alone: `cacheView` only registers routes without `makeCacheKey`). */
+  /** The page's key (from the URL alone: `cacheView` only prepares routes without `makeCacheKey`). */
   key: string;
   entry: StoredPage;
   windows: FreshnessWindows;
@@ -60,15 +59,15 @@ export interface FrontPage {
   unless: (ctx: Context) => boolean;
 }
 
-interface Prepared extends FrontPage {
+interface Prepared extends PreparablePage {
   /** The last value read from the page's key that proved to be this page's record (peeks share it, frozen). */
-  checked: unknown;
-  /** How the front's reads are reported (origin `view`, the path as detail). */
+  lastVerifiedRecord: unknown;
+  /** How the reads are reported (origin `view`, the path as detail). */
   events: GetOptions;
   route: string | undefined;
   /** `writeHead` header lists for a 200 and a 304. */
-  ok: string[];
-  notModified: string[];
+  headers200: string[];
+  headers304: string[];
 }
 
 /** The outcome of every early answer. */
@@ -77,36 +76,39 @@ const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'ea
 // Not sent with a 304 (Koa drops them for an empty body, so the full chain does not send them either).
 const BODY_HEADERS = new Set(['content-type', 'content-length']);
 
-/** Prepared pages by request URL, served before the middleware chain; see the module comment. */
-export class PageFront {
+/** Prepared pages by request URL, answered before the middleware chain; see the module comment. */
+export class PreparedPages {
   private readonly pages = new Map<string, Prepared>();
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private bytes = 0;
-  private answered = 0;
+  private answers = 0;
   private readonly extra: readonly (readonly [string, string])[];
 
-  constructor(private readonly options: PageFrontOptions) {
-    if (typeof options?.eligible !== 'function') throw new TypeError('PageFront: `eligible` must be a function');
+  constructor(private readonly options: PreparedPagesOptions) {
+    if (typeof options?.eligible !== 'function') throw new TypeError('PreparedPages: `eligible` must be a function');
     this.maxEntries = options.maxEntries ?? 1000;
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
     this.extra = Object.entries(options.headers ?? {});
   }
 
   /** Prepares the response of a page just served or stored for `ctx`'s URL. */
-  remember(ctx: Context, page: FrontPage): void {
+  prepare(ctx: Context, page: PreparablePage): void {
     const { entry } = page;
     if (entry.body.length > this.maxBytes) return;
-    const ok: string[] = [];
+    const headers200: string[] = [];
     for (const [name, value] of entry.headers) {
-      for (const one of typeof value === 'string' ? [value] : value) ok.push(name, one);
+      for (const one of typeof value === 'string' ? [value] : value) headers200.push(name, one);
     }
-    ok.push('X-Cache', 'HIT', 'ETag', entry.etag, 'Content-Length', String(entry.body.length));
-    for (const [name, value] of this.extra) ok.push(name, value);
-    const notModified: string[] = [];
-    for (let i = 0; i < ok.length; i += 2) if (!BODY_HEADERS.has(ok[i].toLowerCase())) notModified.push(ok[i], ok[i + 1]);
+    headers200.push('X-Cache', 'HIT', 'ETag', entry.etag, 'Content-Length', String(entry.body.length));
+    for (const [name, value] of this.extra) headers200.push(name, value);
+    const headers304: string[] = [];
+    for (let i = 0; i < headers200.length; i += 2) {
+      if (!BODY_HEADERS.has(headers200[i].toLowerCase())) headers304.push(headers200[i], headers200[i + 1]);
+    }
     this.forget(ctx.url);
-    this.pages.set(ctx.url, { ...page, checked: undefined, events: { origin: 'view', detail: ctx.path }, route: matchedRoute(ctx), ok, notModified });
+    const route = matchedRoute(ctx);
+    this.pages.set(ctx.url, { ...page, lastVerifiedRecord: undefined, events: { origin: 'view', detail: ctx.path }, route, headers200, headers304 });
     this.bytes += entry.body.length;
     while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.pages.keys().next();
@@ -120,9 +122,9 @@ export class PageFront {
     return this.pages.size;
   }
 
-  /** How many responses the front has written since it was made. */
-  get served(): number {
-    return this.answered;
+  /** How many requests were answered early since this was made. */
+  get answered(): number {
+    return this.answers;
   }
 
   /** Drops everything prepared (pages are prepared again as they are served). */
@@ -155,7 +157,7 @@ export class PageFront {
     );
   };
 
-  /** Whether the request lets the front answer at all (before reading the cache). */
+  /** Whether the request may be answered early at all (before reading the cache). */
   private servable(ctx: Context, page: Prepared): boolean {
     try {
       return this.options.eligible(ctx) && refreshTicketOf(ctx) === undefined && !page.unless(ctx) && !page.forcedUpdate(ctx);
@@ -171,29 +173,29 @@ export class PageFront {
   private answer(ctx: Context, page: Prepared, value: unknown, started: number): boolean {
     try {
       const { entry } = page;
-      if (value === undefined || value !== page.checked) {
+      if (value === undefined || value !== page.lastVerifiedRecord) {
         const record = readStoredPageRecord(value);
         if (record === undefined || record.etag !== entry.etag || record.storedAt !== entry.storedAt) {
           // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
           if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
           return false;
         }
-        if (Object.isFrozen(value)) page.checked = value;
+        if (Object.isFrozen(value)) page.lastVerifiedRecord = value;
       }
       if (freshness(entry.storedAt, page.clock.now(), page.windows) !== 'fresh') return false;
-      // Most recently served last, so the least recently served are evicted first.
+      // Most recently answered last, so the least recently answered are evicted first.
       this.pages.delete(ctx.url);
       this.pages.set(ctx.url, page);
       const status = etagMatches(ctx.get('If-None-Match'), entry.etag) ? 304 : 200;
       ctx.state.pageCache = EARLY_FRESH;
       ctx.respond = false;
-      ctx.res.writeHead(status, status === 200 ? page.ok : page.notModified);
+      ctx.res.writeHead(status, status === 200 ? page.headers200 : page.headers304);
       ctx.res.end(status === 200 && ctx.method === 'GET' ? entry.body : undefined);
-      this.answered += 1;
+      this.answers += 1;
       this.options.onServe?.(ctx, { route: page.route, status, durationMs: performance.now() - started });
       return true;
     } catch {
-      // The front is only a shortcut: whatever went wrong before writing, the full chain answers.
+      // Early answers are only a shortcut: whatever went wrong before writing, the full chain answers.
       if (ctx.res.headersSent) return true;
       ctx.respond = true;
       return false;

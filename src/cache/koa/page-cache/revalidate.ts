@@ -14,9 +14,9 @@ import type { Context } from 'koa';
  * request never starts a refresh of its own.
  */
 
-/** What a refresh is for: the middleware instance that asked for it and the page key. */
+/** What a refresh is for: the refresher that started it and the page key. */
 export interface RefreshTicket {
-  readonly owner: object;
+  readonly owner: BackgroundRefresher;
   readonly key: string;
 }
 
@@ -77,8 +77,6 @@ function copyHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 export class BackgroundRefresher {
   private readonly running = new Map<string, Promise<void>>();
 
-  constructor(private readonly owner: object) {}
-
   /** Starts a refresh of `key` by replaying `ctx`'s URL through the app, unless one is running. */
   start(ctx: Context, key: string): void {
     if (this.running.has(key)) return;
@@ -88,7 +86,7 @@ export class BackgroundRefresher {
     req.headers = copyHeaders(ctx.req.headers);
     req.push(null);
     const res = new ServerResponse(req);
-    tickets.set(req, { owner: this.owner, key });
+    tickets.set(req, { owner: this, key });
     const handler = handlerFor(ctx.app);
     const run = Promise.resolve()
       .then(() => handler(req, res))

@@ -1,7 +1,7 @@
 /**
  * How a request for a cached page flows through the files of this folder:
  *
- *   GET /posts/3 ─► PageFront (prepared-pages.ts, mounted first): URL prepared · no session cookie ·
+ *   GET /posts/3 ─► early answer (prepared-pages.ts, mounted first): URL prepared · eligible ·
  *      │            cache.peek(record key) · the record prepared · fresh ──yes──► writeHead + end
  *      ▼ no
  *   the app's middleware ─► router ─► cacheView (this file)
@@ -11,6 +11,7 @@
  *      STALE within staleWhileRevalidate ─► served at once, re-rendered in the background (revalidate.ts)
  */
 import type { Context, Next } from 'koa';
+import type { Cache } from '../../cache.ts';
 import { pageBodyKey, viewKey } from '../../keys.ts';
 import type { Seconds } from '../../types.ts';
 import {
@@ -31,6 +32,7 @@ import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './o
 import { isServerError, markOutcome, replay, restoreHeaders, serveStored, snapshotHeaders } from './respond.ts';
 import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
 import { PageBodies } from './page-bodies.ts';
+import type { PreparedPages } from './prepared-pages.ts';
 import {
   decodePageBody,
   encodeStoredPage,
@@ -70,45 +72,62 @@ type MissReason = 'absent' | 'expired' | 'forced';
 
 const STALE_ON_ERROR: PageCacheOutcome = { status: 'STALE', reason: 'stale-if-error' };
 
-/** One cached route: its options checked once, and what its requests share. */
-interface ViewRoute {
-  readonly config: CacheViewConfig;
-  /** Recent bodies by ETag, shared by every route on the same cache. */
+/** What the routes of one page cache share (a `PageCache`, page-cache.ts). */
+export interface ViewShared {
+  /** Recent bodies by ETag. */
   readonly bodies: PageBodies;
+  /** Pages prepared for early answers; none when nothing answers early. */
+  readonly prepared: PreparedPages | undefined;
+  /** The background renders of stale pages. */
   readonly refresher: BackgroundRefresher;
-  /** Names this route on the tickets of its background refreshes. */
-  readonly owner: object;
+}
+
+/** One cached route: its options checked once, and what it shares with the other routes of its page cache. */
+interface ViewRoute extends ViewShared {
+  readonly config: CacheViewConfig;
   /** Seconds the backend keeps a record: long enough for the stale windows (0 = no expiry). */
   readonly ttl: Seconds;
   /** Seconds a body is kept: a little longer than its record, so a record never names an expired body. */
   readonly bodyTtl: Seconds;
 }
 
+const defaults = new WeakMap<Cache, ViewShared>();
+
 /**
  * Page caching for Koa: stores a route's finished 200 response (bytes, allow-listed headers, a
  * strong ETag) and replays it, with `X-Cache: HIT | MISS | BYPASS | STALE` on every response.
- * Concurrent misses of one page render it once; see the README for every rule.
+ * Concurrent misses of one page render it once; see the README for every rule. A shortcut for
+ * one route: the routes of an app usually come from one `createPageCache(...).view(...)`, which
+ * can also answer early.
  *
  * @example
  * router.get('/posts/:id', cacheView({ cache, timeout: 1800, unless: (ctx) => Boolean(ctx.state.author),
  *   tags: (ctx) => ['posts', `post:${ctx.params.id}`] }), showPost);
  */
 export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
+  return createView(options, undefined);
+}
+
+/** The middleware of one route of the page cache `shared` belongs to (page-cache.ts), or of its cache's default one. */
+export function createView(options: CacheViewOptions, shared: ViewShared | undefined): CacheViewMiddleware {
   const config = resolveOptions(options);
-  const owner = {};
   const ttl = storageTimeout(config.windows);
-  const route: ViewRoute = {
-    config,
-    bodies: PageBodies.of(config.cache),
-    refresher: new BackgroundRefresher(owner),
-    owner,
-    ttl,
-    bodyTtl: ttl === 0 ? 0 : ttl + 60,
-  };
+  const { bodies, prepared, refresher } = shared ?? defaultShared(config.cache);
+  const route: ViewRoute = { config, bodies, prepared, refresher, ttl, bodyTtl: ttl === 0 ? 0 : ttl + 60 };
   async function cacheView(ctx: Context, next: Next): Promise<void> {
     return handleRequest(route, ctx, next);
   }
   return Object.assign(cacheView, { makeCacheKey: (ctx: Context) => keyOf(route, ctx), idle: () => route.refresher.idle() });
+}
+
+/** What `cacheView` routes on one cache share when no `PageCache` was made for them: no early answers. */
+function defaultShared(cache: Cache): ViewShared {
+  let shared = defaults.get(cache);
+  if (!shared) {
+    shared = { bodies: PageBodies.of(cache), prepared: undefined, refresher: new BackgroundRefresher() };
+    defaults.set(cache, shared);
+  }
+  return shared;
 }
 
 /** Decides what the page cache does for one request, and does it. */
@@ -119,7 +138,7 @@ async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promis
     method: ctx.method,
     unless: () => config.unless(ctx),
     unkeyedQuery: !config.queryString && !config.makeCacheKey && ctx.querystring !== '',
-    forced: () => (ticket !== undefined && ticket.owner === route.owner && ticket.key === keyOf(route, ctx)) || config.forcedUpdate(ctx),
+    forced: () => (ticket !== undefined && ticket.owner === route.refresher && ticket.key === keyOf(route, ctx)) || config.forcedUpdate(ctx),
   });
   if (decision.action === 'bypass') {
     markOutcome(ctx, { status: 'BYPASS', reason: decision.reason });
@@ -263,16 +282,17 @@ async function revalidateNow(
 }
 
 /**
- * Hands a page served or stored for a GET to the front, which may answer the next requests for
- * this URL. Only a URL in its keyed form (the query exactly as the key holds it) is handed over,
- * so one page has one URL there: other spellings and dropped parameters, which an outsider can
- * vary without end, are answered through the chain and never crowd the front's bounded list.
+ * Prepares a page served or stored for a GET, so the next requests for this URL may be answered
+ * early. Only a URL in its keyed form (the query exactly as the key holds it) is prepared, so one
+ * page has one URL there: other spellings and dropped parameters, which an outsider can vary
+ * without end, are answered through the chain and never crowd the bounded list. A route with
+ * `makeCacheKey` is never prepared: its key may depend on more than the URL.
  */
 function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: StoredPage): void {
-  const { config } = route;
-  if (!config.front || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
+  const { config, prepared } = route;
+  if (!prepared || config.makeCacheKey || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
   const { cache, windows, clock, forcedUpdate, unless } = config;
-  config.front.remember(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
+  prepared.prepare(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
 }
 
 /** The page a value read under a page key describes, with its body; undefined when there is none. */
