@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
-import { BlogCache, SIDEBAR_TIMEOUT } from './blog/caching.ts';
+import { BlogCache, SIDEBAR_TIMEOUT, type CachedRoute } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes } from './blog/routes/auth.ts';
@@ -90,7 +90,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
   const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts, pageFront(config, metrics));
+  const pages = new BlogCache(cache, posts, { earlyAnswers: pageFront(config, metrics), logger });
   app.context.services = { posts, users: new UserService(deps.dataSource), pages };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
@@ -128,17 +128,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
   // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
+  const cached: CachedRoute = (name, handler) => pages.page(name, handler);
   const routers = [
-    pageRoutes({
-      before: {
-        index: [pages.page('index')],
-        post: [pages.page('post')],
-        category: [pages.page('category')],
-        about: [pages.page('about')],
-      },
-    }),
-    feedRoutes({ siteUrl: config.siteUrl, before: [pages.page('feed')] }),
-    apiRoutes({ before: { list: [pages.page('apiList')], one: [pages.page('apiPost')] } }),
+    pageRoutes({ cached }),
+    feedRoutes({ siteUrl: config.siteUrl, cached }),
+    apiRoutes({ cached }),
     authRoutes({ loginCsrf, throttle }),
     admin,
     metricsRoutes({ metrics, token: config.metricsToken }),

@@ -2,6 +2,8 @@ import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
 import { createPageCache, type PageCache } from '../cache/koa/page-cache/page-cache.ts';
 import type { PreparedPagesOptions } from '../cache/koa/page-cache/prepared-pages.ts';
+import type { Logger } from './seed.ts';
+import { logServerError } from './web/errors.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -9,6 +11,17 @@ import type { Post, PostService } from './services/posts.ts';
 
 /** The cached pages of the blog. */
 export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'apiList' | 'apiPost';
+
+/** Wraps a page's handler in the page's caching; what the route factories take (`pageRoutes({ cached })`). */
+export type CachedRoute = (name: CachedPage, handler: Middleware) => Middleware;
+
+/** Options of {@link BlogCache}. */
+export interface BlogCacheOptions {
+  /** Which readers may be answered early (src/blog/web/page-front.ts); none = no early answers. */
+  earlyAnswers?: PreparedPagesOptions;
+  /** Where a failed background render of a page is logged (default: the app's `error` event). */
+  logger?: Logger;
+}
 
 /** How long each page stays cached (the Flask blog's figures: index 20 min, posts 30 min, about 2 h). */
 export const PAGE_TIMEOUTS: Readonly<Record<CachedPage, Seconds>> = {
@@ -76,14 +89,15 @@ export class BlogCache {
   /** The cached pages, and those prepared for early answers. */
   readonly pageCache: PageCache;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
+  private readonly logger: Logger | undefined;
 
   constructor(
     readonly cache: Cache,
     private readonly posts: PostService,
-    /** Which readers may be answered early (src/blog/web/page-front.ts); none = no early answers. */
-    earlyAnswers?: PreparedPagesOptions,
+    options: BlogCacheOptions = {},
   ) {
-    this.pageCache = createPageCache({ cache, earlyAnswers });
+    this.pageCache = createPageCache({ cache, earlyAnswers: options.earlyAnswers });
+    this.logger = options.logger;
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => renderMarkdown(version.body), {
       name: 'postHtml',
@@ -100,8 +114,9 @@ export class BlogCache {
     return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, body: post.body });
   }
 
-  /** The page-caching middleware of one page: anonymous readers only, the author always bypasses. */
-  page(name: CachedPage): Middleware {
+  /** One page's handler behind its caching: anonymous readers only, the author always bypasses. */
+  page(name: CachedPage, handler: Middleware): Middleware {
+    const { logger } = this;
     return this.pageCache.view({
       keyPrefix: `page:${name}`,
       timeout: PAGE_TIMEOUTS[name],
@@ -109,6 +124,8 @@ export class BlogCache {
       unless: (ctx) => ctx.state.author !== undefined,
       tags: PAGE_TAGS[name],
       clock: this.cache.clock,
+      render: handler,
+      onRevalidationError: logger && ((error, ctx) => logServerError(logger, ctx, error)),
     });
   }
 

@@ -129,9 +129,7 @@ export function devToolbar(options: DevToolbarOptions) {
   }
 
   return async function devToolbar(ctx: Context, next: Next): Promise<void> {
-    // A request that is not recorded must not inherit the scope of one that is: the page cache's
-    // background refresh is started from inside a reader's request.
-    if (!toolbarAllowed(ctx, access) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return collector.outside(next);
+    if (!toolbarAllowed(ctx, access) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return next();
     const known = browserIdOf(ctx);
     const browser = known ?? newBrowserId();
     await collector.run({ method: ctx.method, url: ctx.originalUrl, browser }, async (record) => {

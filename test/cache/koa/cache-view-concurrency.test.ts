@@ -98,6 +98,47 @@ describe('cacheView() staleWhileRevalidate', () => {
     expect(fresh.text).toBe('<p>render 2 of /page</p>');
   });
 
+  it('renders in the background with the handler alone, never through the app again, and reports a failed render', async () => {
+    const errors: unknown[] = [];
+    let failing = false;
+    page = new PageApp({ timeout: 60, staleWhileRevalidate: 600, onRevalidationError: (error) => errors.push(error) }, (ctx, n) => {
+      if (failing) throw new Error('database down');
+      htmlPage(ctx, n);
+    });
+    await page.http().get('/page');
+    page.clock.advance(61_000);
+    expect((await page.http().get('/page')).headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect([page.renders, page.arrivals]).toEqual([2, 2]);
+    expect((await page.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
+    expect(errors).toEqual([]);
+
+    page.clock.advance(61_000);
+    failing = true;
+    expect((await page.http().get('/page')).headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect([page.renders, page.arrivals]).toEqual([3, 4]);
+    expect(errors.map(String)).toEqual(['Error: database down']);
+    expect((await page.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
+  });
+
+  it('gives the background render none of the reader\'s credentials, in any form of the request headers', async () => {
+    const seen: string[] = [];
+    page = new PageApp({ timeout: 60, staleWhileRevalidate: 30 }, (ctx, n) => {
+      seen.push(JSON.stringify([ctx.req.headers, ctx.req.headersDistinct, ctx.req.rawHeaders, ctx.cookies.get('session') ?? null, ctx.state]));
+      htmlPage(ctx, n);
+    });
+    await page.http().get('/page');
+    page.clock.advance(61_000);
+    const stale = await page.http().get('/page').set('Cookie', 'session=author-secret').set('Authorization', 'Bearer author-token').set('If-None-Match', '"x"');
+    expect(stale.headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect(seen).toHaveLength(2);
+    for (const secret of ['author-secret', 'author-token', '"x"']) expect(seen[1]).not.toContain(secret);
+    expect(seen[1]).toContain('127.0.0.1');
+    expect(JSON.parse(seen[1])[4]).toEqual({});
+  });
+
   it('renders in the foreground once the stale window has passed', async () => {
     page = new PageApp({ timeout: 60, staleWhileRevalidate: 30 });
     await page.http().get('/page');

@@ -484,12 +484,17 @@ describe('cacheView() options', () => {
     [{ keyPrefix: 'a', makeCacheKey: () => 'k' }, /keyPrefix.*makeCacheKey/],
     [{ staleWhileRevalidate: 10, timeout: 0 }, /timeout above 0/],
     [{ staleIfError: -5 }, /staleIfError/],
+    [{ staleWhileRevalidate: 10 }, /staleWhileRevalidate needs `render`/],
   ])('refuses %o at start-up', (options, message) => {
     expect(() => cacheView({ cache, ...options })).toThrow(message);
   });
 
   it.each([['page'], [['']], [[1]], [[null]]])('refuses queryString %o at start-up', (queryString) => {
     expect(() => Reflect.apply(cacheView, undefined, [{ cache, queryString }])).toThrow(/queryString/);
+  });
+
+  it('refuses a render that is not a function', () => {
+    expect(() => Reflect.apply(cacheView, undefined, [{ cache, render: 'handler' }])).toThrow(/render/);
   });
 
   it('refuses a missing cache', () => {

@@ -76,9 +76,15 @@ export class ToolbarApp {
     this.app.proxy = options.proxy ?? false;
     this.toolbar = createToolbar({ config, cache: this.cache, secret: SECRET, hosts: [new URL(SITE).hostname, ...LOCAL_HOST_NAMES], clock: this.clock });
     const view = cacheView({ cache: this.cache, clock: this.clock, timeout: 60 });
-    this.swr = cacheView({ cache: this.cache, clock: this.clock, timeout: 60, staleWhileRevalidate: 600 });
     const router = new Router();
-    router.get('/swr', this.swr, (ctx) => html(ctx, page(`swr ${this.renders + 1}`)));
+    this.swr = cacheView({
+      cache: this.cache,
+      clock: this.clock,
+      timeout: 60,
+      staleWhileRevalidate: 600,
+      render: (ctx) => html(ctx, page(`swr ${this.renders + 1}`)),
+    });
+    router.get('/swr', this.swr);
     const html = (ctx: Context, body: string | Buffer) => {
       this.renders += 1;
       ctx.type = 'html';

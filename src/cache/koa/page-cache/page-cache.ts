@@ -2,8 +2,9 @@ import type { Cache } from '../../cache.ts';
 import type { CacheViewOptions } from './options.ts';
 import { PageBodies } from './page-bodies.ts';
 import { PreparedPages, type PreparedPagesOptions } from './prepared-pages.ts';
-import { BackgroundRefresher } from './revalidate.ts';
-import { createView, type CacheViewMiddleware, type ViewShared } from './view.ts';
+import { BackgroundRevalidation } from './revalidate.ts';
+import type { ViewShared } from './route.ts';
+import { createView, type CacheViewMiddleware } from './view.ts';
 
 /** Options of {@link createPageCache}. */
 export interface PageCacheOptions {
@@ -31,7 +32,7 @@ export class PageCache implements ViewShared {
   readonly cache: Cache;
   readonly bodies: PageBodies;
   readonly prepared: PreparedPages | undefined;
-  readonly refresher = new BackgroundRefresher();
+  readonly revalidation = new BackgroundRevalidation();
 
   constructor(options: PageCacheOptions) {
     if (!options?.cache || typeof options.cache.getOrSet !== 'function') throw new TypeError('createPageCache: `cache` must be a Cache');
@@ -47,7 +48,7 @@ export class PageCache implements ViewShared {
 
   /** Resolves once no background render is running. */
   idle(): Promise<void> {
-    return this.refresher.idle();
+    return this.revalidation.idle();
   }
 }
 

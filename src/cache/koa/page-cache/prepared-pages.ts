@@ -3,7 +3,6 @@ import type { Cache } from '../../cache.ts';
 import { matchedRoute } from '../../metrics.ts';
 import type { Clock, GetOptions } from '../../types.ts';
 import { etagMatches, freshness, type FreshnessWindows, type PageCacheOutcome } from './decide.ts';
-import { refreshTicketOf } from './revalidate.ts';
 import './state.ts';
 import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
 
@@ -160,7 +159,7 @@ export class PreparedPages {
   /** Whether the request may be answered early at all (before reading the cache). */
   private servable(ctx: Context, page: Prepared): boolean {
     try {
-      return this.options.eligible(ctx) && refreshTicketOf(ctx) === undefined && !page.unless(ctx) && !page.forcedUpdate(ctx);
+      return this.options.eligible(ctx) && !page.unless(ctx) && !page.forcedUpdate(ctx);
     } catch {
       return false;
     }

@@ -1,31 +1,17 @@
-import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http';
-import { Socket } from 'node:net';
-import type Koa from 'koa';
+import { AsyncResource } from 'node:async_hooks';
+import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 
 /**
- * Background refresh for stale-while-revalidate.
- *
- * A middleware cannot run the rest of its chain twice for one request, and the reader must get
- * the stale page at once, so the refresh is a synthetic anonymous GET for the same URL sent
- * through the whole app (`app.callback()`), with no socket and nowhere to write. It carries a
- * ticket in a WeakMap keyed by its request object, which no real client can forge; the
- * `cacheView` that issued the ticket sees it, re-renders the page and stores it. The synthetic
- * request never starts a refresh of its own.
+ * Background renders for stale-while-revalidate. The reader gets the stale page at once; the
+ * page is then rendered again, once per key at a time, by running only the route's handler
+ * (`render`) on an anonymous copy of the reader's context ({@link anonymousContextFor}). Nothing
+ * goes through the app again (no session, CSRF, toolbar, metrics or router), and nothing is sent.
  */
 
-/** What a refresh is for: the refresher that started it and the page key. */
-export interface RefreshTicket {
-  readonly owner: BackgroundRefresher;
-  readonly key: string;
-}
-
-const tickets = new WeakMap<IncomingMessage, RefreshTicket>();
-const handlers = new WeakMap<Koa, (req: IncomingMessage, res: ServerResponse) => Promise<void>>();
-
 /**
- * Request headers never copied to the refresh: credentials (it must render the anonymous page),
- * conditionals and ranges (it must render the full page), and hop-by-hop or body headers.
+ * Request headers a background render never sees: credentials (it must render the anonymous
+ * page), conditionals and ranges (it must render the full page), and hop-by-hop or body headers.
  */
 const DROPPED_HEADERS = new Set([
   'cookie',
@@ -48,62 +34,78 @@ const DROPPED_HEADERS = new Set([
   'content-type',
 ]);
 
-/** The refresh ticket a request carries, if it is a synthetic refresh request. */
-export function refreshTicketOf(ctx: Context): RefreshTicket | undefined {
-  return tickets.get(ctx.req);
-}
-
-function handlerFor(app: Koa): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  let handler = handlers.get(app);
-  if (!handler) {
-    handler = app.callback();
-    handlers.set(app, handler);
-  }
-  return handler;
-}
-
-function copyHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const copy: IncomingHttpHeaders = {};
+function withoutDropped(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !DROPPED_HEADERS.has(name)) copy[name] = value;
+    if (value !== undefined && !DROPPED_HEADERS.has(name)) kept[name] = value;
   }
-  return copy;
+  return kept;
+}
+
+/** The three forms Node gives request headers in (parsed, one array per name, raw name/value list), built from `headers`. */
+function headerForms(headers: IncomingHttpHeaders): PropertyDescriptorMap {
+  const distinct: Record<string, string[]> = {};
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+    distinct[name] = values;
+    for (const one of values) raw.push(name, one);
+  }
+  return {
+    headers: { value: headers },
+    headersDistinct: { value: distinct },
+    rawHeaders: { value: raw },
+    trailers: { value: {} },
+    trailersDistinct: { value: {} },
+    rawTrailers: { value: [] },
+  };
 }
 
 /**
- * Runs at most one background refresh per key at a time and tracks them, so tests and a
- * graceful shutdown can wait for them with {@link BackgroundRefresher.idle}.
+ * A Koa context that renders `ctx`'s page again as an anonymous reader would: the same app, URL,
+ * host, client and route params; no cookies, credentials, conditionals or ranges; an empty
+ * `state`; a response that is never sent.
+ *
+ * Its request is a view of the reader's: an object whose prototype is `ctx.req`, with every form
+ * of the headers (`headers`, `headersDistinct`, `rawHeaders`, trailers) replaced by a copy
+ * without {@link DROPPED_HEADERS}. That is safe because a page render only reads the request
+ * line, headers and connection facts, all of which the view answers, and never the reader's body
+ * or events: the reader's request was a GET, and its body (none) was consumed with it.
  */
-export class BackgroundRefresher {
-  private readonly running = new Map<string, Promise<void>>();
+export function anonymousContextFor(ctx: Context): Context {
+  const view: IncomingMessage = Object.create(ctx.req, headerForms(withoutDropped(ctx.req.headers)));
+  const anonymous = ctx.app.createContext(view, new ServerResponse(view));
+  const params: unknown = Reflect.get(ctx, 'params');
+  if (params !== null && typeof params === 'object') Reflect.set(anonymous, 'params', { ...params });
+  return anonymous;
+}
 
-  /** Starts a refresh of `key` by replaying `ctx`'s URL through the app, unless one is running. */
-  start(ctx: Context, key: string): void {
+/**
+ * Runs at most one background render per key at a time and tracks them, so tests and a graceful
+ * shutdown can wait for them with {@link BackgroundRevalidation.idle}. Each run starts in an
+ * async scope made with this object (at start-up), not in the scope of the request that asked for
+ * it, so no request's AsyncLocalStorage (the dev toolbar's record) sees its work.
+ */
+export class BackgroundRevalidation {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly detached = new AsyncResource('kiln.page-revalidation');
+
+  /** Starts `run` for `key`, unless a run for `key` is going; `run` reports its own failures. */
+  start(key: string, run: () => Promise<void>): void {
     if (this.running.has(key)) return;
-    const req = new IncomingMessage(new Socket());
-    req.method = 'GET';
-    req.url = ctx.originalUrl;
-    req.headers = copyHeaders(ctx.req.headers);
-    req.push(null);
-    const res = new ServerResponse(req);
-    tickets.set(req, { owner: this, key });
-    const handler = handlerFor(ctx.app);
-    const run = Promise.resolve()
-      .then(() => handler(req, res))
-      // Render errors are the app's to report (Koa's onerror); this only catches the machinery failing.
-      .catch((error: unknown) => {
-        ctx.app.emit('error', error);
-      })
+    const task = this.detached
+      .runInAsyncScope(() => Promise.resolve().then(run))
+      .catch(() => {})
       .finally(() => this.running.delete(key));
-    this.running.set(key, run);
+    this.running.set(key, task);
   }
 
-  /** Whether a refresh of `key` is running. */
+  /** Whether a run for `key` is going. */
   has(key: string): boolean {
     return this.running.has(key);
   }
 
-  /** Resolves once no refresh is running (including ones started meanwhile). */
+  /** Resolves once no run is going (including ones started meanwhile). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled(Array.from(this.running.values()));
   }

@@ -4,44 +4,22 @@
  *   GET /posts/3 ─► early answer (prepared-pages.ts, mounted first): URL prepared · eligible ·
  *      │            cache.peek(record key) · the record prepared · fresh ──yes──► writeHead + end
  *      ▼ no
- *   the app's middleware ─► router ─► cacheView (this file)
- *      not GET/HEAD · unless · a query the key ignores (decide.ts) ─► BYPASS: the handler renders
- *      Cache.getOrSet, one render per key: HIT ─► replay the stored page (stored-page.ts), prepare it
- *                                          MISS ─► handler; a storable 200 ─► body, record, replay
- *      STALE within staleWhileRevalidate ─► served at once, re-rendered in the background (revalidate.ts)
+ *   the app's middleware ─► router ─► cacheView (this file; a route of a PageCache, page-cache.ts)
+ *      not GET/HEAD · unless · a query the key ignores (decide.ts) ─► BYPASS: `render` answers
+ *      Cache.getOrSet, one render per key (lookup-or-render.ts):
+ *          HIT ─► replay the stored page (respond.ts), prepare it for early answers
+ *          MISS ─► `render`; a storable 200 ─► body, then record ─► replay
+ *          STALE within staleWhileRevalidate ─► served at once; `render` alone runs again in the
+ *                background for an anonymous copy of the request (revalidate.ts)
  */
 import type { Context, Next } from 'koa';
-import type { Cache } from '../../cache.ts';
-import { pageBodyKey, viewKey } from '../../keys.ts';
-import type { Seconds } from '../../types.ts';
-import {
-  bodyBytes,
-  decideHead,
-  decideRequest,
-  decideStored,
-  freshness,
-  isKeyedUrl,
-  notStoredOutcome,
-  storageTimeout,
-  storedHeaders,
-  uncacheableReason,
-  type PageCacheOutcome,
-  type UncacheableReason,
-} from './decide.ts';
-import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './options.ts';
+import { decideHead, decideRequest, decideStored, freshness, isKeyedUrl, notStoredOutcome, type PageCacheOutcome } from './decide.ts';
+import { entryOf, lookupOrRender, NotStored } from './lookup-or-render.ts';
+import type { CacheViewOptions } from './options.ts';
 import { isServerError, markOutcome, replay, restoreHeaders, serveStored, snapshotHeaders } from './respond.ts';
-import { BackgroundRefresher, refreshTicketOf } from './revalidate.ts';
-import { PageBodies } from './page-bodies.ts';
-import type { PreparedPages } from './prepared-pages.ts';
-import {
-  decodePageBody,
-  encodeStoredPage,
-  readStoredPageRecord,
-  storedPageFrom,
-  storedPageOf,
-  type StoredPage,
-  type StoredPageRecord,
-} from './stored-page.ts';
+import { anonymousContextFor } from './revalidate.ts';
+import { keyOf, makeRoute, renderPage, type ViewRoute, type ViewShared } from './route.ts';
+import type { StoredPage } from './stored-page.ts';
 
 export type { CacheViewOptions } from './options.ts';
 
@@ -50,48 +28,17 @@ export interface CacheViewMiddleware {
   (ctx: Context, next: Next): Promise<void>;
   /** The key this route stores the request's page under. */
   makeCacheKey(ctx: Context): string;
-  /** Resolves once no background refresh started by this middleware is running. */
+  /** Resolves once no background render of its page cache is running. */
   idle(): Promise<void>;
 }
-
-/** A render whose response is not stored, and why; never stored itself (see `shouldCache`). */
-class NotStored {
-  constructor(
-    readonly reason: UncacheableReason | 'filtered',
-    readonly status: number,
-  ) {}
-}
-
-/** What one render leaves in the cache's single flight: the stored record, or why nothing was stored. */
-type RenderResult = StoredPageRecord | NotStored;
-
-const isStored = (value: RenderResult): boolean => !(value instanceof NotStored);
 
 /** Why a request renders the page itself. */
 type MissReason = 'absent' | 'expired' | 'forced';
 
 const STALE_ON_ERROR: PageCacheOutcome = { status: 'STALE', reason: 'stale-if-error' };
 
-/** What the routes of one page cache share (a `PageCache`, page-cache.ts). */
-export interface ViewShared {
-  /** Recent bodies by ETag. */
-  readonly bodies: PageBodies;
-  /** Pages prepared for early answers; none when nothing answers early. */
-  readonly prepared: PreparedPages | undefined;
-  /** The background renders of stale pages. */
-  readonly refresher: BackgroundRefresher;
-}
-
-/** One cached route: its options checked once, and what it shares with the other routes of its page cache. */
-interface ViewRoute extends ViewShared {
-  readonly config: CacheViewConfig;
-  /** Seconds the backend keeps a record: long enough for the stale windows (0 = no expiry). */
-  readonly ttl: Seconds;
-  /** Seconds a body is kept: a little longer than its record, so a record never names an expired body. */
-  readonly bodyTtl: Seconds;
-}
-
-const defaults = new WeakMap<Cache, ViewShared>();
+/** What a background render's handler gets as `next`: nothing comes after it. */
+const nothingNext: Next = () => Promise.resolve();
 
 /**
  * Page caching for Koa: stores a route's finished 200 response (bytes, allow-listed headers, a
@@ -102,7 +49,7 @@ const defaults = new WeakMap<Cache, ViewShared>();
  *
  * @example
  * router.get('/posts/:id', cacheView({ cache, timeout: 1800, unless: (ctx) => Boolean(ctx.state.author),
- *   tags: (ctx) => ['posts', `post:${ctx.params.id}`] }), showPost);
+ *   tags: (ctx) => ['posts', `post:${ctx.params.id}`], render: showPost }));
  */
 export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
   return createView(options, undefined);
@@ -110,39 +57,26 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
 
 /** The middleware of one route of the page cache `shared` belongs to (page-cache.ts), or of its cache's default one. */
 export function createView(options: CacheViewOptions, shared: ViewShared | undefined): CacheViewMiddleware {
-  const config = resolveOptions(options);
-  const ttl = storageTimeout(config.windows);
-  const { bodies, prepared, refresher } = shared ?? defaultShared(config.cache);
-  const route: ViewRoute = { config, bodies, prepared, refresher, ttl, bodyTtl: ttl === 0 ? 0 : ttl + 60 };
+  const route = makeRoute(options, shared);
   async function cacheView(ctx: Context, next: Next): Promise<void> {
     return handleRequest(route, ctx, next);
   }
-  return Object.assign(cacheView, { makeCacheKey: (ctx: Context) => keyOf(route, ctx), idle: () => route.refresher.idle() });
-}
-
-/** What `cacheView` routes on one cache share when no `PageCache` was made for them: no early answers. */
-function defaultShared(cache: Cache): ViewShared {
-  let shared = defaults.get(cache);
-  if (!shared) {
-    shared = { bodies: PageBodies.of(cache), prepared: undefined, refresher: new BackgroundRefresher() };
-    defaults.set(cache, shared);
-  }
-  return shared;
+  return Object.assign(cacheView, { makeCacheKey: (ctx: Context) => keyOf(route, ctx), idle: () => route.revalidation.idle() });
 }
 
 /** Decides what the page cache does for one request, and does it. */
 async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promise<void> {
   const { config } = route;
-  const ticket = refreshTicketOf(ctx);
   const decision = decideRequest({
     method: ctx.method,
     unless: () => config.unless(ctx),
     unkeyedQuery: !config.queryString && !config.makeCacheKey && ctx.querystring !== '',
-    forced: () => (ticket !== undefined && ticket.owner === route.refresher && ticket.key === keyOf(route, ctx)) || config.forcedUpdate(ctx),
+    forced: () => config.forcedUpdate(ctx),
   });
   if (decision.action === 'bypass') {
     markOutcome(ctx, { status: 'BYPASS', reason: decision.reason });
-    return next();
+    await renderPage(route, ctx, next);
+    return;
   }
   const key = keyOf(route, ctx);
   if (decision.action === 'head') return handleHead(route, ctx, next, key);
@@ -150,7 +84,7 @@ async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promis
 
   const { value, rendered } = await lookupOrRender(route, ctx, next, key, false);
   if (rendered) return finishAfterRender(route, ctx, key, value, 'absent');
-  if (value instanceof NotStored) return renderOwn(ctx, next);
+  if (value instanceof NotStored) return renderOwn(route, ctx, next);
   const entry = await entryOf(route, ctx, value);
   if (!entry) return revalidateNow(route, ctx, next, key, undefined, 'absent');
   const stored = decideStored(freshness(entry.storedAt, config.clock.now(), config.windows));
@@ -159,7 +93,7 @@ async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promis
     return serveStored(ctx, entry, stored.outcome);
   }
   if (stored.action === 'serve-and-revalidate') {
-    if (!ticket) route.refresher.start(ctx, key);
+    revalidateInBackground(route, ctx, key);
     return serveStored(ctx, entry, stored.outcome);
   }
   return revalidateNow(route, ctx, next, key, stored.staleOnError ? entry : undefined, stored.reason);
@@ -174,66 +108,13 @@ async function handleHead(route: ViewRoute, ctx: Context, next: Next, key: strin
   if (entry && outcome.status !== 'MISS') return serveStored(ctx, entry, outcome);
   // A handler may legitimately skip the body for HEAD, so its response is not stored.
   markOutcome(ctx, outcome);
-  await next();
+  await renderPage(route, ctx, next);
 }
 
 /** The request that rendered got a response that cannot be shared: this one renders its own. */
-async function renderOwn(ctx: Context, next: Next): Promise<void> {
+async function renderOwn(route: ViewRoute, ctx: Context, next: Next): Promise<void> {
   markOutcome(ctx, { status: 'MISS', reason: 'shared-render-not-stored' });
-  await next();
-}
-
-/** One lookup-or-render through the cache's single flight; `rendered` says whether this request ran the chain. */
-async function lookupOrRender(
-  route: ViewRoute,
-  ctx: Context,
-  next: Next,
-  key: string,
-  forced: boolean,
-): Promise<{ value: unknown; rendered: boolean }> {
-  let rendered = false;
-  const value: unknown = await route.config.cache.getOrSet<RenderResult>(
-    key,
-    () => {
-      rendered = true;
-      return renderForStore(route, ctx, next, key, forced);
-    },
-    { timeout: route.ttl, tags: tagsOf(route, ctx), origin: 'view', detail: ctx.path, forcedUpdate: () => forced, shouldCache: isStored },
-  );
-  return { value, rendered };
-}
-
-/**
- * Runs the rest of the chain once and turns its response into a stored page, or says why
- * not. A forced render (`replacing`) whose page can no longer be stored, other than by failing,
- * also drops the old entry: the page is gone, moved or private now, and must not be served.
- */
-async function renderForStore(route: ViewRoute, ctx: Context, next: Next, key: string, replacing: boolean): Promise<RenderResult> {
-  const { config } = route;
-  try {
-    await next();
-  } catch (error) {
-    if (replacing && !isServerError(error)) await drop(route, ctx, key);
-    throw error;
-  }
-  const body = bodyBytes(ctx.body);
-  const reason =
-    uncacheableReason({
-      status: ctx.status,
-      headers: ctx.response.headers,
-      body,
-      replayable: ctx.respond !== false && !ctx.headerSent,
-    }) ?? (config.unless(ctx) || !config.responseFilter(ctx) ? 'filtered' : undefined);
-  if (reason !== undefined || body === undefined) {
-    if (replacing && ctx.status < 500) await drop(route, ctx, key);
-    return new NotStored(reason ?? 'body', ctx.status);
-  }
-  const entry = storedPageOf(body, storedHeaders(ctx.response.headers), config.clock.now());
-  const { record, text } = encodeStoredPage(entry);
-  route.bodies.remember(entry.etag, entry.body);
-  // The body goes first, so a reader that finds the record finds its body.
-  await config.cache.set(pageBodyKey(entry.etag), text, { timeout: route.bodyTtl, origin: 'view', detail: ctx.path });
-  return record;
+  await renderPage(route, ctx, next);
 }
 
 /**
@@ -278,7 +159,24 @@ async function revalidateNow(
   const entry = await entryOf(route, ctx, value);
   // Another request rendered it meanwhile.
   if (entry) return serveStored(ctx, entry, { status: 'HIT', reason: 'fresh' });
-  return renderOwn(ctx, next);
+  return renderOwn(route, ctx, next);
+}
+
+/**
+ * Starts one background render of a page just served stale: `render` alone, for an anonymous
+ * copy of the request, stored over the stale page. A server error keeps the stale page and goes
+ * to `onRevalidationError`; any other failure (the page is gone or private now) drops it.
+ */
+function revalidateInBackground(route: ViewRoute, ctx: Context, key: string): void {
+  route.revalidation.start(key, async () => {
+    let anonymous: Context | undefined;
+    try {
+      anonymous = anonymousContextFor(ctx);
+      await lookupOrRender(route, anonymous, nothingNext, key, true);
+    } catch (error) {
+      if (isServerError(error)) route.config.onRevalidationError(error, anonymous ?? ctx);
+    }
+  });
 }
 
 /**
@@ -293,39 +191,4 @@ function prepareEarlyAnswer(route: ViewRoute, ctx: Context, key: string, entry: 
   if (!prepared || config.makeCacheKey || ctx.method !== 'GET' || !isKeyedUrl(ctx.url, ctx.path, ctx.querystring, config.queryString)) return;
   const { cache, windows, clock, forcedUpdate, unless } = config;
   prepared.prepare(ctx, { cache, key, entry, windows, clock, forcedUpdate, unless });
-}
-
-/** The page a value read under a page key describes, with its body; undefined when there is none. */
-async function entryOf(route: ViewRoute, ctx: Context, value: unknown): Promise<StoredPage | undefined> {
-  const record = readStoredPageRecord(value);
-  if (!record) return undefined;
-  const kept = route.bodies.get(record.etag);
-  if (kept) return storedPageFrom(record, kept);
-  const body = decodePageBody(record, await route.config.cache.get(pageBodyKey(record.etag), { origin: 'view', detail: ctx.path }));
-  if (!body) return undefined;
-  route.bodies.remember(record.etag, body);
-  return storedPageFrom(record, body);
-}
-
-async function drop(route: ViewRoute, ctx: Context, key: string): Promise<void> {
-  await route.config.cache.delete(key, { origin: 'view', detail: ctx.path });
-}
-
-/** The key a request's page is stored under. */
-function keyOf(route: ViewRoute, ctx: Context): string {
-  const { config } = route;
-  if (!config.makeCacheKey) return viewKey(config.keyPrefix, ctx.path, ctx.querystring, { queryString: config.queryString });
-  const key = config.makeCacheKey(ctx);
-  if (typeof key !== 'string' || key === '') throw new TypeError('cacheView: makeCacheKey must return a non-empty string');
-  return key;
-}
-
-/** The tags of a request's page, checked. */
-function tagsOf(route: ViewRoute, ctx: Context): readonly string[] | undefined {
-  if (!route.config.tags) return undefined;
-  const tags = route.config.tags(ctx);
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
-    throw new TypeError('cacheView: tags must return an array of strings');
-  }
-  return tags;
 }
