@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
@@ -11,7 +12,6 @@ import { healthRoutes } from './blog/routes/health.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
-import { pageFront } from './blog/web/page-front.ts';
 import type { Logger } from './blog/seed.ts';
 import { PostService } from './blog/services/posts.ts';
 import { createSessionStore } from './blog/services/session-stores.ts';
@@ -19,10 +19,10 @@ import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
-import { canonicalPaths } from './blog/web/canonical-path.ts';
+import { isCanonicalPath } from './blog/web/canonical-path.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
-import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.ts';
+import { privateWhenPersonal, securityHeadersFor } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
@@ -30,10 +30,11 @@ import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import type { Cache } from './cache/cache.ts';
 import { createCache } from './cache/config.ts';
-import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
+import { metricsReporter, requestFrame } from './cache/koa/index.ts';
+import { CacheMetrics } from './cache/metrics.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
 import { LOCAL_HOST_NAMES } from './cache/toolbar/access.ts';
-import { createToolbar } from './cache/toolbar/toolbar.ts';
+import { createToolbar, type Toolbar } from './cache/toolbar/toolbar.ts';
 import { systemClock, type Clock } from './cache/types.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
@@ -55,7 +56,7 @@ export const VIEWS_DIR = join(PROJECT_ROOT, 'views');
 /** Where the files served under /static/ live (the repository's static/). */
 export const STATIC_DIR = join(PROJECT_ROOT, 'static');
 
-/** Login attempts: at most 10 failures per client per 15 minutes (issue 7). */
+/** Login attempts: at most 10 failures per client per 15 minutes. */
 export const LOGIN_THROTTLE = { maxFailures: 10, windowMs: 15 * 60 * 1000 } as const;
 
 /**
@@ -73,7 +74,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: [config.sessionSecret] });
 
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
-  // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
+  // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates) and /metrics.
   const toolbar = createToolbar({
     config: config.toolbar,
     cache,
@@ -85,37 +86,27 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   if (config.toolbar.enabled) attachSqlLogger(deps.dataSource, toolbar.collector);
   const metrics = new CacheMetrics();
   metrics.watch(cache);
-  const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
-  views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
-  views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
-  const site = { name: 'Kiln', url: config.siteUrl };
   const posts = new PostService(deps.dataSource, clock);
-  const pages = new BlogCache(cache, posts, { earlyAnswers: pageFront(config, metrics), logger });
+  const pages = new BlogCache(cache, posts, { logger });
   app.context.services = { posts, users: new UserService(deps.dataSource), pages };
-  app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
-    // Only what templates need from the request is passed, so nothing else can leak into a page.
-    const html = await views.render(template, {
-      site,
-      author: this.state.author,
-      csrfToken: this.state.csrfToken,
-      ...data,
-    });
-    this.type = 'html';
-    this.body = html;
-  };
+  app.context.render = pageRenderer(config, cache, toolbar);
 
-  const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
-  const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, clock });
-
-  // Every other spelling of a path is a 404 here, so nothing below (the page front and cache keys,
-  // the toolbar's asset guard, the static files, the author's area, the routers) ever sees one.
-  app.use(canonicalPaths({ headers: SECURITY_HEADERS }));
-  // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
-  if (pages.pageCache.prepared) app.use(pages.pageCache.prepared.middleware);
-  app.use(securityHeaders(config.siteUrl));
-  app.use(httpMetrics(metrics));
-  // Outside the error handler (error pages get the bar) and the page cache (stored pages never do).
-  app.use(toolbar.middleware);
+  // kiln:request-frame — the one outermost middleware: the headers and personal rule of every
+  // response, metrics, the page cache's early answers and the toolbar (src/cache/koa/request-frame.ts).
+  app.use(
+    requestFrame({
+      headers: securityHeadersFor(config.siteUrl),
+      // Every other spelling of a path is a 404 before anything reads it (early answers and cache
+      // keys, the toolbar's asset guard, the static files, the author's area, the routers).
+      admit: (ctx) => isCanonicalPath(ctx.path),
+      personalize: privateWhenPersonal,
+      reporters: [metricsReporter(metrics)],
+      // kiln:page-front — readers' cached pages, answered before sessions, CSRF and routing (src/blog/caching.ts).
+      earlyAnswers: pages.pageCache.prepared,
+      // Around the error handler (error pages get the bar) and the page cache (stored pages never do).
+      inspector: toolbar.inspector,
+    }),
+  );
   app.use(errorHandler(logger));
   // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
   app.use(toolbar.routes);
@@ -126,22 +117,46 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const admin = adminRoutes();
   app.use(authorArea(admin));
   app.use(bodyParser({ limitBytes: config.bodyLimitBytes }));
+  const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf }));
   // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
   const cached: CachedRoute = (name, handler) => pages.page(name, handler);
-  const routers = [
+  mountRouters(app, [
     pageRoutes({ cached }),
     feedRoutes({ siteUrl: config.siteUrl, cached }),
     apiRoutes({ cached }),
-    authRoutes({ loginCsrf, throttle }),
+    authRoutes({ loginCsrf, throttle: new LoginThrottle({ ...LOGIN_THROTTLE, clock }) }),
     admin,
     metricsRoutes({ metrics, token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
-  ];
+  ]);
+  return app;
+}
+
+/** The app's `ctx.render`: a Nunjucks view with the site, the author and the CSRF token, and nothing else of the request. */
+function pageRenderer(config: Config, cache: Cache, toolbar: Toolbar) {
+  const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
+  views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
+  views.env.addGlobal('sidebarTimeout', SIDEBAR_TIMEOUT);
+  const site = { name: 'Kiln', url: config.siteUrl };
+  return async function render(this: Context, template: string, data: Record<string, unknown> = {}): Promise<void> {
+    // Only what templates need from the request is passed, so nothing else can leak into a page.
+    const html = await views.render(template, {
+      site,
+      author: this.state.author,
+      csrfToken: this.state.csrfToken,
+      ...data,
+    });
+    this.type = 'html';
+    this.body = html;
+  };
+}
+
+/** Mounts the routers, each checked to match paths case-sensitively (routes/router.ts). */
+function mountRouters(app: Koa, routers: readonly Router[]): void {
   for (const router of routers) {
     assertCaseSensitive(router);
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  return app;
 }

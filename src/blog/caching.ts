@@ -1,9 +1,9 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
 import { createPageCache, type PageCache } from '../cache/koa/page-cache/page-cache.ts';
-import type { PreparedPagesOptions } from '../cache/koa/page-cache/prepared-pages.ts';
 import type { Logger } from './seed.ts';
 import { logServerError } from './web/errors.ts';
+import { carriesSessionCookie } from './web/session.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -17,8 +17,6 @@ export type CachedRoute = (name: CachedPage, handler: Middleware) => Middleware;
 
 /** Options of {@link BlogCache}. */
 export interface BlogCacheOptions {
-  /** Which readers may be answered early (src/blog/web/page-front.ts); none = no early answers. */
-  earlyAnswers?: PreparedPagesOptions;
   /** Where a failed background render of a page is logged (default: the app's `error` event). */
   logger?: Logger;
 }
@@ -86,7 +84,11 @@ interface BodyVersion {
 export class BlogCache {
   /** The sidebar's data, memoized and tagged `sidebar`. */
   readonly sidebar: MemoizedFunction<[], Promise<Sidebar>>;
-  /** The cached pages, and those prepared for early answers. */
+  /**
+   * The cached pages, and those prepared for early answers (src/app.ts hands them to the request
+   * frame): a request without a session cookie cannot be the author's, so it may get a page
+   * before sessions, CSRF and routing run.
+   */
   readonly pageCache: PageCache;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
   private readonly logger: Logger | undefined;
@@ -96,7 +98,7 @@ export class BlogCache {
     private readonly posts: PostService,
     options: BlogCacheOptions = {},
   ) {
-    this.pageCache = createPageCache({ cache, earlyAnswers: options.earlyAnswers });
+    this.pageCache = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => !carriesSessionCookie(ctx) } });
     this.logger = options.logger;
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => renderMarkdown(version.body), {

@@ -3,6 +3,7 @@ import type { BreakerState } from './breaker.ts';
 import type { Cache } from './cache.ts';
 import { CacheConfigError } from './config.ts';
 import type { PageCacheStatus } from './koa/page-cache/decide.ts';
+import { matchedRoute } from './koa/route-name.ts';
 import { now } from './telemetry.ts';
 import type { CacheBackend, CacheEvent } from './types.ts';
 
@@ -108,12 +109,6 @@ class Histogram {
     }
     return out;
   }
-}
-
-/** The route pattern @koa/router matched for this request (e.g. `/posts/:id`), if any. */
-export function matchedRoute(ctx: Context): string | undefined {
-  const route: unknown = Reflect.get(ctx, '_matchedRoute');
-  return typeof route === 'string' ? route : undefined;
 }
 
 /** The circuit-breaker state of a backend wrapped by `withBreaker` (breaker.ts), else undefined. */

@@ -1,7 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/metrics.ts';
-import { isLoopbackClient } from '../../cache/toolbar/access.ts';
+import { isLoopbackClient } from '../../cache/koa/client-address.ts';
 import { tokensEqual } from '../web/csrf.ts';
 import { createRouter } from './router.ts';
 

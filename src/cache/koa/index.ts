@@ -16,7 +16,6 @@ export {
   type CacheViewOptions,
   type Freshness,
   type FreshnessWindows,
-  type FrontServed,
   type PageBodiesOptions,
   type PageCacheOptions,
   type PageCacheOutcome,
@@ -31,3 +30,15 @@ export {
   type StoredPageRecord,
   type UncacheableReason,
 } from './page-cache/index.ts';
+export {
+  requestFrame,
+  type EarlyAnswer,
+  type EarlyAnswers,
+  type RequestFrameOptions,
+  type RequestInspector,
+  type RequestReport,
+  type RequestReporter,
+} from './request-frame.ts';
+export { metricsReporter, type RequestMetrics } from './metrics-reporter.ts';
+export { matchedRoute } from './route-name.ts';
+export { ipAllowed, isLoopbackClient, LOOPBACK_IPS, normalizeIp, trustedClientIp } from './client-address.ts';

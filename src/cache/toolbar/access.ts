@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Context } from 'koa';
 import { CacheConfigError } from '../config.ts';
+import { ipAllowed, LOOPBACK_IPS, trustedClientIp } from '../koa/client-address.ts';
 
 /** When the dev toolbar appears, read from the environment by {@link toolbarConfigFromEnv}. */
 export interface ToolbarConfig {
@@ -10,14 +11,11 @@ export interface ToolbarConfig {
   allowedIps: readonly string[];
 }
 
-/** The loopback addresses, the default of `KILN_TOOLBAR_IPS` (like Django's INTERNAL_IPS). */
-export const LOOPBACK_IPS: readonly string[] = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
-
 /**
  * Reads `KILN_TOOLBAR` (1/0; default 1 when `nodeEnv` is development, else 0) and
- * `KILN_TOOLBAR_IPS` (addresses separated by commas or spaces; default loopback). The allow-list
- * applies in every environment, so a development server bound to a public address does not show
- * its SQL to the network. Throws {@link CacheConfigError} naming the bad variable.
+ * `KILN_TOOLBAR_IPS` (addresses separated by commas or spaces; default `LOOPBACK_IPS`). The
+ * allow-list applies in every environment, so a development server bound to a public address
+ * does not show its SQL to the network. Throws {@link CacheConfigError} naming the bad variable.
  *
  * @example
  * toolbarConfigFromEnv({ KILN_TOOLBAR: '1', KILN_TOOLBAR_IPS: '10.0.0.7' }, 'production');
@@ -36,37 +34,6 @@ export function toolbarConfigFromEnv(env: Record<string, string | undefined>, no
     if (isIP(ip) === 0) throw new CacheConfigError('KILN_TOOLBAR_IPS', `"${ip}" is not an IP address`);
   }
   return { enabled, allowedIps };
-}
-
-/** An address in one canonical form: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as plain IPv4, lower case. */
-export function normalizeIp(ip: string): string {
-  const lower = ip.trim().toLowerCase();
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
-  return mapped ? mapped[1] : lower;
-}
-
-/** Whether `ip` is one of `allowed` (IPv4-mapped forms match their IPv4 address). */
-export function ipAllowed(ip: string, allowed: readonly string[]): boolean {
-  if (ip === '') return false;
-  const wanted = normalizeIp(ip);
-  return allowed.some((entry) => normalizeIp(entry) === wanted);
-}
-
-const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
-
-/**
- * The client's address as far as it can be trusted, or '' when it cannot: with the app's
- * `proxy` setting off, a request that carries forwarding headers came through a proxy, so the
- * peer address (often loopback) is the proxy's, not the client's.
- */
-export function trustedClientIp(ctx: Context): string {
-  if (!ctx.app.proxy && FORWARDING_HEADERS.some((name) => ctx.get(name) !== '')) return '';
-  return ctx.ip ?? '';
-}
-
-/** Whether the request comes from a loopback address (see {@link trustedClientIp}). */
-export function isLoopbackClient(ctx: Context): boolean {
-  return ipAllowed(trustedClientIp(ctx), LOOPBACK_IPS);
 }
 
 /** The loopback host names, the default of the toolbar's `hosts` (any port). */

@@ -31,7 +31,7 @@ export type QueryReport = Omit<CollectedQuery, 'atMs'>;
 
 /** Where the time of a request went, in milliseconds. */
 export interface RequestTimings {
-  /** From the toolbar middleware's start to the end of the rest of the chain. */
+  /** From the start of the toolbar's scope to the end of the answer (an early answer or the chain). */
   totalMs: number;
   /** Rendering templates (including the cache and SQL work done from inside templates). */
   renderMs: number;

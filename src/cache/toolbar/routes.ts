@@ -4,7 +4,7 @@ import { breakerStateOf } from '../metrics.ts';
 import { originAllowed, toolbarAllowed, type ToolbarAccess } from './access.ts';
 import { browserIdOf } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
-import { TOOLBAR_PATHS } from './middleware.ts';
+import { TOOLBAR_PATHS } from './inspector.ts';
 import type { ToolbarToken } from './token.ts';
 
 /** Header that carries the bar's token on `POST /_toolbar/cache/clear`. */

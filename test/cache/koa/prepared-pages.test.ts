@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache, type PageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
-import type { FrontServed, PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
+import type { PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
+import { requestFrame, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
 import type { CacheBackend } from '../../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 
@@ -15,27 +16,19 @@ function preparedOf(pages: PageCache): PreparedPages {
   return pages.prepared;
 }
 
-/** A Koa app with the front first, a counter of requests that reach the chain, then one cached route. */
+/** A Koa app with the request frame answering early first, a counter of requests that reach the chain, then one cached route. */
 function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeClock) => CacheBackend = (clock) => new MemoryBackend({ clock })) {
   const clock = new FakeClock();
   const cache = new Cache({ backend: backendOf(clock), clock, logger: new MemoryLogger() });
-  const served: FrontServed[] = [];
-  const pages = createPageCache({
-    cache,
-    earlyAnswers: {
-      eligible: (ctx) => ctx.get('Cookie') === '',
-      headers: { 'X-Frame-Options': 'DENY' },
-      onServe: (_ctx, info) => served.push(info),
-    },
-  });
+  const reports: RequestReport[] = [];
+  const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => ctx.get('Cookie') === '' } });
   const front = preparedOf(pages);
   const state = { reachedChain: 0, renders: 0 };
   const app = new Koa();
-  app.use(front.middleware);
+  app.use(requestFrame({ headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: front }));
   app.use(async (ctx, next) => {
     state.reachedChain += 1;
     await next();
-    ctx.set('X-Frame-Options', 'DENY');
   });
   const view = pages.view({ timeout: 60, tags: () => ['pages'], ...viewOptions });
   app.use(view);
@@ -45,6 +38,8 @@ function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeCloc
     ctx.set('Cache-Control', 'public, max-age=60');
     ctx.body = `<p>render ${state.renders} of ${ctx.url}</p>`;
   });
+  // What was answered early, as the frame reported it.
+  const served = () => reports.filter((report) => report.early);
   return { app, cache, clock, front, served, state, http: () => supertest(app.callback()) };
 }
 
@@ -117,7 +112,7 @@ describe('PreparedPages', () => {
     expect(notModified.headers['content-type']).toBeUndefined();
     const head = await t.http().head('/page?a=1');
     expect([head.status, head.headers['content-length'], head.text]).toEqual([200, first.headers['content-length'], undefined]);
-    expect(t.served.map((s) => s.status)).toEqual([304, 200]);
+    expect(t.served().map((s) => s.status)).toEqual([304, 200]);
     expect(t.state.reachedChain).toBe(1);
   });
 
@@ -136,7 +131,7 @@ describe('PreparedPages', () => {
     const front = preparedOf(pages);
     const app = new Koa();
     let reachedChain = 0;
-    app.use(front.middleware);
+    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
     app.use(async (ctx, next) => {
       reachedChain += 1;
       await next();
@@ -170,7 +165,7 @@ describe('PreparedPages', () => {
     const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
     const front = preparedOf(pages);
     const app = new Koa();
-    app.use(front.middleware);
+    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
     app.use(pages.view({ timeout: 60, queryString: true }));
     app.use((ctx) => {
       ctx.body = `page ${ctx.url}`;

@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
+import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
 import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';
@@ -45,9 +46,9 @@ export function page(title: string): string {
 }
 
 /**
- * A small real Koa app over HTTP laid out like Kiln: the toolbar's scope outermost, an error
- * handler rendering HTML error pages, the toolbar's routes, a stand-in for the static files,
- * then routes of every response type, some behind `cacheView`.
+ * A small real Koa app over HTTP laid out like Kiln: the request frame with the toolbar's
+ * inspector outermost, an error handler rendering HTML error pages, the toolbar's routes, a
+ * stand-in for the static files, then routes of every response type, some behind `cacheView`.
  */
 export class ToolbarApp {
   readonly clock = new FakeClock();
@@ -114,7 +115,7 @@ export class ToolbarApp {
       ctx.body = Readable.from([page('streamed')]);
     });
     router.get('/redirect', (ctx) => ctx.redirect('/page'));
-    this.app.use(this.toolbar.middleware);
+    this.app.use(requestFrame({ headers: {}, inspector: this.toolbar.inspector }));
     this.app.use(async (ctx: Context, next: Next) => {
       await next();
       if (ctx.status === 404 && ctx.body == null) {

@@ -19,4 +19,4 @@ export {
 export { PageBodies, type PageBodiesOptions } from './page-bodies.ts';
 export { loadPage, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
 export { createPageCache, PageCache, type PageCacheOptions, type PageViewOptions } from './page-cache.ts';
-export { PreparedPages, type FrontServed, type PreparablePage, type PreparedPagesOptions } from './prepared-pages.ts';
+export { PreparedPages, type PreparablePage, type PreparedPagesOptions } from './prepared-pages.ts';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOOPBACK_IPS, toolbarConfigFromEnv } from '../../../src/cache/toolbar/access.ts';
-import { injectBeforeBodyEnd } from '../../../src/cache/toolbar/middleware.ts';
+import { LOOPBACK_IPS } from '../../../src/cache/koa/client-address.ts';
+import { toolbarConfigFromEnv } from '../../../src/cache/toolbar/access.ts';
+import { injectBeforeBodyEnd } from '../../../src/cache/toolbar/inspector.ts';
 import { hasBar, ToolbarApp } from './toolbar-app.ts';
 
 let app: ToolbarApp;
@@ -15,7 +16,7 @@ afterEach(async () => {
   await app?.close();
 });
 
-describe('devToolbar() injection', () => {
+describe('toolbarInspector() injection', () => {
   it('injects the bar just before </body> of an HTML page, with the request id of its record', async () => {
     await setup(ON);
     const res = await app.http().get('/page').expect(200);
@@ -110,7 +111,7 @@ describe('devToolbar() injection', () => {
   });
 });
 
-describe('devToolbar() when it must not appear', () => {
+describe('toolbarInspector() when it must not appear', () => {
   it('is absent in production by default: no bar, no record, its routes and assets 404', async () => {
     await setup(toolbarConfigFromEnv({}, 'production'));
     const res = await app.http().get('/page').expect(200);
