@@ -1,13 +1,13 @@
 import type { Context, Middleware } from 'koa';
 import type { Cache } from '../cache/cache.ts';
 import { createPageCache, type PageCache } from '../cache/koa/page-cache/page-cache.ts';
-import type { Logger } from './seed.ts';
-import { logServerError } from './web/errors.ts';
-import { carriesSessionCookie } from './web/session.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
 import { renderMarkdown } from './markdown.ts';
+import type { Logger } from './seed.ts';
 import type { Post, PostService } from './services/posts.ts';
+import { logServerError } from './web/errors.ts';
+import { carriesSessionCookie } from './web/session.ts';
 
 /** The cached pages of the blog. */
 export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'apiList' | 'apiPost';

@@ -1,16 +1,17 @@
 /**
  * How a request for a cached page flows through the files of this folder:
  *
- *   GET /posts/3 ─► early answer (prepared-pages.ts, mounted first): URL prepared · eligible ·
- *      │            cache.peek(record key) · the record prepared · fresh ──yes──► writeHead + end
+ *   GET /posts/3 ─► requestFrame (../request-frame.ts, outermost) asks PreparedPages.find (prepared-pages.ts):
+ *      │   URL prepared · eligible · cache.peek(record key) · the page prepared · fresh ──yes──► written at once
  *      ▼ no
  *   the app's middleware ─► router ─► cacheView (this file; a route of a PageCache, page-cache.ts)
  *      not GET/HEAD · unless · a query the key ignores (decide.ts) ─► BYPASS: `render` answers
  *      Cache.getOrSet, one render per key (lookup-or-render.ts):
- *          HIT ─► replay the stored page (respond.ts), prepare it for early answers
+ *          HIT ─► replay the stored page (respond.ts, stored-page.ts), prepare it for early answers
  *          MISS ─► `render`; a storable 200 ─► body, then record ─► replay
  *          STALE within staleWhileRevalidate ─► served at once; `render` alone runs again in the
  *                background for an anonymous copy of the request (revalidate.ts)
+ *   ◄─ the frame puts its headers on the response and reports it, whichever way it was answered
  */
 import type { Context, Next } from 'koa';
 import { decideHead, decideRequest, decideStored, freshness, isKeyedUrl, notStoredOutcome, type PageCacheOutcome } from './decide.ts';

@@ -1,0 +1,7 @@
+// The dev toolbar of Kiln's caching library (`kiln/cache/toolbar`): re-exports only.
+
+export { createToolbar, type Toolbar, type ToolbarOptions } from './toolbar.ts';
+export { LOCAL_HOST_NAMES, toolbarConfigFromEnv, type ToolbarConfig } from './access.ts';
+export { LOOPBACK_IPS } from '../koa/client-address.ts';
+export { RequestCollector, type QueryReport, type RequestRecord } from './collector.ts';
+export { TOOLBAR_ID_HEADER, TOOLBAR_PATHS } from './inspector.ts';
