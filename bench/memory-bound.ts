@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Cache, MemoryBackend, parseSize, viewKey } from '../src/cache/index.ts';
-import { bodyKey, encodePage, makePageEntry } from '../src/cache/koa/entry.ts';
+import { Cache, MemoryBackend, pageBodyKey, parseSize, viewKey } from '../src/cache/index.ts';
+import { encodeStoredPage, storedPageOf } from '../src/cache/koa/page-cache/stored-page.ts';
 
 /**
  * The memory bound, measured in a process of its own (`node --expose-gc --import tsx
@@ -53,8 +53,8 @@ async function main(bodyFile: string, pages: number, maxBytes: number): Promise<
   for (let i = 0; i < pages; i++) {
     // Distinct bytes per page, so every page has its own body entry (bodies are shared by hash).
     const body = Buffer.from(`${head}<!-- page ${i} -->${tail}`, 'utf8');
-    const { record, text } = encodePage(makePageEntry(body, headers, Date.now()));
-    await cache.set(bodyKey(record.e), text, { timeout: 1260, origin: 'view' });
+    const { record, text } = encodeStoredPage(storedPageOf(body, headers, Date.now()));
+    await cache.set(pageBodyKey(record.etag), text, { timeout: 1260, origin: 'view' });
     await cache.set(viewKey('page:index', '/', `page=${i}`, { queryString: true }), record, { timeout: 1200, tags, origin: 'view' });
   }
   const seconds = (performance.now() - started) / 1000;

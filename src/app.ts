@@ -1,8 +1,9 @@
 import { join } from 'node:path';
+import type { Router } from '@koa/router';
 import Koa from 'koa';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
-import { BlogCache } from './blog/caching.ts';
+import { BlogCache, type CachedRoute } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes, staleAuthForms } from './blog/routes/auth.ts';
@@ -12,7 +13,6 @@ import { keptSaves, saveTarget } from './blog/routes/kept-saves.ts';
 import { metricsRoutes } from './blog/routes/metrics.ts';
 import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
-import { pageFront } from './blog/web/page-front.ts';
 import type { PasswordHasher } from './blog/password.ts';
 import { PostRendering } from './blog/post-rendering.ts';
 import type { Logger } from './log.ts';
@@ -22,12 +22,12 @@ import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
-import { canonicalPaths } from './blog/web/canonical-path.ts';
+import { isCanonicalPath } from './blog/web/canonical-path.ts';
 import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
 import { takeFlash } from './blog/web/flash.ts';
 import { forwardedHeaders } from './blog/web/forwarded.ts';
-import { SECURITY_HEADERS, securityHeaders } from './blog/web/security-headers.ts';
+import { privateWhenPersonal, securityHeadersFor } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
@@ -35,14 +35,10 @@ import { StaticAssets } from './blog/web/static-assets.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import { wirePostWrites } from './blog/writes.ts';
-import type { Cache } from './cache/cache.ts';
-import { createCache } from './cache/config/create.ts';
-import { HttpPurger, purgeOpEvent, type PurgeEvent } from './cache/index.ts';
-import { CacheMetrics, httpMetrics } from './cache/metrics.ts';
-import { FragmentCacheExtension } from './cache/nunjucks/fragment-tag.ts';
-import { LOCAL_HOST_NAMES } from './cache/toolbar/access.ts';
-import { createToolbar } from './cache/toolbar/toolbar.ts';
-import { systemClock, type Clock } from './cache/types.ts';
+import { CacheMetrics, createCache, HttpPurger, purgeOpEvent, systemClock, type Cache, type Clock, type PurgeEvent } from './cache/index.ts';
+import { requestFrame } from './cache/koa/index.ts';
+import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
+import { createToolbar, LOCAL_HOST_NAMES, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { PROJECT_ROOT } from './root.ts';
@@ -94,62 +90,22 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   // Static files and their content-hashed URLs (`asset('css/site.css')` in templates).
   const statics = new StaticAssets({ root: STATIC_DIR });
-  // kiln:toolbar — the dev toolbar (per-request cache ops, SQL, templates; issue 5) and /metrics.
-  const toolbar = createToolbar({
-    config: config.toolbar,
-    cache,
-    secret: config.sessionSecret,
-    // The names the toolbar answers for: the site's own and loopback (DNS rebinding gets a 404).
-    hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES],
-    clock,
-    assetUrl: (file) => statics.url(`toolbar/${file}`),
-  });
-  if (config.toolbar.enabled) attachSqlLogger(deps.dataSource, toolbar.collector);
+  const toolbar = devToolbar(config, cache, statics, deps.dataSource, clock);
   const metrics = new CacheMetrics();
   metrics.watch(cache);
-  const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
-  views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
-  views.env.addGlobal('asset', (path: string) => statics.url(path));
-  const site = { name: 'Kiln', url: config.siteUrl };
   const rendering = new PostRendering(logger);
-  // Every invalidation also purges the shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS; deploy/varnish/).
-  const purger = config.httpCachePurgeUrls.length > 0 ? new HttpPurger({ urls: config.httpCachePurgeUrls, logger }) : undefined;
-  if (purger) metrics.watchPurges(purger);
-  if (purger && config.toolbar.enabled) purger.events.on('purge', (event: PurgeEvent) => toolbar.collector.recordCacheEvent(purgeOpEvent(event)));
+  const purger = httpPurger(config, logger, metrics, toolbar);
   // Every post write records its tags in the outbox and invalidates (and purges) after commit (src/blog/writes.ts).
   const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, purger, clock, logger, afterCommit: crashAfterCommit(config) });
-  const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics), purger);
+  const pages = new BlogCache(cache, posts, rendering, { logger, purger });
   app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering, outbox };
-  app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
-    // Only what templates need from the request is passed, so nothing else can leak into a page.
-    const html = await views.render(template, {
-      site,
-      author: this.state.author,
-      csrfToken: this.state.csrfToken,
-      // The author's one-shot message, used up by the page that shows it; a page that names its
-      // own (an error page, which a stray request like a missing favicon may render) leaves it.
-      flash: 'flash' in data ? data.flash : takeFlash(this),
-      ...data,
-    });
-    this.type = 'html';
-    this.body = html;
-  };
+  app.context.render = pageRenderer(config, cache, toolbar, statics);
 
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
 
-  // First, before anything reads the client's address, scheme or host.
-  app.use(forwardedHeaders(config.trustProxy));
-  // Every other spelling of a path is a 404 here, so nothing below (the page front and cache keys,
-  // the toolbar's asset guard, the static files, the author's area, the routers) ever sees one.
-  app.use(canonicalPaths({ headers: SECURITY_HEADERS }));
-  // kiln:page-front — readers' cached pages answered before the chain (issue 6; src/blog/web/page-front.ts).
-  if (pages.front) app.use(pages.front.middleware);
-  app.use(securityHeaders(config.siteUrl));
-  app.use(httpMetrics(metrics));
-  // Outside the error handler (error pages get the bar) and the page cache (stored pages never do).
-  app.use(toolbar.middleware);
+  app.use(outermostFrame(config, metrics, pages, toolbar));
   app.use(errorHandler(logger));
   // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
   app.use(toolbar.routes);
@@ -163,27 +119,95 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   // Forms a tab kept while the session changed elsewhere get a way on, never a dead end (and never a lost text).
   const staleForms = [staleAuthForms({ loginCsrf, throttle }), keptSaves(admin, throttle)];
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf, staleForms }));
-  // kiln:cache-wired — page caching, the sidebar fragment and memoized post HTML (src/blog/caching.ts).
-  const routers = [
-    pageRoutes({
-      before: {
-        index: [pages.page('index')],
-        post: [pages.page('post')],
-        category: [pages.page('category')],
-        about: [pages.page('about')],
-      },
-    }),
-    feedRoutes({ siteUrl: config.siteUrl, before: [pages.page('feed')] }),
-    apiRoutes({ before: { list: [pages.page('apiList')], one: [pages.page('apiPost')] } }),
+  // Page caching and memoized post HTML (src/blog/caching.ts).
+  const cached: CachedRoute = (name, handler) => pages.page(name, handler);
+  mountRouters(app, [
+    pageRoutes({ cached }),
+    feedRoutes({ siteUrl: config.siteUrl, cached }),
+    apiRoutes({ cached }),
     authRoutes({ loginCsrf, throttle }),
     admin,
     metricsRoutes({ metrics, token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
-  ];
+  ]);
+  return app;
+}
+
+/**
+ * The one outermost middleware: the request normalised once, the headers and personal rule of
+ * every response, metrics, the page cache's early answers and the toolbar (src/cache/koa/request-frame.ts).
+ */
+function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCache, toolbar: Toolbar): Middleware {
+  return requestFrame({
+    headers: securityHeadersFor(config.siteUrl),
+    // Before anything reads the client's address, scheme or host.
+    normalize: forwardedHeaders(config.trustProxy),
+    // Every other spelling of a path is a 404 before anything reads it (early answers and cache
+    // keys, the toolbar's asset guard, the static files, the author's area, the routers).
+    admit: (ctx) => isCanonicalPath(ctx.path),
+    personalize: privateWhenPersonal,
+    reporters: [metrics.requestReporter()],
+    // Readers' cached pages, answered before sessions, CSRF and routing (src/blog/caching.ts).
+    earlyAnswers: pages.pageCache.prepared,
+    // Around the error handler (error pages get the bar) and the page cache (stored pages never do).
+    inspector: toolbar.inspector,
+  });
+}
+
+/** The dev toolbar (per-request cache ops, SQL, templates); off, it answers nothing and costs nothing. */
+function devToolbar(config: Config, cache: Cache, statics: StaticAssets, dataSource: DataSource, clock: Clock): Toolbar {
+  const toolbar = createToolbar({
+    config: config.toolbar,
+    cache,
+    secret: config.sessionSecret,
+    // The names the toolbar answers for: the site's own and loopback (DNS rebinding gets a 404).
+    hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES],
+    clock,
+    assetUrl: (file) => statics.url(`toolbar/${file}`),
+  });
+  if (config.toolbar.enabled) attachSqlLogger(dataSource, toolbar.collector);
+  return toolbar;
+}
+
+/**
+ * What purges the shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS; deploy/varnish/)
+ * after every invalidation, counted in /metrics and shown by the toolbar; none when unset.
+ */
+function httpPurger(config: Config, logger: Logger, metrics: CacheMetrics, toolbar: Toolbar): HttpPurger | undefined {
+  if (config.httpCachePurgeUrls.length === 0) return undefined;
+  const purger = new HttpPurger({ urls: config.httpCachePurgeUrls, logger });
+  metrics.watchPurges(purger);
+  if (config.toolbar.enabled) purger.events.on('purge', (event: PurgeEvent) => toolbar.collector.recordCacheEvent(purgeOpEvent(event)));
+  return purger;
+}
+
+/** The app's `ctx.render`: a Nunjucks view with the site, the author, the CSRF token and the author's flash, and nothing else of the request. */
+function pageRenderer(config: Config, cache: Cache, toolbar: Toolbar, statics: StaticAssets) {
+  const views = toolbar.watchViews(createViews({ dir: VIEWS_DIR, noCache: config.nodeEnv === 'development' }));
+  views.env.addExtension('FragmentCache', new FragmentCacheExtension(cache));
+  views.env.addGlobal('asset', (path: string) => statics.url(path));
+  const site = { name: 'Kiln', url: config.siteUrl };
+  return async function render(this: Context, template: string, data: Record<string, unknown> = {}): Promise<void> {
+    // Only what templates need from the request is passed, so nothing else can leak into a page.
+    const html = await views.render(template, {
+      site,
+      author: this.state.author,
+      csrfToken: this.state.csrfToken,
+      // The author's one-shot message, used up by the page that shows it; a page that names its
+      // own (an error page, which a stray request like a missing favicon may render) leaves it.
+      flash: 'flash' in data ? data.flash : takeFlash(this),
+      ...data,
+    });
+    this.type = 'html';
+    this.body = html;
+  };
+}
+
+/** Mounts the routers, each checked to match paths case-sensitively (routes/router.ts). */
+function mountRouters(app: Koa, routers: readonly Router[]): void {
   for (const router of routers) {
     assertCaseSensitive(router);
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  return app;
 }

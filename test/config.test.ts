@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { LOOPBACK_IPS } from '../src/cache/toolbar/access.ts';
+import { LOOPBACK_IPS } from '../src/cache/koa/index.ts';
 import { ConfigError, loadConfig, type Env } from '../src/config.ts';
 
 /** The ConfigError `loadConfig(env)` throws, or a failure if it accepts `env`. */

@@ -1,15 +1,25 @@
 import type { Context, Middleware } from 'koa';
-import type { Cache } from '../cache/cache.ts';
-import { cacheView } from '../cache/koa/cache-view.ts';
-import type { HttpPurger } from '../cache/http-purge.ts';
-import type { PageFront } from '../cache/koa/front.ts';
-import type { MemoizedFunction } from '../cache/memoize.ts';
-import type { Seconds } from '../cache/types.ts';
+import type { Cache, HttpPurger, MemoizedFunction, Seconds } from '../cache/index.ts';
+import { createPageCache, type PageCache } from '../cache/koa/index.ts';
+import type { Logger } from '../log.ts';
 import type { PostRendering } from './post-rendering.ts';
 import type { Post, PostChange, PostFacts, PostService } from './services/posts.ts';
+import { logServerError } from './web/errors.ts';
+import { carriesSessionCookie } from './web/session.ts';
 
 /** The cached pages of the blog. */
 export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'apiList' | 'apiPost';
+
+/** Wraps a page's handler in the page's caching; what the route factories take (`pageRoutes({ cached })`). */
+export type CachedRoute = (name: CachedPage, handler: Middleware) => Middleware;
+
+/** Options of {@link BlogCache}. */
+export interface BlogCacheOptions {
+  /** Where a failed background render of a page is logged (default: the app's `error` event). */
+  logger?: Logger;
+  /** The shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS), purged with every invalidation. */
+  purger?: Pick<HttpPurger, 'purge'>;
+}
 
 /** How long each page stays cached (the Flask blog's figures: index 20 min, posts 30 min, about 2 h). */
 export const PAGE_TIMEOUTS: Readonly<Record<CachedPage, Seconds>> = {
@@ -79,18 +89,26 @@ export class BlogCache {
    * copy of their HTML (a fragment) would, which would also be one more thing to invalidate.
    */
   readonly sidebar: MemoizedFunction<[], Promise<Sidebar>>;
+  /**
+   * The cached pages, and those prepared for early answers (src/app.ts hands them to the request
+   * frame): a request without a session cookie cannot be the author's, so it may get a page
+   * before sessions, CSRF and routing run.
+   */
+  readonly pageCache: PageCache;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
+  private readonly logger: Logger | undefined;
+  private readonly purger: Pick<HttpPurger, 'purge'> | undefined;
 
   constructor(
     readonly cache: Cache,
     private readonly posts: PostService,
     /** Renders post bodies; one that cannot be rendered becomes a notice, memoized like any page. */
     private readonly rendering: PostRendering,
-    /** Where served pages are prepared for the next readers (src/blog/web/page-front.ts); none = no fast path. */
-    readonly front?: PageFront,
-    /** The shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS), purged with every invalidation. */
-    private readonly purger?: Pick<HttpPurger, 'purge'>,
+    options: BlogCacheOptions = {},
   ) {
+    this.pageCache = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => !carriesSessionCookie(ctx) } });
+    this.logger = options.logger;
+    this.purger = options.purger;
     this.sidebar = cache.memoize(() => loadSidebar(posts), { name: 'sidebar', timeout: SIDEBAR_TIMEOUT, tags: [TAGS.sidebar] });
     this.bodyHtml = cache.memoize((version: BodyVersion) => rendering.html(version.post), {
       name: 'postHtml',
@@ -107,17 +125,18 @@ export class BlogCache {
     return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, post });
   }
 
-  /** The page-caching middleware of one page: anonymous readers only, the author always bypasses. */
-  page(name: CachedPage): Middleware {
-    return cacheView({
-      cache: this.cache,
+  /** One page's handler behind its caching: anonymous readers only, the author always bypasses. */
+  page(name: CachedPage, handler: Middleware): Middleware {
+    const { logger } = this;
+    return this.pageCache.view({
       keyPrefix: `page:${name}`,
       timeout: PAGE_TIMEOUTS[name],
       queryString: READS_QUERY[name] ?? false,
       unless: (ctx) => ctx.state.author !== undefined,
       tags: PAGE_TAGS[name],
       clock: this.cache.clock,
-      front: this.front,
+      render: handler,
+      onRevalidationError: logger && ((error, ctx) => logServerError(logger, ctx, error)),
     });
   }
 

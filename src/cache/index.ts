@@ -30,6 +30,7 @@ export {
   MAX_KEY_LENGTH,
   memoKey,
   memoVersionTag,
+  pageBodyKey,
   positionalFragmentKey,
   stableStringify,
   tagKey,
@@ -81,9 +82,5 @@ export {
   type PurgeTimers,
 } from './http-purge.ts';
 export { PURGE_ALL_TAG, sendPurgeRequest, type PurgeOutcome, type PurgeRequest } from './purge-request.ts';
-export { cacheView, type CacheViewMiddleware, type CacheViewOptions } from './koa/cache-view.ts';
-export { isCacheableResponse, uncacheableReason, type PageCacheStatus, type UncacheableReason } from './koa/decisions.ts';
-export { loadPage, type PageEntry } from './koa/entry.ts';
-export { PageFront, type FrontServed, type PageFrontOptions } from './koa/front.ts';
 export { FragmentCacheExtension } from './nunjucks/fragment-tag.ts';
 export { renderTemplate } from './nunjucks/render.ts';

@@ -102,6 +102,14 @@ export function viewKey(
 }
 
 /**
+ * The key a cached page's body is stored under: its strong ETag, so equal bodies share one entry
+ * and the bytes under a key never change.
+ */
+export function pageBodyKey(etag: string): string {
+  return makeKey('view-body', etag);
+}
+
+/**
  * The part of a query a page key holds: the canonical query (see {@link canonicalQuery}), with a
  * list of names only the parameters so named, repeated ones kept in order; e.g.
  * `keyedQuery('b=2&page=3&a=1', ['page'])` → `page=3`.

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { withBreaker } from '../../src/cache/distributed/breaker.ts';
 import { Cache } from '../../src/cache/cache.ts';
-import { cacheView } from '../../src/cache/koa/cache-view.ts';
+import { cacheView } from '../../src/cache/koa/page-cache/view.ts';
 import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
 import { httpMetrics } from '../../src/cache/metrics/http-metrics.ts';

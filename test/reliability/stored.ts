@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { escapeGlob } from '../../src/cache/distributed/index.ts';
 import type { Cache } from '../../src/cache/cache.ts';
 import { decodeEntry } from '../../src/cache/codec.ts';
-import { readPageRecord } from '../../src/cache/koa/entry.ts';
+import { readStoredPageRecord } from '../../src/cache/koa/page-cache/stored-page.ts';
 import type { TestApp } from '../support/app.ts';
 
 /** Texts that mark an error page (HTML or JSON): such a page must never be stored. */
@@ -93,10 +93,10 @@ export function auditStored(values: readonly string[], forbidden: readonly strin
       audit.problems.push(`undecodable entry: ${raw.slice(0, 80)}`);
       continue;
     }
-    const record = readPageRecord(value);
+    const record = readStoredPageRecord(value);
     if (record) {
       audit.pages += 1;
-      for (const [name] of record.h) if (name.toLowerCase() === 'set-cookie') audit.problems.push(`page record with Set-Cookie: ${raw.slice(0, 120)}`);
+      for (const [name] of record.headers) if (name.toLowerCase() === 'set-cookie') audit.problems.push(`page record with Set-Cookie: ${raw.slice(0, 120)}`);
     }
     const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
     for (const bad of ['kiln.sid=', 'kiln.login=', ...ERROR_MARKERS, ...forbidden]) {

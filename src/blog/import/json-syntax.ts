@@ -23,110 +23,130 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
   return { line: before.split('\n').length, column: found.at - lineStart + 1, reason: found.reason };
 }
 
-function scan(text: string): { at: number; reason: string } | undefined {
-  const n = text.length;
-  const stack: ('[' | '{')[] = [];
-  let i = 0;
-  let expectValue = true;
-  const skipWhitespace = () => {
-    while (i < n && WHITESPACE.has(text[i])) i++;
-  };
-  const fail = (reason: string) => ({ at: i, reason });
+type Found = { at: number; reason: string };
+
+function scan(text: string): Found | undefined {
+  return new JsonScanner(text).scan();
+}
+
+/** A single left-to-right pass over a JSON text with an explicit stack of open containers. */
+class JsonScanner {
+  private readonly n: number;
+  private readonly stack: ('[' | '{')[] = [];
+  private i = 0;
+
+  constructor(private readonly text: string) {
+    this.n = text.length;
+  }
+
+  scan(): Found | undefined {
+    let expectValue = true;
+    for (;;) {
+      this.skipWhitespace();
+      const step: Found | undefined | 'value' | 'separator' = expectValue ? this.value() : this.afterValue();
+      if (step !== 'value' && step !== 'separator') return step;
+      expectValue = step === 'separator';
+    }
+  }
+
+  /** Reads a value (or opens a container); 'value' once one is complete, 'separator' when a container opened and awaits its first value. */
+  private value(): Found | 'value' | 'separator' {
+    const { text } = this;
+    if (this.i >= this.n) return this.fail('unexpected end of file, expected a value');
+    const c = text[this.i];
+    if (c === '{' || c === '[') return this.open(c);
+    if (c === '"') return this.string() ?? 'value';
+    if (c === '-' || (c >= '0' && c <= '9')) {
+      NUMBER.lastIndex = this.i;
+      const match = NUMBER.exec(text);
+      if (match === null) return this.fail('invalid number');
+      this.i += match[0].length;
+      return 'value';
+    }
+    const literal = ['true', 'false', 'null'].find((word) => text.startsWith(word, this.i));
+    if (literal === undefined) {
+      if (c === ']' || c === '}') return this.fail(`unexpected '${c}' (a trailing comma, or a missing value)`);
+      return this.fail(`unexpected character ${JSON.stringify(c)}`);
+    }
+    this.i += literal.length;
+    return 'value';
+  }
+
+  private open(c: '{' | '['): Found | 'value' | 'separator' {
+    this.i++;
+    this.skipWhitespace();
+    if (this.text[this.i] === (c === '{' ? '}' : ']')) {
+      this.i++;
+      return 'value';
+    }
+    this.stack.push(c);
+    if (c === '{') return this.key() ?? 'separator';
+    return 'separator';
+  }
+
+  /** After a value: the end, a closing bracket, or a comma (then the next key of an object). */
+  private afterValue(): Found | undefined | 'value' | 'separator' {
+    const top = this.stack.at(-1);
+    if (top === undefined) return this.i < this.n ? this.fail('unexpected text after the end of the JSON value') : undefined;
+    const close = top === '{' ? '}' : ']';
+    if (this.i >= this.n) return this.fail(`unexpected end of file, expected ',' or '${close}'`);
+    if (this.text[this.i] === close) {
+      this.stack.pop();
+      this.i++;
+      return 'value';
+    }
+    if (this.text[this.i] !== ',') return this.fail(top === '{' ? "expected ',' or '}' after a property value" : "expected ',' or ']' after an array element");
+    this.i++;
+    this.skipWhitespace();
+    if (top === '{') return this.key() ?? 'separator';
+    return 'separator';
+  }
 
   /** Reads the string starting at `i`; an error, or undefined once past its closing quote. */
-  const readString = (): { at: number; reason: string } | undefined => {
-    const start = i;
-    i++;
-    while (i < n) {
-      const c = text[i];
+  private string(): Found | undefined {
+    const { text } = this;
+    const start = this.i;
+    this.i++;
+    while (this.i < this.n) {
+      const c = text[this.i];
       if (c === '"') {
-        i++;
+        this.i++;
         return undefined;
       }
       if (c === '\\') {
-        const next = text[i + 1];
+        const next = text[this.i + 1];
         if (next === 'u') {
-          HEX4.lastIndex = i + 2;
-          if (!HEX4.test(text)) return fail('invalid \\u escape (expected 4 hex digits)');
-          i += 6;
+          HEX4.lastIndex = this.i + 2;
+          if (!HEX4.test(text)) return this.fail('invalid \\u escape (expected 4 hex digits)');
+          this.i += 6;
           continue;
         }
-        if (next === undefined || !ESCAPES.has(next)) return fail('invalid escape in a string');
-        i += 2;
+        if (next === undefined || !ESCAPES.has(next)) return this.fail('invalid escape in a string');
+        this.i += 2;
         continue;
       }
-      if (c < ' ') return fail(c === '\n' ? 'unterminated string (a line break inside quotes; write \\n)' : 'control character inside a string');
-      i++;
+      if (c < ' ') return this.fail(c === '\n' ? 'unterminated string (a line break inside quotes; write \\n)' : 'control character inside a string');
+      this.i++;
     }
     return { at: start, reason: 'unterminated string' };
-  };
+  }
 
   /** Reads `"key" :` of an object member at `i`. */
-  const readKey = (): { at: number; reason: string } | undefined => {
-    if (text[i] !== '"') return fail(i >= n ? 'unexpected end of file, expected a property name' : 'expected a property name in double quotes');
-    const bad = readString();
+  private key(): Found | undefined {
+    if (this.text[this.i] !== '"') return this.fail(this.i >= this.n ? 'unexpected end of file, expected a property name' : 'expected a property name in double quotes');
+    const bad = this.string();
     if (bad) return bad;
-    skipWhitespace();
-    if (text[i] !== ':') return fail("expected ':' after the property name");
-    i++;
+    this.skipWhitespace();
+    if (this.text[this.i] !== ':') return this.fail("expected ':' after the property name");
+    this.i++;
     return undefined;
-  };
+  }
 
-  for (;;) {
-    skipWhitespace();
-    if (expectValue) {
-      if (i >= n) return fail('unexpected end of file, expected a value');
-      const c = text[i];
-      if (c === '{' || c === '[') {
-        i++;
-        skipWhitespace();
-        if (text[i] === (c === '{' ? '}' : ']')) {
-          i++;
-          expectValue = false;
-          continue;
-        }
-        stack.push(c);
-        if (c === '{') {
-          const bad = readKey();
-          if (bad) return bad;
-        }
-        continue;
-      }
-      if (c === '"') {
-        const bad = readString();
-        if (bad) return bad;
-      } else if (c === '-' || (c >= '0' && c <= '9')) {
-        NUMBER.lastIndex = i;
-        const match = NUMBER.exec(text);
-        if (match === null) return fail('invalid number');
-        i += match[0].length;
-      } else {
-        const literal = ['true', 'false', 'null'].find((word) => text.startsWith(word, i));
-        if (literal === undefined) {
-          if (c === ']' || c === '}') return fail(`unexpected '${c}' (a trailing comma, or a missing value)`);
-          return fail(`unexpected character ${JSON.stringify(c)}`);
-        }
-        i += literal.length;
-      }
-      expectValue = false;
-      continue;
-    }
-    const top = stack.at(-1);
-    if (top === undefined) return i < n ? fail('unexpected text after the end of the JSON value') : undefined;
-    const close = top === '{' ? '}' : ']';
-    if (i >= n) return fail(`unexpected end of file, expected ',' or '${close}'`);
-    if (text[i] === close) {
-      stack.pop();
-      i++;
-      continue;
-    }
-    if (text[i] !== ',') return fail(top === '{' ? "expected ',' or '}' after a property value" : "expected ',' or ']' after an array element");
-    i++;
-    skipWhitespace();
-    if (top === '{') {
-      const bad = readKey();
-      if (bad) return bad;
-    }
-    expectValue = true;
+  private skipWhitespace(): void {
+    while (this.i < this.n && WHITESPACE.has(this.text[this.i])) this.i++;
+  }
+
+  private fail(reason: string): Found {
+    return { at: this.i, reason };
   }
 }

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Router } from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { makeKey } from '../../cache/index.ts';
+import type { CachedRoute } from '../caching.ts';
 import { MarkdownError, renderMarkdown } from '../markdown.ts';
 import { POST_LIMITS } from '../services/posts.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { PER_PAGE } from './pages.ts';
 import { createRouter } from './router.ts';
-
-/** Names of the JSON routes, for inserting middleware before a handler. */
-export type ApiRouteName = 'list' | 'one';
 
 /**
  * `GET /api/v1/posts?category=&page=`: published posts, newest first, 10 a page, as
@@ -100,12 +98,12 @@ function previewHtml(ctx: Context, markdown: string): string {
   }
 }
 
-/** The JSON API under /api/v1 (published posts only); `before` inserts middleware per route. */
-export function apiRoutes(options: { before?: Partial<Record<ApiRouteName, Middleware[]>> } = {}): Router {
-  const before = options.before ?? {};
+/** The JSON API under /api/v1 (published posts only); `cached` puts the reads behind their caching (`BlogCache.page`). */
+export function apiRoutes(options: { cached?: CachedRoute } = {}): Router {
+  const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter('/api/v1');
-  router.get('api-list', '/posts', ...(before.list ?? []), listPosts);
-  router.get('api-one', '/posts/:id', ...(before.one ?? []), onePost);
+  router.get('api-list', '/posts', cached('apiList', listPosts));
+  router.get('api-one', '/posts/:id', cached('apiPost', onePost));
   router.post('api-preview', '/preview', previewPost);
   return router;
 }

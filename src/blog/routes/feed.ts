@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
+import type { CachedRoute } from '../caching.ts';
 import type { Post } from '../services/posts.ts';
 import { createRouter } from './router.ts';
 
@@ -66,9 +67,10 @@ export function feedHandler(siteUrl: string) {
   };
 }
 
-/** The feed route; `before` inserts middleware ahead of its handler. */
-export function feedRoutes(options: { siteUrl: string; before?: Middleware[] }): Router {
+/** The feed route; `cached` puts its handler behind its caching (`BlogCache.page`), default none. */
+export function feedRoutes(options: { siteUrl: string; cached?: CachedRoute }): Router {
+  const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter();
-  router.get('feed', '/feed.xml', ...(options.before ?? []), feedHandler(options.siteUrl));
+  router.get('feed', '/feed.xml', cached('feed', feedHandler(options.siteUrl)));
   return router;
 }

@@ -1,7 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/index.ts';
-import { isLoopbackClient } from '../../cache/toolbar/index.ts';
+import { isLoopbackClient } from '../../cache/koa/index.ts';
 import { tokensEqual } from '../web/csrf.ts';
 import { createRouter } from './router.ts';
 

@@ -1,14 +1,12 @@
 import type { Router } from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
+import type { CachedRoute } from '../caching.ts';
 import { parseCategory, parseId, parsePage } from '../web/params.ts';
 import { createRouter } from './router.ts';
 import { loadSidebar, paginate, summarize } from './views-data.ts';
 
 /** Posts per page on the index and category pages. */
 export const PER_PAGE = 10;
-
-/** Names of the reader pages, for inserting middleware (e.g. page caching) before a handler. */
-export type PageRouteName = 'index' | 'post' | 'category' | 'about';
 
 /** `GET /`: the newest published posts, paged with `?page=N` (past the end: 404). */
 export async function indexPage(ctx: Context): Promise<void> {
@@ -59,16 +57,13 @@ export async function aboutPage(ctx: Context): Promise<void> {
   await ctx.render('pages/about.njk', { title: 'About', sidebar: await loadSidebar(ctx) });
 }
 
-/**
- * The reader pages. `before` inserts middleware ahead of one page's handler, e.g.
- * `pageRoutes({ before: { index: [cacheView({ timeout: 1200 })] } })`.
- */
-export function pageRoutes(options: { before?: Partial<Record<PageRouteName, Middleware[]>> } = {}): Router {
-  const before = options.before ?? {};
+/** The reader pages; `cached` puts each handler behind its caching (`BlogCache.page`), default none. */
+export function pageRoutes(options: { cached?: CachedRoute } = {}): Router {
+  const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter();
-  router.get('index', '/', ...(before.index ?? []), indexPage);
-  router.get('post', '/posts/:id', ...(before.post ?? []), postPage);
-  router.get('category', '/category/:name', ...(before.category ?? []), categoryPage);
-  router.get('about', '/about', ...(before.about ?? []), aboutPage);
+  router.get('index', '/', cached('index', indexPage));
+  router.get('post', '/posts/:id', cached('post', postPage));
+  router.get('category', '/category/:name', cached('category', categoryPage));
+  router.get('about', '/about', cached('about', aboutPage));
   return router;
 }

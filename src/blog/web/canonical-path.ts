@@ -1,10 +1,9 @@
-import type { Context, Next } from 'koa';
-
 /**
- * The one spelling of a request path that Kiln routes, guards and caches. Everything that reads
- * `ctx.path` (the page front and page cache keys, the toolbar's asset guard, the static files,
- * the author's area, the routers) may then compare it as plain text: a path is either in this
- * form or answered 404 before any of them runs.
+ * The one spelling of a request path that Kiln routes, guards and caches. The request frame
+ * admits only paths in this form (src/app.ts) and answers every other one 404 before anything
+ * reads it, so everything that reads `ctx.path` (early answers and page cache keys, the
+ * toolbar's asset guard, the static files, the author's area, the routers) may compare it as
+ * plain text.
  *
  * A canonical path is `/` or one or more `/segment`s where each segment
  * - is not empty (no doubled or trailing slash) and is not `.` or `..`;
@@ -32,21 +31,4 @@ export function isCanonicalPath(path: string): boolean {
     if (segment === '.' || segment === '..' || !SEGMENT.test(segment) || NEEDLESS_OR_UNSAFE_ESCAPE.test(segment)) return false;
   }
   return true;
-}
-
-/**
- * Answers 404 to any request whose path is not canonical ({@link isCanonicalPath}), with
- * `headers` (the security headers every response carries). Mount it first, before the page
- * front: no other middleware then ever sees another spelling. It redirects nowhere, so a
- * variant spelling cannot be turned into a link to anywhere.
- */
-export function canonicalPaths(options: { headers?: Readonly<Record<string, string>> } = {}) {
-  const headers = options.headers ?? {};
-  return function canonicalPaths(ctx: Context, next: Next): Promise<void> | void {
-    if (isCanonicalPath(ctx.path)) return next();
-    ctx.status = 404;
-    ctx.set(headers);
-    ctx.type = 'text/plain';
-    ctx.body = 'Not Found';
-  };
 }

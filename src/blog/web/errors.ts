@@ -20,15 +20,18 @@ export function errorHandler(logger: Logger) {
       if (ctx.status >= 400 && ctx.body == null) await respond(ctx, ctx.status, defaultMessage(ctx.status));
     } catch (err) {
       const status = statusOf(err);
-      if (status >= 500) {
-        const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-        logger.error(`${ctx.method} ${ctx.path} failed with ${status}: ${detail}`);
-      }
+      if (status >= 500) logServerError(logger, ctx, err);
       if (ctx.headerSent || !ctx.writable) return;
       const message = status < 500 && isExposed(err) ? err.message : defaultMessage(status);
       await respond(ctx, status, message);
     }
   };
+}
+
+/** Logs a server error of the request `ctx`, with its stack: `GET /posts/3 failed with 500: Error: …`. */
+export function logServerError(logger: Logger, ctx: Context, err: unknown): void {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  logger.error(`${ctx.method} ${ctx.path} failed with ${statusOf(err)}: ${detail}`);
 }
 
 function statusOf(err: unknown): number {

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { normalizeIp } from '../../cache/toolbar/index.ts';
 import type { TrustProxy } from '../../config.ts';
 
@@ -68,18 +68,19 @@ export function proxyTrust(trust: TrustProxy): ProxyTrust {
 }
 
 /**
- * Normalises the forwarding headers once, first in the chain, so that Koa (`ctx.ip`,
- * `ctx.protocol`, `ctx.host`), the toolbar's and /metrics' loopback checks and the login
- * throttle all see the same thing: from a trusted proxy, `X-Forwarded-For` becomes the one
- * client address it vouches for; from any other peer, every forwarding header is dropped, so a
- * client that reaches the port directly cannot choose its own address, scheme or host.
- * Without a proxy (`none`) the headers are left alone: Koa then ignores them, and the toolbar and
- * /metrics take a request that carries them for one relayed by a proxy nobody configured.
+ * Normalises the forwarding headers of a request once, at the boundary (the request frame's
+ * `normalize`), so that Koa (`ctx.ip`, `ctx.protocol`, `ctx.host`), the toolbar's and /metrics'
+ * loopback checks and the login throttle all see the same thing: from a trusted proxy,
+ * `X-Forwarded-For` becomes the one client address it vouches for; from any other peer, every
+ * forwarding header is dropped, so a client that reaches the port directly cannot choose its own
+ * address, scheme or host. Without a proxy (`none`) the headers are left alone: Koa then ignores
+ * them, and the toolbar and /metrics take a request that carries them for one relayed by a proxy
+ * nobody configured.
  */
-export function forwardedHeaders(trust: TrustProxy) {
+export function forwardedHeaders(trust: TrustProxy): (ctx: Context) => void {
   const proxies = proxyTrust(trust);
-  return async function forwardedHeaders(ctx: Context, next: Next): Promise<void> {
-    if (trust.kind === 'none') return next();
+  return function forwardedHeaders(ctx: Context): void {
+    if (trust.kind === 'none') return;
     const peer = ctx.req.socket.remoteAddress ?? '';
     const headers = ctx.req.headers;
     if (proxies.trusts(peer)) {
@@ -87,6 +88,5 @@ export function forwardedHeaders(trust: TrustProxy) {
     } else {
       for (const name of Object.keys(headers)) if (isForwardingHeader(name)) delete headers[name];
     }
-    await next();
   };
 }

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 
 /**
  * The Content-Security-Policy of every response: scripts and styles only from this origin (no
@@ -43,20 +43,12 @@ export function securityHeadersFor(siteUrl: string): Readonly<Record<string, str
 }
 
 /**
- * Adds the security headers of the site at `siteUrl` once the response is final, and marks
- * anything built for the signed-in author, or carrying a cookie, `Cache-Control: private,
- * no-store` so no shared cache keeps it; an error without its own Cache-Control is `no-store`
- * (a CDN would otherwise keep a 404 after the page exists). Mount it outermost.
+ * The request frame's personal rule (src/app.ts): anything built for the signed-in author, or
+ * carrying a cookie, is `Cache-Control: private, no-store`, so no shared cache keeps it; an error
+ * without its own Cache-Control is `no-store` (a CDN would otherwise keep a 404 after the page
+ * exists).
  */
-export function securityHeaders(siteUrl: string) {
-  const headers = securityHeadersFor(siteUrl);
-  return async function securityHeaders(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } finally {
-      ctx.set(headers);
-      if (ctx.state.author || ctx.response.get('Set-Cookie')) ctx.set('Cache-Control', 'private, no-store');
-      else if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
-    }
-  };
+export function privateWhenPersonal(ctx: Context): void {
+  if (ctx.state.author || ctx.response.get('Set-Cookie')) ctx.set('Cache-Control', 'private, no-store');
+  else if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
 }

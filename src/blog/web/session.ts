@@ -15,6 +15,14 @@ export const SESSION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const ID = /^[A-Za-z0-9-]{16,64}$/;
 
 /**
+ * Whether a request carries Kiln's session cookie (valid or not). Only such a request can turn
+ * out to be the author's, so every other one is a reader: the page cache may answer it early.
+ */
+export function carriesSessionCookie(ctx: Context): boolean {
+  return (ctx.get('Cookie') ?? '').includes(`${SESSION_COOKIE}=`);
+}
+
+/**
  * Reads and writes the session id in one signed cookie (`id.HMAC-SHA256(id)`), in place of the
  * cookie library's `.sig` companion cookie: that library answers a bad signature by clearing
  * the companion with a Set-Cookie, which would put a cookie on a reader's public page.

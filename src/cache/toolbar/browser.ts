@@ -5,8 +5,8 @@ import type { Context } from 'koa';
  * Which browser a toolbar request comes from, so each developer's browser sees only its own
  * requests (another loopback client must not read the author's activity). The id is 128 random
  * bits in an httpOnly, SameSite=Strict cookie, set only on pages the toolbar injected its bar
- * into: the toolbar middleware runs outside the page cache, so no stored page ever carries it,
- * and with the toolbar off (production) it is never set at all.
+ * into: the toolbar works on the finished response, outside the page cache, so no stored page
+ * ever carries it, and with the toolbar off (production) it is never set at all.
  */
 
 /** The cookie that carries the browser's toolbar id. */

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Cache } from '../cache.ts';
-import type { PageCacheStatus } from '../koa/decisions.ts';
+import type { PageCacheReason, PageCacheStatus } from '../koa/page-cache/decide.ts';
 import { now } from '../telemetry.ts';
 import { systemClock, type CacheEvent, type Clock } from '../types.ts';
 import { readableKey } from './readable-key.ts';
@@ -31,7 +31,7 @@ export type QueryReport = Omit<CollectedQuery, 'atMs'>;
 
 /** Where the time of a request went, in milliseconds. */
 export interface RequestTimings {
-  /** From the toolbar middleware's start to the end of the rest of the chain. */
+  /** From the start of the toolbar's scope to the end of the answer (an early answer or the chain). */
   totalMs: number;
   /** Rendering templates (including the cache and SQL work done from inside templates). */
   renderMs: number;
@@ -54,6 +54,8 @@ export interface RequestRecord {
   status?: number;
   /** What the page cache did, when the route is cached. */
   pageCache?: PageCacheStatus;
+  /** Why it did that (see `PageCacheReason`). */
+  pageCacheReason?: PageCacheReason;
   timings: RequestTimings;
   cache: CollectedCacheOp[];
   queries: CollectedQuery[];
@@ -70,6 +72,7 @@ export interface RequestOutcome {
   status: number;
   route?: string;
   pageCache?: PageCacheStatus;
+  pageCacheReason?: PageCacheReason;
 }
 
 /** Bounds of a {@link RequestCollector}. */
@@ -220,6 +223,7 @@ export class RequestCollector {
     record.status = outcome.status;
     if (outcome.route !== undefined) record.route = outcome.route;
     if (outcome.pageCache !== undefined) record.pageCache = outcome.pageCache;
+    if (outcome.pageCacheReason !== undefined) record.pageCacheReason = outcome.pageCacheReason;
     record.finished = true;
   }
 

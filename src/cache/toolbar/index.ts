@@ -1,12 +1,7 @@
-// The development toolbar of Kiln's caching library: re-exports only.
+// The dev toolbar of Kiln's caching library (`kiln/cache/toolbar`): re-exports only.
 
 export { createToolbar, type Toolbar, type ToolbarOptions } from './toolbar.ts';
-export {
-  isLoopbackClient,
-  LOCAL_HOST_NAMES,
-  LOOPBACK_IPS,
-  normalizeIp,
-  trustedClientIp,
-  type ToolbarConfig,
-} from './access.ts';
-export type { QueryReport } from './collector.ts';
+export { LOCAL_HOST_NAMES, type ToolbarConfig } from './access.ts';
+export { isLoopbackClient, LOOPBACK_IPS, normalizeIp, trustedClientIp } from '../koa/client-address.ts';
+export { RequestCollector, type QueryReport, type RequestRecord } from './collector.ts';
+export { TOOLBAR_ID_HEADER, TOOLBAR_PATHS } from './inspector.ts';

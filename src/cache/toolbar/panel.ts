@@ -65,7 +65,9 @@ export function cacheTotals(ops: readonly CollectedCacheOp[]): { calls: number; 
 const badge = (label: string) => `<span class="kiln-tb-badge kiln-tb-${escapeHtml(label.toLowerCase())}">${escapeHtml(label)}</span>`;
 
 function pageBadge(record: RequestRecord): string {
-  return record.pageCache ? badge(record.pageCache) : '<span class="kiln-tb-badge kiln-tb-none">not cached</span>';
+  if (!record.pageCache) return '<span class="kiln-tb-badge kiln-tb-none">not cached</span>';
+  const reason = record.pageCacheReason ? ` <span class="kiln-tb-reason">(${escapeHtml(record.pageCacheReason)})</span>` : '';
+  return `${badge(record.pageCache)}${reason}`;
 }
 
 function origin(op: CollectedCacheOp): string {

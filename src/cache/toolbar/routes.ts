@@ -4,7 +4,7 @@ import { breakerStateOf } from '../metrics.ts';
 import { originAllowed, toolbarAllowed, type ToolbarAccess } from './access.ts';
 import { browserIdOf } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
-import { TOOLBAR_PATHS } from './middleware.ts';
+import { TOOLBAR_PATHS } from './inspector.ts';
 import type { ToolbarToken } from './token.ts';
 
 /** Header that carries the bar's token on `POST /_toolbar/cache/clear`. */
@@ -59,71 +59,82 @@ function summary(record: RequestRecord) {
  * check (it reads no body and answers its POST itself).
  */
 export function toolbarRoutes(options: ToolbarRoutesOptions) {
-  const { access, collector, cache, token } = options;
-  const base = options.base ?? TOOLBAR_PATHS.base;
-  const assets = options.assets ?? TOOLBAR_PATHS.assets;
-
-  async function clear(ctx: Context): Promise<void> {
-    if (!originAllowed(ctx, access.hosts)) {
-      ctx.status = 403;
-      ctx.body = { error: 'Cross-origin request refused (an Origin of this site is required).' };
-      return;
-    }
-    if (!token.verify(ctx.get(TOOLBAR_TOKEN_HEADER) || undefined)) {
-      ctx.status = 403;
-      ctx.body = { error: 'Missing or expired toolbar token; reload the page.' };
-      return;
-    }
-    const cleared = await cache.clear();
-    ctx.status = cleared ? 200 : 503;
-    ctx.body = cleared ? { cleared: true } : { cleared: false, error: 'The cache backend failed; see the server log.' };
-  }
-
-  async function show(ctx: Context, id: string, browser: string | undefined): Promise<void> {
-    const record = browser === undefined ? undefined : collector.get(id, browser);
-    if (!record) {
-      ctx.status = 404;
-      ctx.body = { error: 'No such request (only the most recent ones are kept).' };
-      return;
-    }
-    ctx.body = { request: record, stats: await cache.stats(), breakerState: breakerStateOf(cache.backend) ?? null };
-  }
-
+  const routes: Routes = { ...options, base: options.base ?? TOOLBAR_PATHS.base, assets: options.assets ?? TOOLBAR_PATHS.assets };
   return async function toolbarRoutes(ctx: Context, next: Next): Promise<void> {
-    const isAsset = ctx.path.startsWith(assets);
-    const isRoute = ctx.path === base || ctx.path.startsWith(`${base}/`);
-    if (!isAsset && !isRoute) return next();
-    if (!toolbarAllowed(ctx, access)) {
+    const place = guard(routes, ctx);
+    if (place === 'elsewhere' || place === 'asset') return next();
+    if (place === 'refused') {
       ctx.status = 404;
       return;
     }
-    if (isAsset) return next();
     ctx.set('Cache-Control', 'no-store');
-    const rest = ctx.path.slice(base.length);
-    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
-    if (rest === '/cache/clear') {
-      if (ctx.method === 'POST') return clear(ctx);
-      ctx.set('Allow', 'POST');
-      ctx.status = 405;
-      ctx.body = { error: 'Use POST.' };
-      return;
-    }
+    const rest = ctx.path.slice(routes.base.length);
+    if (rest === '/cache/clear') return ctx.method === 'POST' ? clearCache(routes, ctx) : wrongMethod(ctx, 'POST');
     const id = ID.exec(rest)?.[1];
     if (rest !== '' && rest !== '/' && id === undefined) {
       ctx.status = 404;
       return;
     }
-    if (!read) {
-      ctx.set('Allow', 'GET, HEAD');
-      ctx.status = 405;
-      ctx.body = { error: 'Use GET.' };
-      return;
-    }
-    const browser = browserIdOf(ctx);
-    if (id === undefined) {
-      ctx.body = { requests: browser === undefined ? [] : collector.recent(browser).map(summary) };
-      return;
-    }
-    await show(ctx, id, browser);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return wrongMethod(ctx, 'GET, HEAD');
+    return id === undefined ? listRequests(routes, ctx) : showRequest(routes, ctx, id);
   };
+}
+
+/** The options with their defaults. */
+interface Routes extends ToolbarRoutesOptions {
+  base: string;
+  assets: string;
+}
+
+/**
+ * Where a request stands: not the toolbar's (`elsewhere`), the toolbar's but not for this client
+ * or host name (`refused`, a 404 that says nothing), or an allowed `asset` or `route`.
+ */
+function guard(routes: Routes, ctx: Context): 'elsewhere' | 'refused' | 'asset' | 'route' {
+  const isAsset = ctx.path.startsWith(routes.assets);
+  const isRoute = ctx.path === routes.base || ctx.path.startsWith(`${routes.base}/`);
+  if (!isAsset && !isRoute) return 'elsewhere';
+  if (!toolbarAllowed(ctx, routes.access)) return 'refused';
+  return isAsset ? 'asset' : 'route';
+}
+
+function wrongMethod(ctx: Context, allow: 'POST' | 'GET, HEAD'): void {
+  ctx.set('Allow', allow);
+  ctx.status = 405;
+  ctx.body = { error: allow === 'POST' ? 'Use POST.' : 'Use GET.' };
+}
+
+/** `GET /_toolbar`: the browser's recent requests, newest first (none for a browser without its cookie). */
+function listRequests(routes: Routes, ctx: Context): void {
+  const browser = browserIdOf(ctx);
+  ctx.body = { requests: browser === undefined ? [] : routes.collector.recent(browser).map(summary) };
+}
+
+/** `GET /_toolbar/:requestId`: one of the browser's requests, with the cache's stats. */
+async function showRequest(routes: Routes, ctx: Context, id: string): Promise<void> {
+  const browser = browserIdOf(ctx);
+  const record = browser === undefined ? undefined : routes.collector.get(id, browser);
+  if (!record) {
+    ctx.status = 404;
+    ctx.body = { error: 'No such request (only the most recent ones are kept).' };
+    return;
+  }
+  ctx.body = { request: record, stats: await routes.cache.stats(), breakerState: breakerStateOf(routes.cache.backend) ?? null };
+}
+
+/** `POST /_toolbar/cache/clear`: clears the cache for a same-origin request carrying the bar's token. */
+async function clearCache(routes: Routes, ctx: Context): Promise<void> {
+  if (!originAllowed(ctx, routes.access.hosts)) {
+    ctx.status = 403;
+    ctx.body = { error: 'Cross-origin request refused (an Origin of this site is required).' };
+    return;
+  }
+  if (!routes.token.verify(ctx.get(TOOLBAR_TOKEN_HEADER) || undefined)) {
+    ctx.status = 403;
+    ctx.body = { error: 'Missing or expired toolbar token; reload the page.' };
+    return;
+  }
+  const cleared = await routes.cache.clear();
+  ctx.status = cleared ? 200 : 503;
+  ctx.body = cleared ? { cleared: true } : { cleared: false, error: 'The cache backend failed; see the server log.' };
 }

@@ -1,9 +1,10 @@
 import type { Middleware } from 'koa';
 import type { Cache } from '../cache.ts';
+import type { RequestInspector } from '../koa/request-frame.ts';
 import { systemClock, type Clock } from '../types.ts';
 import { hostNames, LOCAL_HOST_NAMES, type ToolbarConfig } from './access.ts';
 import { RequestCollector, type CollectorOptions } from './collector.ts';
-import { devToolbar, TOOLBAR_PATHS, type ToolbarAssetUrl } from './middleware.ts';
+import { TOOLBAR_PATHS, toolbarInspector, type ToolbarAssetUrl } from './inspector.ts';
 import { toolbarRoutes } from './routes.ts';
 import { watchViews, type WatchableViews } from './templates.ts';
 import { ToolbarToken } from './token.ts';
@@ -35,8 +36,8 @@ export interface ToolbarOptions {
 export interface Toolbar {
   /** Records requests; also the sink of the SQL logger. */
   readonly collector: RequestCollector;
-  /** The request scope and bar injection; mount outside the error handler and the page cache. */
-  readonly middleware: Middleware;
+  /** The request scope and bar injection, for the request frame; undefined when the toolbar is off. */
+  readonly inspector: RequestInspector | undefined;
   /** `/_toolbar/*` and the asset guard; mount inside the error handler, before static files and CSRF. */
   readonly routes: Middleware;
   /** Views whose templates and render time are recorded. */
@@ -46,13 +47,13 @@ export interface Toolbar {
 }
 
 /**
- * Builds the dev toolbar. When `config.enabled` is false nothing listens to the cache, the
- * middleware passes every request through, and the routes and assets answer 404.
+ * Builds the dev toolbar. When `config.enabled` is false nothing listens to the cache, there is
+ * no inspector, and the routes and assets answer 404.
  *
  * @example
  * const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret,
  *   hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES] });
- * app.use(toolbar.middleware);
+ * app.use(requestFrame({ headers, inspector: toolbar.inspector }));
  * app.use(errorHandler(logger));
  * app.use(toolbar.routes);
  */
@@ -65,7 +66,7 @@ export function createToolbar(options: ToolbarOptions): Toolbar {
   const shared = { access, collector, cache, token, ...TOOLBAR_PATHS };
   return {
     collector,
-    middleware: devToolbar({ ...shared, assetUrl: options.assetUrl }),
+    inspector: config.enabled ? toolbarInspector({ ...shared, assetUrl: options.assetUrl }) : undefined,
     routes: toolbarRoutes(shared),
     watchViews: (views) => (config.enabled ? watchViews(views, collector) : views),
     close: stop,

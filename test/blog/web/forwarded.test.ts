@@ -55,8 +55,9 @@ describe('forwardedHeaders()', () => {
   /** A Koa app behind `forwardedHeaders(TRUST_PROXY=value)` that echoes what Koa then believes. */
   async function start(value: string): Promise<number> {
     const app = new Koa({ proxy: true, maxIpsCount: 1 });
-    app.use(forwardedHeaders(parseTrustProxy(value)));
+    const normalize = forwardedHeaders(parseTrustProxy(value));
     app.use((ctx) => {
+      normalize(ctx);
       const left = Object.keys(ctx.headers).filter(isForwardingHeader).sort();
       ctx.body = { ip: ctx.ip, protocol: ctx.protocol, host: ctx.host, left };
     });

@@ -10,7 +10,8 @@ afterEach(async () => {
 /** Sends `count` GETs at once and opens `gate` only when all of them have reached the app. */
 async function burst(count: number, gate: Gate, path = '/page') {
   const pending = Array.from({ length: count }, () => page.http().get(path).then((res) => res));
-  await vi.waitFor(() => expect(page.arrivals).toBeGreaterThanOrEqual(count));
+  // Generous: on a loaded machine 100 connections can take more than the default second to arrive.
+  await vi.waitFor(() => expect(page.arrivals).toBeGreaterThanOrEqual(count), { timeout: 15_000 });
   gate.open();
   return Promise.all(pending);
 }
@@ -95,6 +96,47 @@ describe('cacheView() staleWhileRevalidate', () => {
     const fresh = await page.http().get('/page');
     expect(fresh.headers['x-cache']).toBe('HIT');
     expect(fresh.text).toBe('<p>render 2 of /page</p>');
+  });
+
+  it('renders in the background with the handler alone, never through the app again, and reports a failed render', async () => {
+    const errors: unknown[] = [];
+    let failing = false;
+    page = new PageApp({ timeout: 60, staleWhileRevalidate: 600, onRevalidationError: (error) => errors.push(error) }, (ctx, n) => {
+      if (failing) throw new Error('database down');
+      htmlPage(ctx, n);
+    });
+    await page.http().get('/page');
+    page.clock.advance(61_000);
+    expect((await page.http().get('/page')).headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect([page.renders, page.arrivals]).toEqual([2, 2]);
+    expect((await page.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
+    expect(errors).toEqual([]);
+
+    page.clock.advance(61_000);
+    failing = true;
+    expect((await page.http().get('/page')).headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect([page.renders, page.arrivals]).toEqual([3, 4]);
+    expect(errors.map(String)).toEqual(['Error: database down']);
+    expect((await page.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
+  });
+
+  it('gives the background render none of the reader\'s credentials, in any form of the request headers', async () => {
+    const seen: string[] = [];
+    page = new PageApp({ timeout: 60, staleWhileRevalidate: 30 }, (ctx, n) => {
+      seen.push(JSON.stringify([ctx.req.headers, ctx.req.headersDistinct, ctx.req.rawHeaders, ctx.cookies.get('session') ?? null, ctx.state]));
+      htmlPage(ctx, n);
+    });
+    await page.http().get('/page');
+    page.clock.advance(61_000);
+    const stale = await page.http().get('/page').set('Cookie', 'session=author-secret').set('Authorization', 'Bearer author-token').set('If-None-Match', '"x"');
+    expect(stale.headers['x-cache']).toBe('STALE');
+    await page.view.idle();
+    expect(seen).toHaveLength(2);
+    for (const secret of ['author-secret', 'author-token', '"x"']) expect(seen[1]).not.toContain(secret);
+    expect(seen[1]).toContain('127.0.0.1');
+    expect(JSON.parse(seen[1])[4]).toEqual({});
   });
 
   it('renders in the foreground once the stale window has passed', async () => {

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { viewKey } from '../../../src/cache/keys.ts';
-import { cacheView } from '../../../src/cache/koa/cache-view.ts';
-import { bodyKey, loadPage } from '../../../src/cache/koa/entry.ts';
+import { pageBodyKey, viewKey } from '../../../src/cache/keys.ts';
+import { createPageCache } from '../../../src/cache/koa/page-cache/page-cache.ts';
+import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
+import { etagOf, loadPage } from '../../../src/cache/koa/page-cache/stored-page.ts';
 import { htmlPage, PageApp, type PageHandler } from './page-app.ts';
 
 let page: PageApp;
@@ -61,11 +62,36 @@ describe('cacheView() hit, miss and bypass', () => {
     expect(page.renders).toBe(2);
   });
 
-  it('records what happened in ctx.state.cacheStatus for outer middleware', async () => {
+  it('records what happened in ctx.state.pageCache for outer middleware', async () => {
     setup({ unless: (ctx) => ctx.query.bypass === '1', queryString: true });
     expect((await page.http().get('/page')).headers['x-seen-status']).toBe('MISS');
     expect((await page.http().get('/page')).headers['x-seen-status']).toBe('HIT');
     expect((await page.http().get('/page?bypass=1')).headers['x-seen-status']).toBe('BYPASS');
+  });
+
+  it('records why in ctx.state.pageCache.reason, on each path through the cache', async () => {
+    let cookie = false;
+    setup({ unless: (ctx) => ctx.get('X-Author') === 'yes', forcedUpdate: (ctx) => ctx.get('X-Force') === '1', staleWhileRevalidate: 30 }, (ctx, n) => {
+      htmlPage(ctx, n);
+      if (cookie) ctx.cookies.set('session', 'x', { signed: false });
+    });
+    const seen = async (request: ReturnType<ReturnType<typeof page.http>['get']>) => {
+      const res = await request;
+      return `${String(res.headers['x-seen-status'])} ${String(res.headers['x-seen-reason'])}`;
+    };
+    expect(await seen(page.http().get('/page'))).toBe('MISS absent');
+    expect(await seen(page.http().get('/page'))).toBe('HIT fresh');
+    expect(await seen(page.http().head('/page'))).toBe('HIT fresh');
+    expect(await seen(page.http().get('/page').set('X-Author', 'yes'))).toBe('BYPASS unless');
+    expect(await seen(page.http().get('/page?x=1'))).toBe('BYPASS query-string');
+    expect(await seen(page.http().post('/page'))).toBe('BYPASS method');
+    expect(await seen(page.http().get('/page').set('X-Force', '1'))).toBe('MISS forced');
+    page.clock.advance(61_000);
+    expect(await seen(page.http().get('/page'))).toBe('STALE stale-while-revalidate');
+    await page.view.idle();
+    expect(await seen(page.http().head('/other'))).toBe('MISS head-miss');
+    cookie = true;
+    expect(await seen(page.http().get('/other'))).toBe('BYPASS not-stored:set-cookie');
   });
 
   it('stores what the route produced, before outer middleware rewrites the response', async () => {
@@ -255,8 +281,8 @@ describe('cacheView() replays exactly', () => {
       const hit = await other.http().get('/page');
       expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', '<p>render 1 of /page</p>']);
       const record = await page.cache.get(page.view.makeCacheKey(page.contextFor('/page')));
-      expect(record).toMatchObject({ e: hit.headers.etag });
-      await page.cache.delete(bodyKey(hit.headers.etag));
+      expect(record).toMatchObject({ etag: hit.headers.etag });
+      await page.cache.delete(pageBodyKey(hit.headers.etag));
       const third = new PageApp({}, htmlPage, page);
       try {
         const res = await third.http().get('/page');
@@ -268,6 +294,23 @@ describe('cacheView() replays exactly', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('serves a page a process of the previous release stored (record format 2) as a HIT', async () => {
+    setup();
+    const body = Buffer.from('<p>stored by the previous release</p>');
+    const etag = etagOf(body);
+    await page.cache.set(pageBodyKey(etag), body.toString('utf8'));
+    const v2 = { v: 2, t: page.clock.now(), e: etag, n: body.length, b: 'u', h: [['content-type', 'text/html; charset=utf-8']] };
+    await page.cache.set(page.view.makeCacheKey(page.contextFor('/page')), v2);
+    const res = await page.http().get('/page');
+    expect([res.headers['x-cache'], res.headers.etag, res.headers['content-type'], res.text]).toEqual([
+      'HIT',
+      etag,
+      'text/html; charset=utf-8',
+      '<p>stored by the previous release</p>',
+    ]);
+    expect(page.renders).toBe(0);
   });
 
   it('treats an entry it cannot read as a miss and overwrites it', async () => {
@@ -441,6 +484,7 @@ describe('cacheView() options', () => {
     [{ keyPrefix: 'a', makeCacheKey: () => 'k' }, /keyPrefix.*makeCacheKey/],
     [{ staleWhileRevalidate: 10, timeout: 0 }, /timeout above 0/],
     [{ staleIfError: -5 }, /staleIfError/],
+    [{ staleWhileRevalidate: 10 }, /staleWhileRevalidate needs `render`/],
   ])('refuses %o at start-up', (options, message) => {
     expect(() => cacheView({ cache, ...options })).toThrow(message);
   });
@@ -449,11 +493,21 @@ describe('cacheView() options', () => {
     expect(() => Reflect.apply(cacheView, undefined, [{ cache, queryString }])).toThrow(/queryString/);
   });
 
+  it('refuses a render that is not a function', () => {
+    expect(() => Reflect.apply(cacheView, undefined, [{ cache, render: 'handler' }])).toThrow(/render/);
+  });
+
   it('refuses a missing cache', () => {
     expect(() => Reflect.apply(cacheView, undefined, [{ cache: undefined }])).toThrow(/cache/);
   });
 
   it('returns a named middleware', () => {
     expect(cacheView({ cache }).name).toBe('cacheView');
+    expect(createPageCache({ cache }).view({}).name).toBe('cacheView');
+  });
+
+  it('refuses a page cache without a cache, or early answers without `eligible`, at start-up', () => {
+    expect(() => Reflect.apply(createPageCache, undefined, [{}])).toThrow(/cache/);
+    expect(() => Reflect.apply(createPageCache, undefined, [{ cache, earlyAnswers: {} }])).toThrow(/eligible/);
   });
 });

@@ -2,17 +2,21 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   bodyBytes,
+  decideHead,
+  decideRequest,
+  decideStored,
   etagMatches,
   freshness,
   isCacheableMethod,
   isCacheableResponse,
   isKeyedUrl,
   sharedCacheHeaders,
+  notStoredOutcome,
   storageTimeout,
   storedHeaders,
   uncacheableReason,
   type ResponseFacts,
-} from '../../../src/cache/koa/decisions.ts';
+} from '../../../src/cache/koa/page-cache/decide.ts';
 
 const ok: ResponseFacts = {
   status: 200,
@@ -202,5 +206,81 @@ describe('sharedCacheHeaders()', () => {
     const headers = { ...ok.headers, ...sharedCacheHeaders({ timeout: 60, staleWhileRevalidate: 0, staleIfError: 0 }, ['a']) };
     expect(isCacheableResponse({ ...ok, headers })).toBe(true);
     expect(storedHeaders(headers).map(([name]) => name)).toEqual(['content-type', 'cache-control', 'xkey', 'surrogate-key']);
+  });
+});
+
+describe('decideRequest()', () => {
+  /** The facts of a plain GET, with counters of the route's functions. */
+  function facts(over: { method?: string; unless?: boolean; unkeyedQuery?: boolean; forced?: boolean } = {}) {
+    const calls = { unless: 0, forced: 0 };
+    return {
+      calls,
+      facts: {
+        method: over.method ?? 'GET',
+        unless: () => (calls.unless += 1) > 0 && over.unless === true,
+        unkeyedQuery: over.unkeyedQuery ?? false,
+        forced: () => (calls.forced += 1) > 0 && over.forced === true,
+      },
+    };
+  }
+
+  it('bypasses other methods without asking the route', () => {
+    const { facts: f, calls } = facts({ method: 'POST', unless: true, forced: true });
+    expect(decideRequest(f)).toEqual({ action: 'bypass', reason: 'method' });
+    expect(calls).toEqual({ unless: 0, forced: 0 });
+  });
+
+  it("bypasses what the route's unless refuses, before looking at the query", () => {
+    const { facts: f, calls } = facts({ unless: true, unkeyedQuery: true });
+    expect(decideRequest(f)).toEqual({ action: 'bypass', reason: 'unless' });
+    expect(calls).toEqual({ unless: 1, forced: 0 });
+  });
+
+  it('bypasses a query string the key cannot hold', () => {
+    expect(decideRequest(facts({ unkeyedQuery: true }).facts)).toEqual({ action: 'bypass', reason: 'query-string' });
+  });
+
+  it('answers HEAD from the stored page without asking for a forced update', () => {
+    const { facts: f, calls } = facts({ method: 'HEAD', forced: true });
+    expect(decideRequest(f)).toEqual({ action: 'head' });
+    expect(calls.forced).toBe(0);
+  });
+
+  it('renders afresh when forcedUpdate says so, and looks the page up otherwise', () => {
+    expect(decideRequest(facts({ forced: true }).facts)).toEqual({ action: 'revalidate', reason: 'forced' });
+    expect(decideRequest(facts().facts)).toEqual({ action: 'lookup' });
+  });
+});
+
+describe('decideStored()', () => {
+  it('serves a fresh page as a HIT', () => {
+    expect(decideStored('fresh')).toEqual({ action: 'serve', outcome: { status: 'HIT', reason: 'fresh' } });
+  });
+
+  it('serves a page within staleWhileRevalidate as STALE while it is refreshed', () => {
+    expect(decideStored('stale-while-revalidate')).toEqual({ action: 'serve-and-revalidate', outcome: { status: 'STALE', reason: 'stale-while-revalidate' } });
+  });
+
+  it('renders an older page again, keeping it for a failed render only within staleIfError', () => {
+    expect(decideStored('stale-if-error')).toEqual({ action: 'render', reason: 'expired', staleOnError: true });
+    expect(decideStored('expired')).toEqual({ action: 'render', reason: 'expired', staleOnError: false });
+  });
+});
+
+describe('decideHead()', () => {
+  it('serves any stored page that can still be served, and leaves the rest to the handler', () => {
+    expect(decideHead('fresh')).toEqual({ status: 'HIT', reason: 'fresh' });
+    expect(decideHead('stale-while-revalidate')).toEqual({ status: 'STALE', reason: 'stale-while-revalidate' });
+    expect(decideHead('stale-if-error')).toEqual({ status: 'STALE', reason: 'stale-if-error' });
+    expect(decideHead('expired')).toEqual({ status: 'MISS', reason: 'head-miss' });
+    expect(decideHead(undefined)).toEqual({ status: 'MISS', reason: 'head-miss' });
+  });
+});
+
+describe('notStoredOutcome()', () => {
+  it('counts a non-200 as a MISS and every other refusal as a BYPASS, naming why', () => {
+    expect(notStoredOutcome('status')).toEqual({ status: 'MISS', reason: 'not-stored:status' });
+    expect(notStoredOutcome('set-cookie')).toEqual({ status: 'BYPASS', reason: 'not-stored:set-cookie' });
+    expect(notStoredOutcome('filtered')).toEqual({ status: 'BYPASS', reason: 'not-stored:filtered' });
   });
 });

@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
+import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/page-cache/view.ts';
 import type { CacheEvent } from '../../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 
@@ -32,8 +32,9 @@ export class Gate {
 }
 
 /**
- * A real Koa app over HTTP with one cached route behind `cacheView`: an outer middleware counts
- * arrivals (and may rewrite responses, like the toolbar will), the handler counts renders.
+ * A real Koa app over HTTP with one cached route, `cacheView` with the handler as its `render`:
+ * an outer middleware counts arrivals (and may rewrite responses, like the toolbar does), the
+ * handler counts renders.
  */
 export class PageApp {
   readonly clock: FakeClock;
@@ -61,18 +62,19 @@ export class PageApp {
     this.app.silent = true;
     this.cache.events.on('op', (event: CacheEvent) => this.events.push(event));
     // No clock option: page ages follow the cache's clock by default.
-    this.view = cacheView({ cache: this.cache, timeout: 60, ...options });
+    const render = async (ctx: Context) => {
+      this.renders += 1;
+      await this.handler(ctx, this.renders);
+    };
+    this.view = cacheView({ cache: this.cache, timeout: 60, render, ...options });
     this.app.use(async (ctx: Context, next: Next) => {
       this.arrivals += 1;
       await next();
-      ctx.set('X-Seen-Status', ctx.state.cacheStatus ?? 'none');
+      ctx.set('X-Seen-Status', ctx.state.pageCache?.status ?? 'none');
+      ctx.set('X-Seen-Reason', ctx.state.pageCache?.reason ?? 'none');
       this.outer?.(ctx);
     });
     this.app.use(this.view);
-    this.app.use(async (ctx: Context) => {
-      this.renders += 1;
-      await this.handler(ctx, this.renders);
-    });
   }
 
   /** A supertest agent over one listening server (closed by {@link PageApp.close}). */

@@ -4,21 +4,23 @@ import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
-import { PageFront } from '../../../src/cache/koa/front.ts';
+import { createPageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
+import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
 import { FakeClock, MemoryLogger } from '../helpers.ts';
 
 /**
  * A page the page cache stores for readers tells a shared HTTP cache (Varnish, a CDN) to keep it
  * as long and lists its tags, on every answer: the render, a hit, a hit from the page front.
  */
-function app(options: Partial<CacheViewOptions> = {}, handler: (ctx: Context) => void = () => {}) {
+function app(options: PageViewOptions = {}, handler: (ctx: Context) => void = () => {}) {
   const clock = new FakeClock();
   const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
-  const front = new PageFront({ eligible: (ctx) => ctx.get('Cookie') === '' });
+  const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => ctx.get('Cookie') === '' } });
+  const front = pages.prepared;
+  if (!front) throw new Error('made without early answers');
   const koa = new Koa();
-  koa.use(front.middleware);
-  koa.use(cacheView({ cache, timeout: 1200, tags: (ctx) => ['lists', `page:${ctx.path.slice(1)}`], unless: (ctx) => ctx.get('X-Author') !== '', front, ...options }));
+  koa.use(requestFrame({ headers: {}, earlyAnswers: front }));
+  koa.use(pages.view({ timeout: 1200, tags: (ctx) => ['lists', `page:${ctx.path.slice(1)}`], unless: (ctx) => ctx.get('X-Author') !== '', ...options }));
   koa.use((ctx) => {
     ctx.type = 'html';
     ctx.body = `<p>${ctx.path}</p>`;
@@ -37,7 +39,7 @@ describe('cacheView() shared-cache headers', () => {
     const hit = await t.http().get('/a').set('Cookie', 'x=1');
     const fromFront = await t.http().get('/a');
     expect([miss, hit, fromFront].map((res) => res.headers['x-cache'])).toEqual(['MISS', 'HIT', 'HIT']);
-    expect(t.front.served).toBe(1);
+    expect(t.front.answered).toBe(1);
     for (const res of [miss, hit, fromFront]) expect(pick(res.headers)).toEqual(SHARED);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipAllowed, LOOPBACK_IPS, normalizeIp } from '../../../src/cache/toolbar/access.ts';
+import { ipAllowed, LOOPBACK_IPS, normalizeIp } from '../../../src/cache/koa/client-address.ts';
 
 describe('ipAllowed()', () => {
   it('matches IPv4-mapped IPv6 forms to their IPv4 address and refuses an unknown client', () => {

@@ -72,6 +72,7 @@ describe('renderToolbar()', () => {
       view({
         record: record({
           pageCache: 'HIT',
+          pageCacheReason: 'early-fresh',
           cache: [
             op({ op: 'get', result: 'hit', key: viewKey('', '/', '', { queryString: false }), origin: 'view', detail: '/', bytes: 3300 }),
             op({ op: 'get', result: 'miss', key: fragmentKey('sidebar', []), origin: 'fragment', detail: 'views/partials/sidebar.njk:1' }),
@@ -83,6 +84,7 @@ describe('renderToolbar()', () => {
     );
     expect(html).toContain('data-request-id="req-1"');
     expect(html).toContain('data-page-cache="HIT"');
+    expect(html).toContain('Page: <span class="kiln-tb-badge kiln-tb-hit">HIT</span> <span class="kiln-tb-reason">(early-fresh)</span>');
     const rows = [...html.matchAll(/<tr class="kiln-tb-row-(\w+)"><td>(\d+)<\/td><td>(\w+)<\/td><td><code[^>]*>([^<]*)<\/code>/g)].map((m) => [m[2], m[3], m[1], m[4]]);
     expect(rows.slice(0, 4)).toEqual([
       ['1', 'get', 'hit', 'view(&#34;&#34;, &#34;/&#34;)'],

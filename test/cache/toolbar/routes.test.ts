@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOOPBACK_IPS } from '../../../src/cache/toolbar/access.ts';
+import { LOOPBACK_IPS } from '../../../src/cache/koa/client-address.ts';
 import { TOOLBAR_TOKEN_HEADER } from '../../../src/cache/toolbar/routes.ts';
 import { ToolbarToken, TOOLBAR_TOKEN_LIFETIME_MS } from '../../../src/cache/toolbar/token.ts';
 import { FakeClock } from '../helpers.ts';

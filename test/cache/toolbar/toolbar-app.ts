@@ -7,9 +7,10 @@ import type { Context, Next } from 'koa';
 import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView } from '../../../src/cache/koa/cache-view.ts';
+import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
+import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
 import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
-import type { ToolbarAssetUrl } from '../../../src/cache/toolbar/middleware.ts';
+import type { ToolbarAssetUrl } from '../../../src/cache/toolbar/inspector.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';
 import { FakeClock, MemoryLogger } from '../helpers.ts';
@@ -54,9 +55,9 @@ export interface ToolbarAppOptions {
 }
 
 /**
- * A small real Koa app over HTTP laid out like Kiln: the toolbar's scope outermost, an error
- * handler rendering HTML error pages, the toolbar's routes, a stand-in for the static files,
- * then routes of every response type, some behind `cacheView`.
+ * A small real Koa app over HTTP laid out like Kiln: the request frame with the toolbar's
+ * inspector outermost, an error handler rendering HTML error pages, the toolbar's routes, a
+ * stand-in for the static files, then routes of every response type, some behind `cacheView`.
  */
 export class ToolbarApp {
   readonly clock = new FakeClock();
@@ -92,9 +93,15 @@ export class ToolbarApp {
       assetUrl: options.assetUrl,
     });
     const view = cacheView({ cache: this.cache, clock: this.clock, timeout: 60 });
-    this.swr = cacheView({ cache: this.cache, clock: this.clock, timeout: 60, staleWhileRevalidate: 600 });
     const router = new Router();
-    router.get('/swr', this.swr, (ctx) => html(ctx, page(`swr ${this.renders + 1}`)));
+    this.swr = cacheView({
+      cache: this.cache,
+      clock: this.clock,
+      timeout: 60,
+      staleWhileRevalidate: 600,
+      render: (ctx) => html(ctx, page(`swr ${this.renders + 1}`)),
+    });
+    router.get('/swr', this.swr);
     const html = (ctx: Context, body: string | Buffer) => {
       this.renders += 1;
       ctx.type = 'html';
@@ -124,7 +131,7 @@ export class ToolbarApp {
       ctx.body = Readable.from([page('streamed')]);
     });
     router.get('/redirect', (ctx) => ctx.redirect('/page'));
-    this.app.use(this.toolbar.middleware);
+    this.app.use(requestFrame({ headers: {}, inspector: this.toolbar.inspector }));
     this.app.use(async (ctx: Context, next: Next) => {
       await next();
       if (ctx.status === 404 && ctx.body == null) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOOPBACK_IPS } from '../../../src/cache/toolbar/access.ts';
-import { injectBeforeBodyEnd } from '../../../src/cache/toolbar/middleware.ts';
+import { LOOPBACK_IPS } from '../../../src/cache/koa/client-address.ts';
+import { injectBeforeBodyEnd } from '../../../src/cache/toolbar/inspector.ts';
 import { hasBar, ToolbarApp } from './toolbar-app.ts';
 
 let app: ToolbarApp;
@@ -15,7 +15,7 @@ afterEach(async () => {
   await app?.close();
 });
 
-describe('devToolbar() injection', () => {
+describe('toolbarInspector() injection', () => {
   it('injects the bar just before </body> of an HTML page, with the request id of its record', async () => {
     await setup(ON);
     const res = await app.http().get('/page').expect(200);
@@ -59,6 +59,8 @@ describe('devToolbar() injection', () => {
     expect(second.text).toMatch(/<tr class="kiln-tb-row-hit"><td>1<\/td><td>get<\/td><td><code [^>]*>view\(&#34;&#34;, &#34;\/page&#34;\)<\/code>/);
     const data = await app.http().get(`/_toolbar/${second.headers['x-kiln-toolbar-id']}`).expect(200);
     expect(data.body.request.pageCache).toBe('HIT');
+    expect(data.body.request.pageCacheReason).toBe('fresh');
+    expect(second.text).toContain('<span class="kiln-tb-reason">(fresh)</span>');
     expect(data.body.request.route).toBe('/page');
     const ops: { op: string; result: string; origin: string }[] = data.body.request.cache;
     expect(ops[0]).toMatchObject({ op: 'get', result: 'hit', origin: 'view', detail: '/page' });
@@ -114,7 +116,7 @@ describe('devToolbar() injection', () => {
   });
 });
 
-describe('devToolbar() when it must not appear', () => {
+describe('toolbarInspector() when it must not appear', () => {
   it('is absent in production by default: no bar, no record, its routes and assets 404', async () => {
     // What KILN_TOOLBAR and KILN_TOOLBAR_IPS unset give in production (test/config.test.ts).
     await setup({ enabled: false, allowedIps: LOOPBACK_IPS });

@@ -1,7 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Cache } from '../cache.ts';
-import { breakerStateOf, matchedRoute } from '../metrics.ts';
+import type { RequestInspector } from '../koa/request-frame.ts';
+import { matchedRoute } from '../koa/route-name.ts';
+import { breakerStateOf } from '../metrics.ts';
 import type { CacheStats } from '../telemetry.ts';
 import { toolbarAllowed, type ToolbarAccess } from './access.ts';
 import { browserIdOf, newBrowserId, setBrowserId } from './browser.ts';
@@ -29,8 +31,8 @@ export function plainAssetUrl(assets: string): ToolbarAssetUrl {
 /** Response header naming the request's toolbar record, on every response that has one. */
 export const TOOLBAR_ID_HEADER = 'X-Kiln-Toolbar-Id';
 
-/** Options of {@link devToolbar}. */
-export interface DevToolbarOptions {
+/** Options of {@link toolbarInspector}. */
+export interface ToolbarInspectorOptions {
   /** Whether it is on, for which clients and on which host names. */
   access: ToolbarAccess;
   /** Where requests are recorded. */
@@ -94,26 +96,26 @@ export function injectBeforeBodyEnd(html: string, bar: string): string | undefin
 }
 
 /**
- * The dev toolbar's request scope: records the cache operations, SQL and templates of each
- * request from an allowed client to one of the site's host names, as a request of its browser
- * (browser.ts), and after the rest of the chain injects the bar, with that browser's history,
- * into HTML responses just before `</body>`. Mount it OUTSIDE (before) the page cache: a stored
- * page never contains the bar, and a page served from the cache gets one showing the lookup that
- * served it.
+ * The dev toolbar's request scope, run by the request frame (request-frame.ts) around each
+ * request it `wants`: one from an allowed client to one of the site's host names, not for the
+ * toolbar's own paths or skipped assets. It records the request's cache operations, SQL and
+ * templates as a request of its browser (browser.ts), and once the response is made (an early
+ * answer of the page cache or the chain's) injects the bar, with that browser's history, into an
+ * HTML response just before `</body>`. A stored page therefore never contains the bar, and a page
+ * served from the cache gets one showing the lookup that served it.
  * A replayed cached Buffer is never modified: the bar goes into a new string. A page with the bar
  * loses its ETag (it no longer describes these bytes) and is sent `Cache-Control: no-store`.
  *
  * @example
- * app.use(devToolbar({ access, collector, cache, token }));
- * app.use(errorHandler(logger));
+ * app.use(requestFrame({ headers, inspector: toolbarInspector({ access, collector, cache, token }) }));
  */
-export function devToolbar(options: DevToolbarOptions) {
+export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspector {
   const { access, collector, cache, token } = options;
   const base = options.base ?? TOOLBAR_PATHS.base;
   const assets = options.assets ?? TOOLBAR_PATHS.assets;
   const historySize = options.historySize ?? 10;
   const skip = options.skip ?? skipAssets;
-  if (!assets.endsWith('/')) throw new TypeError('devToolbar: `assets` must end with /');
+  if (!assets.endsWith('/')) throw new TypeError('toolbarInspector: `assets` must end with /');
   const assetUrl = options.assetUrl ?? plainAssetUrl(assets);
 
   /** Puts the bar into an HTML response; returns whether it did. */
@@ -145,21 +147,22 @@ export function devToolbar(options: DevToolbarOptions) {
     return true;
   }
 
-  return async function devToolbar(ctx: Context, next: Next): Promise<void> {
-    // A request that is not recorded must not inherit the scope of one that is: the page cache's
-    // background refresh is started from inside a reader's request.
-    if (!toolbarAllowed(ctx, access) || isToolbarPath(ctx.path, base, assets) || skip(ctx.path)) return collector.outside(next);
-    const known = browserIdOf(ctx);
-    const browser = known ?? newBrowserId();
-    await collector.run({ method: ctx.method, url: ctx.originalUrl, browser }, async (record) => {
-      try {
-        await next();
-      } finally {
-        collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: ctx.state.cacheStatus });
-      }
-      ctx.set(TOOLBAR_ID_HEADER, record.id);
-      // The id goes only on a page that shows the bar: it already is no-store, past the page cache.
-      if ((await inject(ctx, record, browser)) && known === undefined) setBrowserId(ctx, browser);
-    });
+  return {
+    wants: (ctx) => toolbarAllowed(ctx, access) && !isToolbarPath(ctx.path, base, assets) && !skip(ctx.path),
+    async inspect(ctx, answer) {
+      const known = browserIdOf(ctx);
+      const browser = known ?? newBrowserId();
+      await collector.run({ method: ctx.method, url: ctx.originalUrl, browser }, async (record) => {
+        try {
+          await answer();
+        } finally {
+          const page = ctx.state.pageCache;
+          collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: page?.status, pageCacheReason: page?.reason });
+        }
+        ctx.set(TOOLBAR_ID_HEADER, record.id);
+        // The id goes only on a page that shows the bar: it already is no-store, past the page cache.
+        if ((await inject(ctx, record, browser)) && known === undefined) setBrowserId(ctx, browser);
+      });
+    },
   };
 }

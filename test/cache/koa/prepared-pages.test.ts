@@ -4,30 +4,33 @@ import supertest from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
-import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/cache-view.ts';
-import { PageFront, type FrontServed } from '../../../src/cache/koa/front.ts';
+import { createPageCache, type PageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
+import type { PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
+import { requestFrame, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
 import type { CacheBackend } from '../../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
 
-/** A Koa app with the front first, a counter of requests that reach the chain, then one cached route. */
-function frontApp(viewOptions: Partial<CacheViewOptions> = {}, backendOf: (clock: FakeClock) => CacheBackend = (clock) => new MemoryBackend({ clock })) {
+/** The prepared pages of a page cache made with early answers. */
+function preparedOf(pages: PageCache): PreparedPages {
+  if (!pages.prepared) throw new Error('made without early answers');
+  return pages.prepared;
+}
+
+/** A Koa app with the request frame answering early first, a counter of requests that reach the chain, then one cached route. */
+function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeClock) => CacheBackend = (clock) => new MemoryBackend({ clock })) {
   const clock = new FakeClock();
   const cache = new Cache({ backend: backendOf(clock), clock, logger: new MemoryLogger() });
-  const served: FrontServed[] = [];
-  const front = new PageFront({
-    eligible: (ctx) => ctx.get('Cookie') === '',
-    headers: { 'X-Frame-Options': 'DENY' },
-    onServe: (_ctx, info) => served.push(info),
-  });
+  const reports: RequestReport[] = [];
+  const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => ctx.get('Cookie') === '' } });
+  const front = preparedOf(pages);
   const state = { reachedChain: 0, renders: 0 };
   const app = new Koa();
-  app.use(front.middleware);
+  app.use(requestFrame({ headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: front }));
   app.use(async (ctx, next) => {
     state.reachedChain += 1;
     await next();
-    ctx.set('X-Frame-Options', 'DENY');
   });
-  const view = cacheView({ cache, timeout: 60, tags: () => ['pages'], front, ...viewOptions });
+  const view = pages.view({ timeout: 60, tags: () => ['pages'], ...viewOptions });
   app.use(view);
   app.use((ctx: Context) => {
     state.renders += 1;
@@ -35,10 +38,12 @@ function frontApp(viewOptions: Partial<CacheViewOptions> = {}, backendOf: (clock
     ctx.set('Cache-Control', 'public, max-age=60');
     ctx.body = `<p>render ${state.renders} of ${ctx.url}</p>`;
   });
+  // What was answered early, as the frame reported it.
+  const served = () => reports.filter((report) => report.early);
   return { app, cache, clock, front, served, state, http: () => supertest(app.callback()) };
 }
 
-describe('PageFront', () => {
+describe('PreparedPages', () => {
   it('answers a page cacheView served before, without running the chain, with the same response', async () => {
     const t = frontApp();
     const miss = await t.http().get('/page');
@@ -46,7 +51,7 @@ describe('PageFront', () => {
     const frontHit = await t.http().get('/page');
     expect([miss.headers['x-cache'], chainHit.headers['x-cache'], frontHit.headers['x-cache']]).toEqual(['MISS', 'HIT', 'HIT']);
     expect(t.state).toEqual({ reachedChain: 2, renders: 1 });
-    expect(t.front.served).toBe(1);
+    expect(t.front.answered).toBe(1);
     expect(frontHit.text).toBe('<p>render 1 of /page</p>');
     const same = ['content-type', 'content-length', 'etag', 'cache-control', 'x-frame-options', 'x-cache'];
     for (const name of same) expect([name, frontHit.headers[name]]).toEqual([name, chainHit.headers[name]]);
@@ -58,14 +63,14 @@ describe('PageFront', () => {
     await t.http().get('/page');
     const get = vi.spyOn(t.cache, 'get');
     expect((await t.http().get('/page')).headers['x-cache']).toBe('HIT');
-    expect([t.front.served, get.mock.calls.length]).toEqual([1, 0]);
+    expect([t.front.answered, get.mock.calls.length]).toEqual([1, 0]);
 
     // A backend that can only be awaited (no peekMany), like Redis without its near cache.
     const awaited = frontApp({}, (clock) => new FlakyBackend(new MemoryBackend({ clock })));
     await awaited.http().get('/page');
     const awaitedGet = vi.spyOn(awaited.cache, 'get');
     expect((await awaited.http().get('/page')).text).toBe('<p>render 1 of /page</p>');
-    expect([awaited.front.served, awaitedGet.mock.calls.length]).toEqual([1, 1]);
+    expect([awaited.front.answered, awaitedGet.mock.calls.length]).toEqual([1, 1]);
     await awaited.cache.invalidateTags(['pages']);
     expect((await awaited.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
   });
@@ -82,7 +87,7 @@ describe('PageFront', () => {
     t.clock.advance(61_000);
     expect((await t.http().get('/page')).text).toBe('<p>render 4 of /page</p>');
     expect(t.state.renders).toBe(4);
-    expect(t.front.served).toBe(1);
+    expect(t.front.answered).toBe(1);
   });
 
   it('leaves requests it may not answer to the chain: ineligible, forced update, other methods', async () => {
@@ -95,7 +100,7 @@ describe('PageFront', () => {
     const refreshed = await t.http().get('/page');
     expect(refreshed.text).toBe('<p>render 3 of /page</p>');
     expect(t.state.reachedChain).toBe(4);
-    expect(t.front.served).toBe(0);
+    expect(t.front.answered).toBe(0);
   });
 
   it('answers If-None-Match with 304 and HEAD without a body, and reports each answer', async () => {
@@ -107,7 +112,7 @@ describe('PageFront', () => {
     expect(notModified.headers['content-type']).toBeUndefined();
     const head = await t.http().head('/page?a=1');
     expect([head.status, head.headers['content-length'], head.text]).toEqual([200, first.headers['content-length'], undefined]);
-    expect(t.served.map((s) => s.status)).toEqual([304, 200]);
+    expect(t.served().map((s) => s.status)).toEqual([304, 200]);
     expect(t.state.reachedChain).toBe(1);
   });
 
@@ -116,21 +121,22 @@ describe('PageFront', () => {
     await t.http().get('/page').set('Accept-Language', 'fr');
     await t.http().get('/page').set('Accept-Language', 'fr');
     expect(t.front.size).toBe(0);
-    expect(t.front.served).toBe(0);
+    expect(t.front.answered).toBe(0);
   });
 
   it('prepares only URLs written as their key holds them, so junk queries neither evict nor take the place of a page', async () => {
     const clock = new FakeClock();
     const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
-    const front = new PageFront({ eligible: () => true, maxEntries: 2 });
+    const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
+    const front = preparedOf(pages);
     const app = new Koa();
     let reachedChain = 0;
-    app.use(front.middleware);
+    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
     app.use(async (ctx, next) => {
       reachedChain += 1;
       await next();
     });
-    app.use(cacheView({ cache, timeout: 60, queryString: ['page'], front }));
+    app.use(pages.view({ timeout: 60, queryString: ['page'] }));
     app.use((ctx) => {
       ctx.body = `page ${String(ctx.query.page ?? 1)}`;
     });
@@ -156,10 +162,11 @@ describe('PageFront', () => {
   it('stays within its bounds', async () => {
     const clock = new FakeClock();
     const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
-    const front = new PageFront({ eligible: () => true, maxEntries: 2 });
+    const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
+    const front = preparedOf(pages);
     const app = new Koa();
-    app.use(front.middleware);
-    app.use(cacheView({ cache, timeout: 60, queryString: true, front }));
+    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
+    app.use(pages.view({ timeout: 60, queryString: true }));
     app.use((ctx) => {
       ctx.body = `page ${ctx.url}`;
     });

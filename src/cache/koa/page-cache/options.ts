@@ -1,8 +1,7 @@
-import type { Context } from 'koa';
-import type { Cache } from '../cache.ts';
-import { systemClock, type Clock, type Seconds } from '../types.ts';
-import type { FreshnessWindows } from './decisions.ts';
-import type { PageFront } from './front.ts';
+import type { Context, Middleware } from 'koa';
+import type { Cache } from '../../cache.ts';
+import { systemClock, type Clock, type Seconds } from '../../types.ts';
+import type { FreshnessWindows } from './decide.ts';
 
 /** Options of `cacheView`, named after Flask-Caching's `cached`. */
 export interface CacheViewOptions {
@@ -31,18 +30,26 @@ export interface CacheViewOptions {
   forcedUpdate?: (ctx: Context) => boolean;
   /** Tags of the stored page, from the request (called before rendering, so no invalidation is lost). */
   tags?: (ctx: Context) => readonly string[];
-  /** Seconds after `timeout` a page is still served at once while one background render refreshes it. */
+  /**
+   * The route's handler, run by the page cache itself whenever the page must be rendered, so
+   * the middleware is the route's whole answer: `router.get('/posts/:id', pages.view({ render:
+   * showPost }))`. Without it the page cache renders by calling `next()`.
+   */
+  render?: Middleware;
+  /**
+   * Seconds after `timeout` a page is still served at once while one background render refreshes
+   * it. The background render runs `render` alone, as an anonymous reader, so it needs `render`.
+   */
   staleWhileRevalidate?: Seconds;
+  /**
+   * Told about a background render that failed with a server error (the stale page is kept);
+   * default: the app's `error` event, as Koa reports errors.
+   */
+  onRevalidationError?: (error: unknown, ctx: Context) => void;
   /** Seconds after `timeout` a page is served when its new render throws or answers 5xx. */
   staleIfError?: Seconds;
   /** Time source for page ages (default: the cache's clock). */
   clock?: Clock;
-  /**
-   * A {@link PageFront} to prepare this route's pages for, so later requests for the same URL
-   * are answered before the middleware chain (ignored with `makeCacheKey`, whose key may depend
-   * on more than the URL).
-   */
-  front?: PageFront;
 }
 
 /** Options checked once, with every default filled in. */
@@ -55,9 +62,10 @@ export interface CacheViewConfig {
   responseFilter: (ctx: Context) => boolean;
   forcedUpdate: (ctx: Context) => boolean;
   tags: ((ctx: Context) => readonly string[]) | undefined;
+  render: Middleware | undefined;
+  onRevalidationError: (error: unknown, ctx: Context) => void;
   windows: FreshnessWindows;
   clock: Clock;
-  front: PageFront | undefined;
 }
 
 /** Checks `cacheView`'s options once, at start-up, throwing a TypeError that names the bad option. */
@@ -71,16 +79,13 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
   if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
     throw new TypeError('cacheView: `keyPrefix` must be a string');
   }
-  for (const name of ['makeCacheKey', 'unless', 'responseFilter', 'forcedUpdate', 'tags'] as const) {
+  for (const name of ['makeCacheKey', 'unless', 'responseFilter', 'forcedUpdate', 'tags', 'render', 'onRevalidationError'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new TypeError(`cacheView: \`${name}\` must be a function`);
     }
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('cacheView: `clock` must have a now() method');
-  }
-  if (options.front !== undefined && typeof options.front?.remember !== 'function') {
-    throw new TypeError('cacheView: `front` must be a PageFront');
   }
   const windows: FreshnessWindows = {
     timeout: seconds(options.timeout ?? cache.defaultTimeout, 'timeout'),
@@ -89,6 +94,9 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
   };
   if (windows.timeout === 0 && (windows.staleWhileRevalidate > 0 || windows.staleIfError > 0)) {
     throw new TypeError('cacheView: staleWhileRevalidate and staleIfError need a timeout above 0');
+  }
+  if (windows.staleWhileRevalidate > 0 && options.render === undefined) {
+    throw new TypeError("cacheView: staleWhileRevalidate needs `render`, the route's handler, to render pages again in the background");
   }
   return {
     cache,
@@ -99,9 +107,10 @@ export function resolveOptions(options: CacheViewOptions): CacheViewConfig {
     responseFilter: options.responseFilter ?? (() => true),
     forcedUpdate: options.forcedUpdate ?? (() => false),
     tags: options.tags,
+    render: options.render,
+    onRevalidationError: options.onRevalidationError ?? ((error, ctx) => ctx.app.emit('error', error, ctx)),
     windows,
     clock: options.clock ?? cache.clock ?? systemClock,
-    front: options.makeCacheKey === undefined ? options.front : undefined,
   };
 }
 

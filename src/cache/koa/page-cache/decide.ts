@@ -1,15 +1,122 @@
-import { keyedQuery } from '../keys.ts';
-import type { Seconds } from '../types.ts';
-import type { StoredHeader } from './entry.ts';
+import { keyedQuery } from '../../keys.ts';
+import type { Seconds } from '../../types.ts';
+import type { StoredHeader } from './stored-page.ts';
 
 /**
  * The page cache's decisions as small pure functions, so each rule is tested on its own:
- * which requests may use the cache, which responses may be stored, which headers are kept,
- * how fresh an entry is, whether a conditional GET matches, and which URLs the front may hold.
+ * what a request gets before and after the lookup (with the reason the toolbar shows), which
+ * responses may be stored, which headers are kept, how fresh an entry is, whether a conditional
+ * GET matches, and which URLs may be answered early.
  */
 
-/** What happened to a request on a cached route, as sent in `X-Cache` and kept in `ctx.state.cacheStatus`. */
+/** What happened to a request on a cached route, as sent in `X-Cache`. */
 export type PageCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
+
+/**
+ * Why the page cache did what it did:
+ * - `early-fresh`: answered before the middleware chain, from a prepared page that is fresh;
+ * - `fresh`: a stored page younger than its timeout;
+ * - `stale-while-revalidate`: an older page served at once while one background render refreshes it;
+ * - `stale-if-error`: the new render failed, so the last good page was served (for HEAD: a page
+ *   old enough to be served only that way);
+ * - `expired`, `absent`, `forced`: rendered because the stored page was too old, was not there
+ *   (or unreadable), or `forcedUpdate` asked for a new one;
+ * - `method`, `unless`, `query-string`: bypassed, as not GET/HEAD, by the route's `unless`, or
+ *   for a query string the route's key cannot hold;
+ * - `head-miss`: HEAD without a usable stored page, answered by the handler and never stored;
+ * - `shared-render-not-stored`: another request's render could not be shared, so this one rendered its own;
+ * - `not-stored:<why>`: this request rendered, and its response was not stored (see {@link uncacheableReason}).
+ */
+export type PageCacheReason =
+  | 'early-fresh'
+  | 'fresh'
+  | 'stale-while-revalidate'
+  | 'stale-if-error'
+  | 'expired'
+  | 'absent'
+  | 'forced'
+  | 'method'
+  | 'unless'
+  | 'query-string'
+  | 'head-miss'
+  | 'shared-render-not-stored'
+  | `not-stored:${UncacheableReason | 'filtered'}`;
+
+/** What the page cache did for one request and why (`ctx.state.pageCache`). */
+export interface PageCacheOutcome {
+  readonly status: PageCacheStatus;
+  readonly reason: PageCacheReason;
+}
+
+/** What a cached route knows of a request before any lookup; `unless` and `forced` are called only when needed, in this order. */
+export interface RequestFacts {
+  method: string;
+  /** The route's `unless`. */
+  unless: () => boolean;
+  /** Whether the request has a query string and the route's key holds none. */
+  unkeyedQuery: boolean;
+  /** The route's `forcedUpdate`. */
+  forced: () => boolean;
+}
+
+/** What to do with a request before any lookup. */
+export type RequestDecision =
+  | { readonly action: 'bypass'; readonly reason: 'method' | 'unless' | 'query-string' }
+  | { readonly action: 'head' }
+  | { readonly action: 'revalidate'; readonly reason: 'forced' }
+  | { readonly action: 'lookup' };
+
+const BYPASS_METHOD: RequestDecision = { action: 'bypass', reason: 'method' };
+const BYPASS_UNLESS: RequestDecision = { action: 'bypass', reason: 'unless' };
+const BYPASS_QUERY: RequestDecision = { action: 'bypass', reason: 'query-string' };
+const HEAD: RequestDecision = { action: 'head' };
+const FORCED: RequestDecision = { action: 'revalidate', reason: 'forced' };
+const LOOKUP: RequestDecision = { action: 'lookup' };
+
+/** Bypass (other methods, `unless`, an unkeyed query), answer a HEAD, render afresh (`forcedUpdate`), or look the page up. */
+export function decideRequest(facts: RequestFacts): RequestDecision {
+  if (!isCacheableMethod(facts.method)) return BYPASS_METHOD;
+  if (facts.unless()) return BYPASS_UNLESS;
+  if (facts.unkeyedQuery) return BYPASS_QUERY;
+  if (facts.method === 'HEAD') return HEAD;
+  if (facts.forced()) return FORCED;
+  return LOOKUP;
+}
+
+/** What to do with a stored page found by a GET. */
+export type StoredDecision =
+  | { readonly action: 'serve'; readonly outcome: PageCacheOutcome }
+  | { readonly action: 'serve-and-revalidate'; readonly outcome: PageCacheOutcome }
+  | { readonly action: 'render'; readonly reason: 'expired'; readonly staleOnError: boolean };
+
+const SERVE_FRESH: StoredDecision = { action: 'serve', outcome: { status: 'HIT', reason: 'fresh' } };
+const SERVE_STALE: StoredDecision = { action: 'serve-and-revalidate', outcome: { status: 'STALE', reason: 'stale-while-revalidate' } };
+const RENDER_OR_STALE: StoredDecision = { action: 'render', reason: 'expired', staleOnError: true };
+const RENDER: StoredDecision = { action: 'render', reason: 'expired', staleOnError: false };
+
+/**
+ * A fresh page is served; within `staleWhileRevalidate` it is served while one background render
+ * refreshes it; later it is rendered again, with the old page served should that render fail
+ * while within `staleIfError`.
+ */
+export function decideStored(state: Freshness): StoredDecision {
+  if (state === 'fresh') return SERVE_FRESH;
+  if (state === 'stale-while-revalidate') return SERVE_STALE;
+  return state === 'stale-if-error' ? RENDER_OR_STALE : RENDER;
+}
+
+/** What a HEAD gets: any stored page that can still be served (it never starts a render), else the handler's answer. */
+export function decideHead(state: Freshness | undefined): PageCacheOutcome {
+  if (state === 'fresh' || state === 'stale-while-revalidate' || state === 'stale-if-error') {
+    return { status: state === 'fresh' ? 'HIT' : 'STALE', reason: state };
+  }
+  return { status: 'MISS', reason: 'head-miss' };
+}
+
+/** The outcome of a request whose own render was not stored: a non-200 is a MISS, anything else a BYPASS. */
+export function notStoredOutcome(reason: UncacheableReason | 'filtered'): PageCacheOutcome {
+  return { status: reason === 'status' ? 'MISS' : 'BYPASS', reason: `not-stored:${reason}` };
+}
 
 /**
  * Response headers stored with a page and replayed on a hit. Everything else is left out on

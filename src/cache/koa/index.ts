@@ -1,0 +1,44 @@
+// The Koa side of Kiln's caching library (`kiln/cache/koa`): re-exports only.
+
+export {
+  cacheView,
+  createPageCache,
+  etagMatches,
+  isCacheableResponse,
+  isKeyedUrl,
+  loadPage,
+  PageBodies,
+  PageCache,
+  PreparedPages,
+  STORED_HEADERS,
+  uncacheableReason,
+  type CacheViewMiddleware,
+  type CacheViewOptions,
+  type Freshness,
+  type FreshnessWindows,
+  type PageBodiesOptions,
+  type PageCacheOptions,
+  type PageCacheOutcome,
+  type PageCacheReason,
+  type PageCacheStatus,
+  type PageViewOptions,
+  type PreparablePage,
+  type PreparedPagesOptions,
+  type ResponseFacts,
+  type StoredHeader,
+  type StoredPage,
+  type StoredPageRecord,
+  type UncacheableReason,
+} from './page-cache/index.ts';
+export {
+  requestFrame,
+  type EarlyAnswer,
+  type EarlyAnswers,
+  type RequestFrameOptions,
+  type RequestInspector,
+  type RequestReport,
+  type RequestReporter,
+} from './request-frame.ts';
+export { metricsReporter, type RequestMetrics } from './metrics-reporter.ts';
+export { matchedRoute } from './route-name.ts';
+export { ipAllowed, isLoopbackClient, LOOPBACK_IPS, normalizeIp, trustedClientIp } from './client-address.ts';

@@ -1,0 +1,187 @@
+import type { Context } from 'koa';
+import type { Cache } from '../../cache.ts';
+import type { Clock, GetOptions } from '../../types.ts';
+import type { EarlyAnswer, EarlyAnswers } from '../request-frame.ts';
+import { matchedRoute } from '../route-name.ts';
+import { etagMatches, freshness, type FreshnessWindows } from './decide.ts';
+import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
+
+/**
+ * Early answers: a request for a page `cacheView` has already served is answered by the request
+ * frame (request-frame.ts) before sessions, body parsing, routing and the other middleware run,
+ * with the response prepared when the page was served (header list, body bytes, ETag).
+ *
+ * Nothing is answered on the prepared copy's word alone: every answer asks the cache for the
+ * page's record (`peek`, else `get`: its tags are checked, a deleted or replaced page falls
+ * through, the cache counts the hit) and serves only a record that is still the very page it
+ * prepared, and still fresh. Anything else, and every request `eligible` refuses, goes down the
+ * whole chain. On a backend with a change stamp, a record the cache already read under the same
+ * stamp is answered without reading again (reader.ts), so a hot page costs one check.
+ */
+
+/** Options of {@link PreparedPages}. */
+export interface PreparedPagesOptions {
+  /**
+   * Whether this request may be answered before the rest of the app runs. It must imply that
+   * every `cacheView`'s `unless` would let the request through once the app's own middleware
+   * ran (e.g. "carries no session cookie, so it cannot be the author's").
+   */
+  eligible: (ctx: Context) => boolean;
+  /** Most pages prepared (default 1000); the least recently answered go first. */
+  maxEntries?: number;
+  /** Most body bytes prepared (default 32 MiB). */
+  maxBytes?: number;
+}
+
+/** What `cacheView` hands over about a page it served or stored. */
+export interface PreparablePage {
+  cache: Cache;
+  /** The page's key (from the URL alone: `cacheView` only prepares routes without `makeCacheKey`). */
+  key: string;
+  entry: StoredPage;
+  windows: FreshnessWindows;
+  clock: Clock;
+  forcedUpdate: (ctx: Context) => boolean;
+  unless: (ctx: Context) => boolean;
+}
+
+interface Prepared extends PreparablePage {
+  /** The last value read from the page's key that proved to be this page's record (peeks share it, frozen). */
+  lastVerifiedRecord: unknown;
+  /** How the reads are reported (origin `view`, the path as detail). */
+  events: GetOptions;
+  /** The answers to a request without and with a matching `If-None-Match`. */
+  answer200: EarlyAnswer;
+  answer304: EarlyAnswer;
+}
+
+// Not sent with a 304 (Koa drops them for an empty body, so the full chain does not send them either).
+const BODY_HEADERS = new Set(['content-type', 'content-length']);
+
+/** Prepared pages by request URL, answered before the middleware chain; see the module comment. */
+export class PreparedPages implements EarlyAnswers {
+  private readonly pages = new Map<string, Prepared>();
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
+  private answers = 0;
+
+  constructor(private readonly options: PreparedPagesOptions) {
+    if (typeof options?.eligible !== 'function') throw new TypeError('PreparedPages: `eligible` must be a function');
+    this.maxEntries = options.maxEntries ?? 1000;
+    this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** Prepares the response of a page just served or stored for `ctx`'s URL. */
+  prepare(ctx: Context, page: PreparablePage): void {
+    const { entry } = page;
+    if (entry.body.length > this.maxBytes) return;
+    const headers200: string[] = [];
+    for (const [name, value] of entry.headers) {
+      for (const one of typeof value === 'string' ? [value] : value) headers200.push(name, one);
+    }
+    headers200.push('X-Cache', 'HIT', 'ETag', entry.etag, 'Content-Length', String(entry.body.length));
+    const headers304: string[] = [];
+    for (let i = 0; i < headers200.length; i += 2) {
+      if (!BODY_HEADERS.has(headers200[i].toLowerCase())) headers304.push(headers200[i], headers200[i + 1]);
+    }
+    const route = matchedRoute(ctx);
+    this.forget(ctx.url);
+    this.pages.set(ctx.url, {
+      ...page,
+      lastVerifiedRecord: undefined,
+      events: { origin: 'view', detail: ctx.path },
+      answer200: { status: 200, headers: headers200, body: entry.body, route },
+      answer304: { status: 304, headers: headers304, body: undefined, route },
+    });
+    this.bytes += entry.body.length;
+    while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const oldest = this.pages.keys().next();
+      if (oldest.done) break;
+      this.forget(oldest.value);
+    }
+  }
+
+  /** How many pages are prepared (for tests and stats). */
+  get size(): number {
+    return this.pages.size;
+  }
+
+  /** How many requests were answered early since this was made. */
+  get answered(): number {
+    return this.answers;
+  }
+
+  /** Drops everything prepared (pages are prepared again as they are served). */
+  clear(): void {
+    this.pages.clear();
+    this.bytes = 0;
+  }
+
+  /**
+   * The prepared answer to this request, when its page is prepared, the request is eligible and
+   * the cache still holds the very page prepared, fresh. The cache is asked with `peek`, so a hit
+   * it can check without waiting is answered in the tick the request arrived; otherwise the
+   * record is read with `get`. Anything unusual is no answer: the chain decides.
+   */
+  find(ctx: Context): EarlyAnswer | undefined | Promise<EarlyAnswer | undefined> {
+    const method = ctx.method;
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    const page = this.pages.get(ctx.url);
+    if (page === undefined || !this.servable(ctx, page)) return undefined;
+    let peeked: { value: unknown } | undefined;
+    try {
+      peeked = page.cache.peek(page.key, page.events);
+    } catch {
+      return undefined;
+    }
+    if (peeked !== undefined) return this.answerFor(ctx, page, peeked.value);
+    return page.cache.get(page.key, page.events).then(
+      (value) => this.answerFor(ctx, page, value),
+      () => undefined,
+    );
+  }
+
+  /** Whether the request may be answered early at all (before reading the cache). */
+  private servable(ctx: Context, page: Prepared): boolean {
+    try {
+      return this.options.eligible(ctx) && !page.unless(ctx) && !page.forcedUpdate(ctx);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The prepared answer if `value`, read from the page's key, is still the record of the very
+   * page prepared and it is fresh; undefined otherwise (the chain must answer).
+   */
+  private answerFor(ctx: Context, page: Prepared, value: unknown): EarlyAnswer | undefined {
+    try {
+      const { entry } = page;
+      if (value === undefined || value !== page.lastVerifiedRecord) {
+        const record = readStoredPageRecord(value);
+        if (record === undefined || record.etag !== entry.etag || record.storedAt !== entry.storedAt) {
+          // Invalidated, expired, deleted or replaced: the chain decides, and prepares the new page.
+          if (this.pages.get(ctx.url) === page) this.forget(ctx.url);
+          return undefined;
+        }
+        if (Object.isFrozen(value)) page.lastVerifiedRecord = value;
+      }
+      if (freshness(entry.storedAt, page.clock.now(), page.windows) !== 'fresh') return undefined;
+      // Most recently answered last, so the least recently answered are evicted first.
+      this.pages.delete(ctx.url);
+      this.pages.set(ctx.url, page);
+      this.answers += 1;
+      return etagMatches(ctx.get('If-None-Match'), entry.etag) ? page.answer304 : page.answer200;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private forget(url: string): void {
+    const page = this.pages.get(url);
+    if (page === undefined) return;
+    this.pages.delete(url);
+    this.bytes -= page.entry.body.length;
+  }
+}

@@ -1,0 +1,283 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { PageCacheOutcome } from './page-cache/decide.ts';
+import './page-cache/state.ts';
+import { matchedRoute, setMatchedRoute } from './route-name.ts';
+
+/**
+ * The outermost middleware of an app: the one place that says which headers every response
+ * carries, reports every response, and lets the page cache answer before the rest of the chain:
+ *
+ *   admit(ctx) says no ─► 404 ───────────────────────────────────────────┐ frame headers, then
+ *   earlyAnswers.find(ctx) ─► writeHead(prepared list + frame headers) ──┤ personalize; then
+ *   next(): the app's middleware and routes ─────────────────────────────┘ every reporter
+ *
+ * A request the inspector wants (the dev toolbar) takes the same early answer, written as a Koa
+ * response so the inspector can rewrite it. Nothing may be mounted before the frame: a header
+ * every response needs is a frame header or a `personalize` rule, and so reaches early answers
+ * by construction.
+ */
+
+/** What every finished response is reported as, early answers included (metrics, access log). */
+export interface RequestReport {
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  /** Route pattern (`/posts/:id`), never a raw path; `unmatched` when no route matched. */
+  route: string;
+  /** Body bytes sent, when known. */
+  bytes: number | undefined;
+  /** What the page cache did and why, on a cached route. */
+  pageCache: PageCacheOutcome | undefined;
+  /** Whether it was answered before the middleware chain ran. */
+  early: boolean;
+}
+
+/** Told about every finished response; must not throw (a throw is ignored). */
+export interface RequestReporter {
+  report(report: RequestReport): void;
+}
+
+/** Something that watches whole requests from inside the frame: the dev toolbar. */
+export interface RequestInspector {
+  /** Whether this request is inspected. */
+  wants(ctx: Context): boolean;
+  /** Runs `answer` (an early answer or the chain) in its scope, then may rewrite the Koa response. */
+  inspect(ctx: Context, answer: () => Promise<void>): Promise<void>;
+}
+
+/** What the page cache offers the frame (implemented by `PreparedPages`). */
+export interface EarlyAnswers {
+  /** A stored page this request may get before the chain runs; a promise when the backend must be awaited. */
+  find(ctx: Context): EarlyAnswer | undefined | Promise<EarlyAnswer | undefined>;
+}
+
+/** A response prepared once per page, written as it is. */
+export interface EarlyAnswer {
+  readonly status: 200 | 304;
+  /** `writeHead` list of names and values: stored headers, X-Cache, ETag, Content-Length (200 only). */
+  readonly headers: readonly string[];
+  /** The body of a 200 (not sent for HEAD); undefined for a 304. */
+  readonly body: Buffer | undefined;
+  /** The route pattern the page was served under. */
+  readonly route: string | undefined;
+}
+
+/** Options of {@link requestFrame}. */
+export interface RequestFrameOptions {
+  /** Headers every response carries, early answers and refusals included (e.g. the security headers). */
+  headers: Readonly<Record<string, string>>;
+  /**
+   * Rewrites the request once, before anything reads it (e.g. drops forwarding headers that no
+   * trusted proxy added), so every later step, early answers included, sees the same request.
+   */
+  normalize?: (ctx: Context) => void;
+  /**
+   * Whether a request is handled at all (e.g. its path is in canonical form); the others get a
+   * plain 404 before anything else reads them. Default: every request.
+   */
+  admit?: (ctx: Context) => boolean;
+  /** Rules run on every response before it is sent (e.g. `private, no-store` for a signed-in user); what they set wins. */
+  personalize?: (ctx: Context) => void;
+  reporters?: readonly RequestReporter[];
+  earlyAnswers?: EarlyAnswers;
+  inspector?: RequestInspector;
+}
+
+/** The options checked, with what is prepared once. */
+interface Frame {
+  readonly headers: Readonly<Record<string, string>>;
+  /** The frame headers as a `writeHead` list. */
+  readonly pairs: readonly string[];
+  /** Lower-case frame header names: a prepared header of the same name gives way, as `ctx.set` would replace it. */
+  readonly names: ReadonlySet<string>;
+  /** Each prepared list with the frame headers added, made once per list. */
+  readonly lists: WeakMap<readonly string[], string[]>;
+  readonly normalize: ((ctx: Context) => void) | undefined;
+  readonly admit: ((ctx: Context) => boolean) | undefined;
+  readonly personalize: ((ctx: Context) => void) | undefined;
+  readonly reporters: readonly RequestReporter[];
+  readonly earlyAnswers: EarlyAnswers | undefined;
+  readonly inspector: RequestInspector | undefined;
+}
+
+const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'early-fresh' });
+
+/**
+ * The request frame; mount it first (`app.middleware[0]`).
+ *
+ * @example
+ * app.use(requestFrame({ headers: SECURITY_HEADERS, reporters: [metricsReporter(metrics)], earlyAnswers: pages.prepared }));
+ */
+export function requestFrame(options: RequestFrameOptions): Middleware {
+  const frame = frameOf(options);
+  return function requestFrame(ctx: Context, next: Next): Promise<void> | void {
+    const started = performance.now();
+    frame.normalize?.(ctx);
+    if (frame.admit !== undefined && !frame.admit(ctx)) return refuse(frame, ctx, started);
+    if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return inspected(frame, frame.inspector, ctx, next, started);
+    const found = findEarly(frame, ctx);
+    if (found === undefined) return throughChain(frame, ctx, next, started);
+    if (found instanceof Promise) {
+      return found.then((answer) => (answer === undefined ? throughChain(frame, ctx, next, started) : writeEarly(frame, ctx, next, answer, started)));
+    }
+    return writeEarly(frame, ctx, next, found, started);
+  };
+}
+
+function frameOf(options: RequestFrameOptions): Frame {
+  if (options === null || typeof options !== 'object' || options.headers === null || typeof options.headers !== 'object') {
+    throw new TypeError('requestFrame: `headers` must be an object of header names and values');
+  }
+  for (const name of ['normalize', 'admit', 'personalize'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`requestFrame: \`${name}\` must be a function`);
+  }
+  const reporters = options.reporters ?? [];
+  if (!Array.isArray(reporters) || !reporters.every((r) => typeof r?.report === 'function')) {
+    throw new TypeError('requestFrame: `reporters` must be an array of objects with a report() method');
+  }
+  if (options.earlyAnswers !== undefined && typeof options.earlyAnswers?.find !== 'function') {
+    throw new TypeError('requestFrame: `earlyAnswers` must have a find() method');
+  }
+  if (options.inspector !== undefined && (typeof options.inspector?.wants !== 'function' || typeof options.inspector.inspect !== 'function')) {
+    throw new TypeError('requestFrame: `inspector` must have wants() and inspect() methods');
+  }
+  const pairs = Object.entries(options.headers).flat();
+  const names = new Set(Object.keys(options.headers).map((name) => name.toLowerCase()));
+  const { normalize, admit, personalize, earlyAnswers, inspector } = options;
+  return { headers: options.headers, pairs, names, lists: new WeakMap(), normalize, admit, personalize, reporters, earlyAnswers, inspector };
+}
+
+/** The early answer for this request, if any; a failing page cache is no answer. */
+function findEarly(frame: Frame, ctx: Context): EarlyAnswer | undefined | Promise<EarlyAnswer | undefined> {
+  if (frame.earlyAnswers === undefined) return undefined;
+  try {
+    const found = frame.earlyAnswers.find(ctx);
+    return found instanceof Promise ? found.catch(() => undefined) : found;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A request `admit` refused: a plain 404 that nothing else reads. */
+function refuse(frame: Frame, ctx: Context, started: number): void {
+  ctx.status = 404;
+  ctx.type = 'text/plain';
+  ctx.body = 'Not Found';
+  finishKoaResponse(frame, ctx);
+  report(frame, ctx, started, 404, undefined, false);
+}
+
+/** The rest of the app answers; the frame headers and rules go on its response. */
+async function throughChain(frame: Frame, ctx: Context, next: Next, started: number): Promise<void> {
+  let status = 500;
+  try {
+    await next();
+    status = ctx.status;
+  } finally {
+    finishKoaResponse(frame, ctx);
+    report(frame, ctx, started, status, undefined, false);
+  }
+}
+
+/** An inspected request: the early answer or the chain inside the inspector, written by Koa. */
+async function inspected(frame: Frame, inspector: RequestInspector, ctx: Context, next: Next, started: number): Promise<void> {
+  let status = 500;
+  let early: EarlyAnswer | undefined;
+  try {
+    await inspector.inspect(ctx, async () => {
+      early = await findEarly(frame, ctx);
+      if (early === undefined) return next();
+      ctx.state.pageCache = EARLY_FRESH;
+      if (early.route !== undefined) setMatchedRoute(ctx, early.route);
+      asKoaResponse(ctx, early);
+    });
+    status = ctx.status;
+  } finally {
+    finishKoaResponse(frame, ctx);
+    report(frame, ctx, started, status, early, early !== undefined);
+  }
+}
+
+/**
+ * Writes an early answer with Node's own header list (no Koa response, no `setHeader`). When a
+ * `personalize` rule set a header, Koa writes it instead, so the rule's header wins; and if the
+ * write fails before anything went out, the chain answers.
+ */
+function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, started: number): Promise<void> | void {
+  ctx.state.pageCache = EARLY_FRESH;
+  frame.personalize?.(ctx);
+  if (ctx.res.getHeaderNames().length > 0) {
+    asKoaResponse(ctx, found);
+    finishKoaResponse(frame, ctx);
+    return report(frame, ctx, started, found.status, found, true);
+  }
+  try {
+    ctx.respond = false;
+    ctx.res.writeHead(found.status, withFrameHeaders(frame, found.headers));
+    ctx.res.end(ctx.method === 'GET' ? found.body : undefined);
+  } catch {
+    if (!ctx.res.headersSent) {
+      ctx.respond = true;
+      ctx.state.pageCache = undefined;
+      return throughChain(frame, ctx, next, started);
+    }
+  }
+  report(frame, ctx, started, found.status, found, true);
+}
+
+/** A prepared list with the frame headers after it, made once per list. */
+function withFrameHeaders(frame: Frame, list: readonly string[]): string[] {
+  let full = frame.lists.get(list);
+  if (full === undefined) {
+    full = [];
+    for (let i = 0; i < list.length; i += 2) if (!frame.names.has(list[i].toLowerCase())) full.push(list[i], list[i + 1]);
+    full.push(...frame.pairs);
+    frame.lists.set(list, full);
+  }
+  return full;
+}
+
+/** Puts an early answer on the Koa response, for an inspector or a personal rule to see. */
+function asKoaResponse(ctx: Context, found: EarlyAnswer): void {
+  ctx.status = found.status;
+  const list = found.headers;
+  for (let i = 0; i < list.length; i += 2) if (list[i].toLowerCase() !== 'content-length') ctx.append(list[i], list[i + 1]);
+  ctx.body = found.status === 200 ? found.body : null;
+}
+
+/** The frame headers, then the personal rules, on a response Koa is about to write. */
+function finishKoaResponse(frame: Frame, ctx: Context): void {
+  if (ctx.headerSent) return;
+  ctx.set(frame.headers);
+  frame.personalize?.(ctx);
+}
+
+/** Tells every reporter how the request ended; a reporter's failure is its own. */
+function report(frame: Frame, ctx: Context, started: number, status: number, early: EarlyAnswer | undefined, answeredEarly: boolean): void {
+  if (frame.reporters.length === 0) return;
+  const done: RequestReport = {
+    method: ctx.method,
+    path: ctx.path,
+    status,
+    durationMs: performance.now() - started,
+    route: early?.route ?? matchedRoute(ctx) ?? 'unmatched',
+    bytes: bytesSent(ctx, status, early),
+    pageCache: ctx.state.pageCache,
+    early: answeredEarly,
+  };
+  for (const reporter of frame.reporters) {
+    try {
+      reporter.report(done);
+    } catch {
+      // Reporting must never change the response, which is already on its way.
+    }
+  }
+}
+
+function bytesSent(ctx: Context, status: number, early: EarlyAnswer | undefined): number | undefined {
+  if (ctx.method === 'HEAD' || status === 204 || status === 304) return 0;
+  if (early !== undefined) return early.body?.length;
+  const length: unknown = ctx.response.get('Content-Length');
+  return typeof length === 'string' || typeof length === 'number' ? Number(length) : undefined;
+}
