@@ -112,7 +112,6 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   // Every post write records its tags in the outbox and invalidates (and purges) after commit (src/blog/writes.ts).
   const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, purger, clock, logger, afterCommit: crashAfterCommit(config) });
   const pages = new BlogCache(cache, posts, rendering, pageFront(config, metrics), purger);
-  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering, outbox };
   app.context.render = async function render(this: Context, template: string, data: Record<string, unknown> = {}) {
     // Only what templates need from the request is passed, so nothing else can leak into a page.
     const html = await views.render(template, {
@@ -128,6 +127,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
+  const users = new UserService(deps.dataSource, { hasher: deps.passwords, logger });
+  app.context.services = { posts, users, pages, rendering, outbox, loginThrottle: throttle };
 
   // First, before anything reads the client's address, scheme or host.
   app.use(forwardedHeaders(config.trustProxy));

@@ -22,7 +22,7 @@ export interface Config {
   sessionSecret: string;
   authorUsername?: string;
   authorPassword?: string;
-  /** Whether an empty database gets the demo posts. */
+  /** `SEED_DEMO`: whether an empty database gets the demo posts (default on, except in production). */
   seedDemo: boolean;
   /** Absolute base URL of the site, without a trailing slash. */
   siteUrl: string;
@@ -82,12 +82,21 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A condition at start-up that a person must fix (a port in use, no author account); its message
+ * is the one line to print, naming what to set.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 // Every default in one block.
 const DEFAULTS = {
   PORT: '3000',
   HOST: '127.0.0.1',
   DATA_DIR: 'data',
-  SEED_DEMO: '1',
+  /** Demo posts in an empty database: in development and test, never unasked in production. */
+  SEED_DEMO: { development: '1', test: '1', production: '0' },
   BODY_LIMIT_BYTES: String(1024 * 1024),
   SESSION_STORE: 'database',
   SESSION_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -120,7 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionSecret: sessionSecret(env.SESSION_SECRET, nodeEnv, dataDir),
     authorUsername,
     authorPassword,
-    seedDemo: parseBoolean('SEED_DEMO', env.SEED_DEMO ?? DEFAULTS.SEED_DEMO),
+    seedDemo: parseBoolean('SEED_DEMO', env.SEED_DEMO ?? DEFAULTS.SEED_DEMO[nodeEnv]),
     siteUrl,
     secureCookies: siteUrl.startsWith('https:'),
     trustProxy: parseTrustProxy(env.TRUST_PROXY ?? ''),

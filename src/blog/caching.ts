@@ -5,6 +5,7 @@ import type { HttpPurger } from '../cache/http-purge.ts';
 import type { PageFront } from '../cache/koa/front.ts';
 import type { MemoizedFunction } from '../cache/memoize.ts';
 import type { Seconds } from '../cache/types.ts';
+import { MARKDOWN_RENDERER_VERSION } from './markdown.ts';
 import type { PostRendering } from './post-rendering.ts';
 import type { Post, PostChange, PostFacts, PostService } from './services/posts.ts';
 
@@ -99,12 +100,13 @@ export class BlogCache {
   }
 
   /**
-   * A post's body as sanitized HTML, memoized by post id, version and update time. A draft is
+   * A post's body as sanitized HTML, memoized by post id, version, update time and renderer version. A draft is
    * rendered without the cache: only the author sees it, and its text stays out of the shared store.
    */
   postHtml(post: Post): Promise<string> {
     if (!post.published) return Promise.resolve(this.rendering.html(post));
-    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, post });
+    // The renderer's version is part of the key: HTML memoized by an older renderer is never served.
+    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}@r${MARKDOWN_RENDERER_VERSION}`, post });
   }
 
   /** The page-caching middleware of one page: anonymous readers only, the author always bypasses. */

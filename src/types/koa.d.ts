@@ -4,6 +4,7 @@ import type { PostRendering } from '../blog/post-rendering.ts';
 import type { CacheOutbox } from '../blog/services/outbox.ts';
 import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
+import type { LoginThrottle } from '../blog/web/throttle.ts';
 
 declare module 'koa' {
   /** Per-request state shared by middleware, routes and templates. */
@@ -40,6 +41,8 @@ export interface BlogServices {
   rendering: PostRendering;
   /** Post writes' pending invalidations; the server sweeps it (src/server.ts). */
   outbox: CacheOutbox;
+  /** Counts password checks per client: logins, and the author's current password when changing it. */
+  loginThrottle: LoginThrottle;
 }
 
 /**
@@ -53,6 +56,8 @@ export interface KilnSession {
   username?: string;
   /** The per-session CSRF token for author forms. */
   csrf?: string;
+  /** The account's credential stamp when the session began; another stamp voids the session (services/users.ts). */
+  credentials?: string;
   /** True for a session created on this request (nothing stored yet). */
   readonly isNew: boolean;
   /** Destroys the stored session and its id, then saves the data under a fresh id. */
