@@ -66,7 +66,9 @@ export function authorListQuery(ds: DataSource, filter: Omit<AuthorListFilter, '
 /** One page of the author's list (two queries: the count, then the page's rows). */
 export async function authorList(ds: DataSource, filter: AuthorListFilter): Promise<AuthorListPage> {
   const query = authorListQuery(ds, filter);
-  const total = await query.getCount();
+  // A plain COUNT(*): TypeORM's getCount() counts DISTINCT ids, which PostgreSQL sorts to do.
+  const counted: { total: string | number } | undefined = await query.clone().orderBy().select('COUNT(*)', 'total').getRawOne();
+  const total = Number(counted?.total ?? 0);
   const pages = Math.max(1, Math.ceil(total / filter.perPage));
   const page = Math.min(filter.page, pages);
   const rows = await query
