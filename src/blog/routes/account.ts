@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { PASSWORD_LENGTH, PASSWORD_RULE, passwordProblem } from '../password-policy.ts';
+import { WRONG_PASSWORD, type PasswordChange } from '../services/users.ts';
 import { signIn } from '../web/auth.ts';
 import { formFields } from '../web/body.ts';
 
@@ -8,6 +9,8 @@ import { formFields } from '../web/body.ts';
 export const ACCOUNT_PATH = '/account';
 
 type Field = 'current' | 'password' | 'confirm';
+
+const WRONG_CURRENT: PasswordChange = { ok: false, field: 'current', message: WRONG_PASSWORD };
 
 async function renderAccount(ctx: Context, status: number, view: { errors?: Partial<Record<Field, string>>; message?: string; changed?: boolean } = {}): Promise<void> {
   ctx.status = status;
@@ -45,7 +48,9 @@ async function changePassword(ctx: Context): Promise<void> {
     await renderAccount(ctx, 429, { message: `Too many wrong passwords. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` });
     return;
   }
-  const change = current.length > PASSWORD_LENGTH.max ? { ok: false as const, field: 'current' as const, message: 'That is not your current password.' } : await ctx.services.users.changePassword(author.id, current, password);
+  // No password is longer than the maximum: a longer "current" one is wrong without hashing it.
+  const change: PasswordChange =
+    current.length > PASSWORD_LENGTH.max ? WRONG_CURRENT : await ctx.services.users.changePassword(author.id, current, password);
   if (!change.ok) {
     const field: Field = change.field === 'password' ? 'password' : 'current';
     await renderAccount(ctx, 400, { errors: { [field]: change.message }, message: 'Your password was not changed.' });

@@ -19,6 +19,9 @@ export interface UserServiceDeps {
   logger?: Logger;
 }
 
+/** What a wrong current password is told. */
+export const WRONG_PASSWORD = 'That is not your current password.';
+
 /** What a password change did: done, or which field was wrong and why. */
 export type PasswordChange = { ok: true } | { ok: false; field: 'username' | 'current' | 'password'; message: string };
 
@@ -88,7 +91,7 @@ export class UserService {
     if (user === null) return { ok: false, field: 'current', message: 'Your account no longer exists.' };
     const problem = passwordProblem(next, user.username);
     if (problem !== undefined) return { ok: false, field: 'password', message: problem };
-    if (!(await this.hasher.verify(current, user.passwordHash))) return { ok: false, field: 'current', message: 'That is not your current password.' };
+    if (!(await this.hasher.verify(current, user.passwordHash))) return { ok: false, field: 'current', message: WRONG_PASSWORD };
     const result = await this.repo.update({ id, passwordHash: user.passwordHash }, { passwordHash: await this.hasher.hash(next) });
     if (result.affected !== 1) return { ok: false, field: 'current', message: 'Your password was changed elsewhere meanwhile; sign in again.' };
     return { ok: true };
