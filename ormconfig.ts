@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { OutboxEntity, PostEntity, SessionEntity, UserEntity } from './src/blog/entities/index.ts';
+import { SQLITE_LOWER_FUNCTION } from './src/blog/services/author-list.ts';
 import { migrations } from './src/blog/migrations/index.ts';
 
 /**
@@ -9,6 +10,12 @@ import { migrations } from './src/blog/migrations/index.ts';
  * commit, and a busy timeout so a concurrent writer waits instead of failing.
  */
 export const SQLITE_PRAGMAS = { journal_mode: 'wal', synchronous: 2 /* FULL */, busy_timeout: 5000 } as const;
+
+/** The part of a better-sqlite3 connection set up when it opens. */
+interface SqliteConnection {
+  pragma(source: string): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (text: unknown) => unknown): unknown;
+}
 
 /** TypeORM options for a `sqlite:FILE` or `postgres://…[?schema=NAME]` URL; used by the app and the TypeORM CLI. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
@@ -29,10 +36,12 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     type: 'better-sqlite3',
     database,
     ...common,
-    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+    prepareDatabase: (db: SqliteConnection) => {
       db.pragma(`journal_mode = ${SQLITE_PRAGMAS.journal_mode}`);
       db.pragma(`synchronous = ${SQLITE_PRAGMAS.synchronous}`);
       db.pragma(`busy_timeout = ${SQLITE_PRAGMAS.busy_timeout}`);
+      // Unicode-aware lower case for the author's title search (src/blog/services/author-list.ts).
+      db.function(SQLITE_LOWER_FUNCTION, { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
     },
   };
 }

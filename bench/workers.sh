@@ -10,6 +10,7 @@ NODE_ENV=production SESSION_SECRET=bench-secret-bench-secret DATABASE_URL="sqlit
 run() {
   local workers=$1 port=$2
   NODE_ENV=production SESSION_SECRET=bench-secret-bench-secret DATABASE_URL="sqlite:$dir/k.sqlite" SEED_DEMO=0 \
+    AUTHOR_USERNAME=author AUTHOR_PASSWORD=bench-author-password \
     CACHE_TYPE=redis CACHE_REDIS_URL=redis://127.0.0.1:6391 CACHE_KEY_PREFIX="w$workers:" KILN_WORKERS=$workers PORT=$port \
     node --import tsx src/server.ts >"$dir/server-$workers.log" 2>&1 &
   local pid=$!

@@ -98,12 +98,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   // Every post write records its tags in the outbox and invalidates (and purges) after commit (src/blog/writes.ts).
   const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, purger, clock, logger, afterCommit: crashAfterCommit(config) });
   const pages = new BlogCache(cache, posts, rendering, { logger, purger });
-  app.context.services = { posts, users: new UserService(deps.dataSource, { hasher: deps.passwords, logger }), pages, rendering, outbox };
-  app.context.render = pageRenderer(config, cache, toolbar, statics);
-
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
+  const users = new UserService(deps.dataSource, { hasher: deps.passwords, logger });
+  app.context.services = { posts, users, pages, rendering, outbox, loginThrottle: throttle };
+  app.context.render = pageRenderer(config, cache, toolbar, statics);
 
   app.use(outermostFrame(config, metrics, pages, toolbar));
   app.use(errorHandler(logger));

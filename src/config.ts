@@ -20,7 +20,7 @@ export interface Config {
   sessionSecret: string;
   authorUsername?: string;
   authorPassword?: string;
-  /** Whether an empty database gets the demo posts. */
+  /** `SEED_DEMO`: whether an empty database gets the demo posts (default on, except in production). */
   seedDemo: boolean;
   /** Absolute base URL of the site, without a trailing slash. */
   siteUrl: string;
@@ -69,12 +69,21 @@ export interface SessionConfig {
   redisPrefix: string;
 }
 
+/**
+ * A condition at start-up that a person must fix (a port in use, no author account); its message
+ * is the one line to print, naming what to set.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 // Every default in one block (the cache's are in src/cache/defaults.ts).
 const DEFAULTS = {
   PORT: 3000,
   HOST: '127.0.0.1',
   DATA_DIR: 'data',
-  SEED_DEMO: true,
+  /** Demo posts in an empty database: in development and test, never unasked in production. */
+  SEED_DEMO: { development: true, test: true, production: false },
   BODY_LIMIT_BYTES: 1024 * 1024,
   SESSION_STORE: 'database',
   SESSION_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -113,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionSecret: sessionSecret(read.raw('SESSION_SECRET'), nodeEnv, dataDir),
     authorUsername,
     authorPassword,
-    seedDemo: read.flag('SEED_DEMO', DEFAULTS.SEED_DEMO),
+    seedDemo: read.flag('SEED_DEMO', DEFAULTS.SEED_DEMO[nodeEnv]),
     siteUrl,
     secureCookies: siteUrl.startsWith('https:'),
     trustProxy: parseTrustProxy(read.raw('TRUST_PROXY') ?? ''),

@@ -2,12 +2,13 @@ import cluster from 'node:cluster';
 import type { DataSource } from 'typeorm';
 import { createApp } from './app.ts';
 import { openDatabase } from './blog/db.ts';
-import { ensureAuthor, seedDemo } from './blog/seed.ts';
+import { ensureAuthor, requireAuthorInProduction, seedDemo } from './blog/seed.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import { UserService } from './blog/services/users.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { createCache, describeCacheConfig } from './cache/index.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
+import { EXIT_CANNOT_LISTEN, listenFailure, probeListen } from './listen-failure.ts';
 import { consoleLogger } from './log.ts';
 import { runPrimary } from './workers.ts';
 
@@ -19,7 +20,14 @@ const log = consoleLogger();
 /** Migrates the database and creates the author and demo posts: once, before anyone serves. */
 async function prepare(config: Config): Promise<DataSource> {
   const dataSource = await openDatabase(config.databaseUrl);
-  await ensureAuthor(config, new UserService(dataSource), log);
+  try {
+    const users = new UserService(dataSource);
+    await ensureAuthor(config, users, log);
+    await requireAuthorInProduction(config, users);
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
   if (config.seedDemo) {
     // No cache here: the demo posts' outbox rows are delivered by the first sweep of a server.
     const seeded = await seedDemo(wirePostWrites(dataSource, { cache: null, logger: log }).posts, Date.now());
@@ -46,6 +54,12 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
     const who = cluster.isWorker ? `Kiln worker ${process.pid}` : 'Kiln';
     log.info(`${who} listening on http://${config.host}:${port} (${config.nodeEnv})`);
   });
+  // A port in use (taken since the primary's probe, or by another program) is one line, not a stack.
+  server.once('error', (err) => {
+    const line = listenFailure(err, config);
+    log.error(line ?? `Failed to listen on ${config.host}:${config.port}: ${err.stack ?? err.message}`);
+    process.exit(cluster.isWorker && line !== undefined ? EXIT_CANNOT_LISTEN : 1);
+  });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -65,6 +79,8 @@ async function main(): Promise<void> {
     // The primary has migrated: workers never race on the schema.
     return serve(config, await openDatabase(config.databaseUrl, { migrate: false }));
   }
+  // Before anything else, so a taken port is one line rather than a failure in every worker.
+  if (config.port !== 0) await probeListen(config);
   const dataSource = await prepare(config);
   if (config.workers === 1) return serve(config, dataSource);
   await dataSource.destroy();
@@ -83,6 +99,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.error(err instanceof ConfigError ? `Bad configuration: ${err.message}` : `Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  if (err instanceof StartupError) log.error(err.message);
+  else if (err instanceof ConfigError) log.error(`Bad configuration: ${err.message}`);
+  else log.error(`Failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

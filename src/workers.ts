@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { systemClock, type Clock } from './cache/index.ts';
+import { EXIT_CANNOT_LISTEN } from './listen-failure.ts';
 import type { Logger } from './log.ts';
 
 /** How the primary restarts workers that die; durations in milliseconds. */
@@ -80,7 +81,8 @@ export function runPrimary(options: PrimaryOptions): Primary {
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (stopping) return;
     if (!anyListened) {
-      logger.error(`worker ${worker.process.pid} exited (${how}) before any worker listened; stopping`);
+      // A worker that could not listen has already said why in one line (src/server.ts).
+      if (code !== EXIT_CANNOT_LISTEN) logger.error(`worker ${worker.process.pid} exited (${how}) before any worker listened; stopping`);
       void stop().finally(() => process.exit(1));
       return;
     }

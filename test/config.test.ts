@@ -56,6 +56,17 @@ describe('loadConfig(): SESSION_*', () => {
   });
 });
 
+describe('loadConfig(): SEED_DEMO', () => {
+  const SECRET = { SESSION_SECRET: 'a-session-secret-for-tests' };
+  it('seeds demo posts by default in development and test, never unasked in production', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: '/tmp/kiln-config-test', ...SECRET }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', ...SECRET }).seedDemo).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', SEED_DEMO: '1', ...SECRET }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test', SEED_DEMO: '0' }).seedDemo).toBe(false);
+  });
+});
+
 describe('loadConfig(): KILN_WORKERS', () => {
   it('runs one process in development and test, one worker per core in production', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).workers).toBe(1);

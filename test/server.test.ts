@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTHOR, csrfFrom } from './support/app.ts';
 import { startKilnProcess, type KilnProcess } from './support/kiln-process.ts';
+import { expectStartRefused, startServerProcess } from './support/server-process.ts';
 import { SHARED_REDIS_URL, requireRedis } from './support/services.ts';
 
 const redisUp = await requireRedis();
@@ -77,6 +78,19 @@ async function login(base: string): Promise<{ cookie: string; csrf: string }> {
 }
 
 const LISTENING = /Kiln worker (\d+) listening on (http:\/\/[\d.]+:\d+)/;
+
+/** A port held by another server on 127.0.0.1, until `server.close()`. */
+async function takePort(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address !== null ? address.port : 0 };
+}
+
+/** The warnings and errors among a server's output lines, without their timestamp and level; a stack trace shows as its lines. */
+function problems(lines: readonly string[]): string[] {
+  return lines.filter((line) => / (warn|error) /.test(line) || /^\s+at /.test(line)).map((line) => line.replace(/^\S+ (warn|error) /, ''));
+}
 
 describe('KILN_WORKERS=2 (node:cluster, a real server process)', () => {
   let dir: string;
@@ -181,17 +195,63 @@ describe('KILN_WORKERS=2 (node:cluster, a real server process)', () => {
     }
   }, 90_000);
 
-  it('stops with exit code 1 when the first workers cannot listen, instead of restarting them forever', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const address = taken.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
+  it('stops with exit code 1 and one line when the port is in use, instead of starting workers that cannot listen', async () => {
+    const taken = await takePort();
     try {
-      const started = startKiln({ PORT: String(port) });
+      const started = startKiln({ PORT: String(taken.port) });
       expect(await started.exited()).toEqual({ code: 1, signal: null });
-      expect(started.lines.some((l) => /exited \(code \d+\) before any worker listened; stopping/.test(l))).toBe(true);
+      expect(problems(started.lines)).toEqual([`Port ${taken.port} is already in use (set PORT to another)`]);
+      expect(started.lines.some((l) => l.includes('starting 2 workers'))).toBe(false);
     } finally {
-      taken.close();
+      taken.server.close();
     }
   }, 60_000);
+});
+
+describe('start-up checks (a real server process)', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const production = () => {
+    dir = mkdtempSync(join(tmpdir(), 'kiln-startup-'));
+    return { NODE_ENV: 'production', SESSION_SECRET: 'a-session-secret-for-start-up-tests', DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`, CACHE_TYPE: 'memory' };
+  };
+
+  it('refuses production without an author account, naming the variables in one line (exit 1)', async () => {
+    const env = production();
+    const { code, output } = await expectStartRefused(env, 60_000);
+    expect(code).toBe(1);
+    expect(problems(output.trim().split('\n'))).toEqual([
+      'No author account: set AUTHOR_USERNAME and AUTHOR_PASSWORD to create one at start (production never starts without one)',
+    ]);
+    expect(output).not.toContain('demo posts');
+  }, 90_000);
+
+  it('starts production with the account given, without demo posts unless SEED_DEMO=1, then without the variables', async () => {
+    const env = production();
+    const first = await startServerProcess({ env: { ...env, AUTHOR_USERNAME: AUTHOR.username, AUTHOR_PASSWORD: AUTHOR.password }, readyTimeoutMs: 60_000 });
+    try {
+      expect(first.output).toContain('Created the author account "author"');
+      expect(first.output).not.toContain('demo posts');
+      const index = await (await fetch(`${first.url}/`)).text();
+      expect(index).not.toContain('Why a cache needs an invalidation plan');
+    } finally {
+      await first.stop();
+    }
+    // The account now exists: the variables are no longer needed.
+    const second = await startServerProcess({ env, readyTimeoutMs: 60_000 });
+    await second.stop();
+    expect(problems(second.output.split('\n'))).toEqual([]);
+  }, 120_000);
+
+  it('says in one line that the port is in use, with one process (exit 1)', async () => {
+    const taken = await takePort();
+    try {
+      const env = { ...production(), AUTHOR_USERNAME: AUTHOR.username, AUTHOR_PASSWORD: AUTHOR.password, KILN_WORKERS: '1', PORT: String(taken.port) };
+      const { code, output } = await expectStartRefused(env, 60_000);
+      expect(code).toBe(1);
+      expect(problems(output.trim().split('\n'))).toEqual([`Port ${taken.port} is already in use (set PORT to another)`]);
+    } finally {
+      taken.server.close();
+    }
+  }, 90_000);
 });

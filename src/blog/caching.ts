@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Cache, HttpPurger, MemoizedFunction, Seconds } from '../cache/index.ts';
 import { createPageCache, type PageCache } from '../cache/koa/index.ts';
 import type { Logger } from '../log.ts';
+import { MARKDOWN_RENDERER_VERSION } from './markdown.ts';
 import type { PostRendering } from './post-rendering.ts';
 import type { Post, PostChange, PostFacts, PostService } from './services/posts.ts';
 import { logServerError } from './web/errors.ts';
@@ -117,12 +118,13 @@ export class BlogCache {
   }
 
   /**
-   * A post's body as sanitized HTML, memoized by post id, version and update time. A draft is
+   * A post's body as sanitized HTML, memoized by post id, version, update time and renderer version. A draft is
    * rendered without the cache: only the author sees it, and its text stays out of the shared store.
    */
   postHtml(post: Post): Promise<string> {
     if (!post.published) return Promise.resolve(this.rendering.html(post));
-    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}`, post });
+    // The renderer's version is part of the key: HTML memoized by an older renderer is never served.
+    return this.bodyHtml({ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}@r${MARKDOWN_RENDERER_VERSION}`, post });
   }
 
   /** One page's handler behind its caching: anonymous readers only, the author always bypasses. */

@@ -8,6 +8,17 @@ import { cutText, markdownText } from './markdown-text.ts';
 // always sanitized below, whatever the Markdown contained.
 const marked = new Marked({ gfm: true, async: false });
 
+/**
+ * Changes whenever the HTML rendered from the same Markdown changes, so renderings memoized in a
+ * shared cache by an older version are never served (src/blog/caching.ts puts it in the key).
+ * 2: a body's headings start at h2.
+ */
+export const MARKDOWN_RENDERER_VERSION = 2;
+
+// A body's headings sit under the page's own <h1> (the post title): every level moves down one,
+// h6 staying h6. Done on the sanitized HTML, so headings written as raw HTML move too.
+const HEADING_BELOW_TITLE: Readonly<Record<string, string>> = { h1: 'h2', h2: 'h3', h3: 'h4', h4: 'h5', h5: 'h6', h6: 'h6' };
+
 const ALLOWED: sanitizeHtml.IOptions = {
   allowedTags: [
     'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'em', 'strong', 'del',
@@ -27,6 +38,7 @@ const ALLOWED: sanitizeHtml.IOptions = {
   allowProtocolRelative: false,
   transformTags: {
     a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener' }),
+    ...HEADING_BELOW_TITLE,
   },
 };
 
@@ -36,8 +48,9 @@ export class MarkdownError extends Error {
 }
 
 /**
- * Renders Markdown to HTML that is safe to embed: no scripts, event handlers or script URLs.
- * Throws a {@link MarkdownError} for Markdown that cannot be rendered, whatever marked threw.
+ * Renders Markdown to HTML that is safe to embed: no scripts, event handlers or script URLs, and
+ * headings from h2 down (the page's title is its h1). Throws a {@link MarkdownError} for
+ * Markdown that cannot be rendered, whatever marked threw.
  */
 export function renderMarkdown(markdown: string): string {
   return sanitizeHtml(parse(markdown), ALLOWED);
@@ -72,7 +85,8 @@ const excerpts = new Map<string, Excerpt>();
 const excerptCounts = { hits: 0, misses: 0 };
 
 /**
- * The listing excerpt of the Markdown: the plain text of its rendering, cut at a word to `chars`
+ * The listing excerpt of the Markdown: the plain text of its rendering without its headings and
+ * code blocks (the prose; all of the text when there is no prose), cut at a word to `chars`
  * characters, or, when it cannot be rendered, its text with the markup stripped, cut the same way.
  * Memoized in process by a hash of the Markdown (at most {@link EXCERPT_MEMO_SIZE}, least recently
  * used out): rendering a 5 KB body to take 200 characters costs milliseconds, and every listing
@@ -106,7 +120,8 @@ export const excerpt = Object.assign((markdown: string, chars = 200): string => 
 
 function freshExcerpt(markdown: string, chars: number): Excerpt {
   try {
-    return { text: cutText(htmlText(parse(markdown)), chars) };
+    const html = parse(markdown);
+    return { text: cutText(htmlText(html, NOT_PROSE) || htmlText(html), chars) };
   } catch (err) {
     if (!(err instanceof MarkdownError)) throw err;
     return { text: cutText(markdownText(markdown), chars), error: err };
@@ -117,9 +132,14 @@ function freshExcerpt(markdown: string, chars: number): Excerpt {
 // that reads "&lt;" stays "&lt;" instead of becoming "<".
 const ENTITIES: Readonly<Record<string, string>> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
 
-/** The text of sanitized HTML on one line, entities decoded. */
-function htmlText(html: string): string {
-  return sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
+// Elements whose text an excerpt leaves out: headings repeat or announce the title, code is not prose.
+const NOT_PROSE = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre'];
+// What sanitize-html drops with its content by default; kept dropped when more is added.
+const NEVER_TEXT = ['script', 'style', 'textarea', 'option'];
+
+/** The text of HTML on one line, entities decoded, without the text of the `without` elements. */
+function htmlText(html: string, without: readonly string[] = []): string {
+  return sanitizeHtml(html, { allowedTags: [], allowedAttributes: {}, nonTextTags: [...NEVER_TEXT, ...without] })
     .replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity)
     .replace(/\s+/g, ' ')
     .trim();

@@ -6,6 +6,7 @@ import type { PostService } from '../blog/services/posts.ts';
 import type { Author, UserService } from '../blog/services/users.ts';
 import type { Flash } from '../blog/web/flash.ts';
 import type { PendingSave } from '../blog/web/pending-save.ts';
+import type { LoginThrottle } from '../blog/web/throttle.ts';
 
 declare module 'koa' {
   /** Per-request state shared by middleware, routes and templates. */
@@ -42,6 +43,8 @@ export interface BlogServices {
   rendering: PostRendering;
   /** Post writes' pending invalidations; the server sweeps it (src/server.ts). */
   outbox: CacheOutbox;
+  /** Counts password checks per client: logins, and the author's current password when changing it. */
+  loginThrottle: LoginThrottle;
 }
 
 /**
@@ -61,6 +64,8 @@ export interface KilnSession {
   pendingSave?: PendingSave;
   /** This session's lifetime in milliseconds; setting it re-saves the session. */
   maxAge: number | 'session' | undefined;
+  /** The account's credential stamp when the session began; another stamp voids the session (services/users.ts). */
+  credentials?: string;
   /** True for a session created on this request (nothing stored yet). */
   readonly isNew: boolean;
   /** Destroys the stored session and its id, then saves the data under a fresh id. */

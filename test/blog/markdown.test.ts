@@ -5,7 +5,7 @@ import { markdownText } from '../../src/blog/markdown-text.ts';
 describe('renderMarkdown()', () => {
   it('renders Markdown: headings, emphasis, lists, code and links', () => {
     const html = renderMarkdown('# Title\n\n*em* **strong**\n\n- a\n- b\n\n```ts\nconst x = 1;\n```\n\n[link](https://example.org)');
-    expect(html).toContain('<h1>Title</h1>');
+    expect(html).toContain('<h2>Title</h2>');
     expect(html).toContain('<em>em</em>');
     expect(html).toContain('<li>a</li>');
     expect(html).toContain('<code class="language-ts">');
@@ -56,7 +56,7 @@ describe('excerpt() memo', () => {
 
   it('keys by content and length: an edited body or another length is computed afresh', () => {
     const text = body(Math.random());
-    const edited = text.replace('# Post', '# Edited post');
+    const edited = text.replace('Words of', 'Edited words of');
     expect(excerpt(edited)).toBe(excerpt.uncached(edited));
     expect(excerpt(edited)).not.toBe(excerpt(text));
     expect(excerpt(text, 40)).toBe(excerpt.uncached(text, 40));

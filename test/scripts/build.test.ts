@@ -80,6 +80,8 @@ describe('the compiled server', () => {
   const env = {
     NODE_ENV: 'production',
     SESSION_SECRET: 'a session secret for the build test',
+    AUTHOR_USERNAME: 'author',
+    AUTHOR_PASSWORD: 'a password for the build test',
     DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'kiln.sqlite')}`,
   };

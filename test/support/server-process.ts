@@ -139,13 +139,14 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
 /**
  * Runs the server once and resolves how it ended when it exits before listening (a refused
- * start), or rejects if it starts listening instead (it is then killed).
+ * start), or rejects if it starts listening instead (it is then killed). It listens on a free
+ * port unless `env` names one (to try a port in use).
  */
 export async function expectStartRefused(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-  const port = await freePort();
+  const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, [...FROM_SOURCES], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', ...env, PORT: port },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,11 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { SEARCH_MAX } from '../services/author-list.ts';
 import { validatePostInput, type Post } from '../services/posts.ts';
+import { accountRoutes } from './account.ts';
 import { requireAuthor } from '../web/auth.ts';
+import { authorListUrl, parseAuthorListQuery } from '../web/author-list-params.ts';
 import { formFields } from '../web/body.ts';
 import { setFlash } from '../web/flash.ts';
 import { parseId } from '../web/params.ts';
@@ -23,9 +26,31 @@ const PENDING_MESSAGE = 'You were signed out before this was saved, so it is not
 /** A version number as the form sends it. */
 const VERSION = /^[1-9][0-9]{0,9}$/;
 
-/** `GET /admin`: every post, drafts included. */
+/**
+ * `GET /admin?q=&status=&category=&page=`: the author's posts, drafts included, newest first, a
+ * page at a time, searchable by title and filterable by status and category. Bad parameters are
+ * ignored with a notice on the page (web/author-list-params.ts), never an error.
+ */
 export async function adminIndex(ctx: Context): Promise<void> {
-  await ctx.render('admin/index.njk', { title: 'Your posts', posts: await ctx.services.posts.listAll() });
+  const { filter, notices } = parseAuthorListQuery(ctx.query);
+  const [list, categories] = await Promise.all([ctx.services.posts.listForAuthor(filter), ctx.services.posts.categoriesForAuthor()]);
+  if (list.page < filter.page) notices.push(`There is no page ${filter.page}; showing page ${list.page}, the last.`);
+  const pageUrl = (page: number) => authorListUrl(filter, page);
+  await ctx.render('admin/index.njk', {
+    title: 'Your posts',
+    list,
+    filter,
+    filtered: filter.search !== undefined || filter.status !== 'all' || filter.category !== undefined,
+    categories,
+    notices,
+    searchMax: SEARCH_MAX,
+    pages: {
+      first: list.page > 1 ? pageUrl(1) : undefined,
+      prev: list.page > 1 ? pageUrl(list.page - 1) : undefined,
+      next: list.page < list.pages ? pageUrl(list.page + 1) : undefined,
+      last: list.page < list.pages ? pageUrl(list.pages) : undefined,
+    },
+  });
 }
 
 /** `GET /admin/posts/new`: an empty editor, or the new post this browser submitted while signed out. */
@@ -169,5 +194,6 @@ export function adminRoutes(): Router {
   router.post('admin-update', '/posts/:id', updatePost);
   router.get('admin-delete-confirm', '/posts/:id/delete', deleteConfirmation);
   router.post('admin-delete', '/posts/:id/delete', deletePost);
+  accountRoutes(router);
   return router;
 }

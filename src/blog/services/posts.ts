@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../../cache/index.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { nestingProblem } from '../markdown-nesting.ts';
+import { authorCategories, authorList, type AuthorListFilter, type AuthorListPage } from './author-list.ts';
 import type { CacheOutbox, OutboxEntry } from './outbox.ts';
 import { freeSlug, slugify } from './slugs.ts';
 import { isUniqueViolation, writeTransaction } from './write-transactions.ts';
@@ -97,8 +98,12 @@ export function validatePostInput(
 
 /** Rows per INSERT statement of a batch (9 parameters each, far below every driver's limit). */
 const INSERT_ROWS = 100;
-/** Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same suffix). */
-const SLUG_ATTEMPTS = 3;
+/**
+ * Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same
+ * suffix). Each round of a race is won by one of its writes, so N creates of one title at the
+ * same moment need up to N attempts.
+ */
+const SLUG_ATTEMPTS = 10;
 
 /**
  * Reads and writes posts; the only place that knows how posts are queried, and the one path of
@@ -133,6 +138,16 @@ export class PostService {
   /** Every post, drafts included, newest first (the author's list). */
   listAll(): Promise<Post[]> {
     return this.repo.find({ order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /** One page of the author's list: drafts included, filtered, newest first, without bodies (author-list.ts). */
+  listForAuthor(filter: AuthorListFilter): Promise<AuthorListPage> {
+    return authorList(this.db, filter);
+  }
+
+  /** Every category in use, drafts included, by name. */
+  categoriesForAuthor(): Promise<string[]> {
+    return authorCategories(this.db);
   }
 
   /** One post; drafts only when `includeDrafts`. */

@@ -14,8 +14,10 @@ export function loadAuthor() {
   return async function loadAuthor(ctx: Context, next: Next): Promise<void> {
     const session = ctx.session;
     if (session && !session.isNew && typeof session.authorId === 'number' && typeof session.csrf === 'string') {
-      // The account may have been removed since the session began; then the session is void.
-      const author = await ctx.services.users.byId(session.authorId);
+      // The account may have been removed, or its password changed, since the session began
+      // (a session without a stamp predates stamps): then the session is void.
+      const stamp = typeof session.credentials === 'string' ? session.credentials : '';
+      const author = await ctx.services.users.forSession(session.authorId, stamp);
       if (author) {
         ctx.state.author = author;
         ctx.state.csrfToken = session.csrf;
@@ -64,11 +66,17 @@ export function authorArea(router: Router, options: { signedOutSaves?: (ctx: Con
 /**
  * Starts the author's session under a NEW id: koa-session's `regenerate()` destroys the stored
  * session of the old id (so a planted or stolen pre-login cookie is refused afterwards) and
- * saves the data under a fresh one (a pending save kept while signed out comes along).
+ * saves the data under a fresh one (a pending save kept while signed out comes along). The
+ * session remembers the account's credential stamp, so it ends when the password changes (see
+ * `credentialStamp`). Also used after the author changes the password, to carry the current
+ * session over with the new stamp, id and CSRF token.
  */
 export async function signIn(ctx: Context, author: Author): Promise<void> {
   const session = ctx.session;
   if (!session) throw new Error('signIn: no session on this request (is the session middleware mounted?)');
+  const stamp = await ctx.services.users.sessionStamp(author.id);
+  if (stamp === null) throw new Error(`signIn: the account of "${author.username}" no longer exists`);
+  session.credentials = stamp;
   session.authorId = author.id;
   session.username = author.username;
   session.csrf = newSessionToken();
