@@ -9,7 +9,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/page-cache/view.ts';
 import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
-import { httpMetrics } from '../../src/cache/metrics/http-metrics.ts';
+import { requestFrame } from '../../src/cache/koa/request-frame.ts';
 import { Counter, escapeLabelValue, Histogram } from '../../src/cache/metrics/registry.ts';
 import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
 import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
@@ -121,7 +121,7 @@ describe('CacheMetrics cache counters', () => {
   });
 });
 
-describe('httpMetrics()', () => {
+describe('metrics.requestReporter() behind the request frame', () => {
   async function pageApp() {
     const { cache, metrics, clock } = setup();
     const app = new Koa();
@@ -136,7 +136,7 @@ describe('httpMetrics()', () => {
     router.get('/boom', () => {
       throw new Error('boom');
     });
-    app.use(httpMetrics(metrics));
+    app.use(requestFrame({ headers: {}, reporters: [metrics.requestReporter()] }));
     app.use(router.routes());
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

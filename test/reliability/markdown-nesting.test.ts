@@ -34,11 +34,11 @@ describe('Markdown nested past the limit', () => {
   ])('is refused on save with the body field naming the problem: %s', async (_, body, message) => {
     const form = { _csrf: csrf, title: 'Deep', category: 'deep', body, published: 'on' };
     const created = await author.post('/admin/posts').type('form').send(form).expect(400);
-    expect(created.text).toContain(`<p class="field-error">${message}</p>`);
+    expect(created.text).toContain(`<p class="field-error" id="body-error">${message}</p>`);
 
     const post = await t.addPost({ title: 'Editable', category: 'deep' });
     const edited = await author.post(`/admin/posts/${post.id}`).type('form').send({ ...form, version: '1' }).expect(400);
-    expect(edited.text).toContain(`<p class="field-error">${message}</p>`);
+    expect(edited.text).toContain(`<p class="field-error" id="body-error">${message}</p>`);
     expect((await t.posts.get(post.id))?.body).toBe(post.body);
     await t.posts.remove(post.id);
     expect(await t.posts.count()).toBe(0);

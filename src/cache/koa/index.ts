@@ -39,6 +39,5 @@ export {
   type RequestReport,
   type RequestReporter,
 } from './request-frame.ts';
-export { metricsReporter, type RequestMetrics } from './metrics-reporter.ts';
 export { matchedRoute } from './route-name.ts';
 export { ipAllowed, isLoopbackClient, LOOPBACK_IPS, normalizeIp, trustedClientIp } from './client-address.ts';

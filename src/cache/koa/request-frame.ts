@@ -107,7 +107,7 @@ const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'ea
  * The request frame; mount it first (`app.middleware[0]`).
  *
  * @example
- * app.use(requestFrame({ headers: SECURITY_HEADERS, reporters: [metricsReporter(metrics)], earlyAnswers: pages.prepared }));
+ * app.use(requestFrame({ headers: SECURITY_HEADERS, reporters: [metrics.requestReporter()], earlyAnswers: pages.prepared }));
  */
 export function requestFrame(options: RequestFrameOptions): Middleware {
   const frame = frameOf(options);
@@ -206,6 +206,8 @@ async function inspected(frame: Frame, inspector: RequestInspector, ctx: Context
  */
 function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, started: number): Promise<void> | void {
   ctx.state.pageCache = EARLY_FRESH;
+  // The personal rule judges the answer this request will get, not Koa's default 404.
+  ctx.status = found.status;
   frame.personalize?.(ctx);
   if (ctx.res.getHeaderNames().length > 0) {
     asKoaResponse(ctx, found);

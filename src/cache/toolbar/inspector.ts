@@ -3,7 +3,6 @@ import type { Context } from 'koa';
 import type { Cache } from '../cache.ts';
 import type { RequestInspector } from '../koa/request-frame.ts';
 import { matchedRoute } from '../koa/route-name.ts';
-import { breakerStateOf } from '../metrics.ts';
 import type { CacheStats } from '../telemetry.ts';
 import { toolbarAllowed, type ToolbarAccess } from './access.ts';
 import { browserIdOf, newBrowserId, setBrowserId } from './browser.ts';
@@ -135,7 +134,7 @@ export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspe
       record,
       history,
       stats,
-      breakerState: breakerStateOf(cache.backend),
+      breakerState: cache.store.breaker?.breakerState,
       clearToken: token.issue(),
       urls: { base, css: assetUrl('toolbar.css'), js: assetUrl('toolbar.js') },
     });

@@ -1,6 +1,5 @@
 import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
-import { breakerStateOf } from '../metrics.ts';
 import { originAllowed, toolbarAllowed, type ToolbarAccess } from './access.ts';
 import { browserIdOf } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
@@ -119,7 +118,7 @@ async function showRequest(routes: Routes, ctx: Context, id: string): Promise<vo
     ctx.body = { error: 'No such request (only the most recent ones are kept).' };
     return;
   }
-  ctx.body = { request: record, stats: await routes.cache.stats(), breakerState: breakerStateOf(routes.cache.backend) ?? null };
+  ctx.body = { request: record, stats: await routes.cache.stats(), breakerState: routes.cache.store.breaker?.breakerState ?? null };
 }
 
 /** `POST /_toolbar/cache/clear`: clears the cache for a same-origin request carrying the bar's token. */

@@ -32,7 +32,7 @@ describe('the account page', () => {
   afterAll(() => t.close());
 
   it('sends an anonymous visitor to the login form, for the page and the change', async () => {
-    await t.request().get('/admin/account').expect(303).expect('Location', '/login');
+    await t.request().get('/admin/account').expect(303).expect('Location', '/login?next=/admin/account');
     await t.request().post('/admin/account/password').type('form').send({ current: AUTHOR.password }).expect(303).expect('Location', '/login');
   });
 

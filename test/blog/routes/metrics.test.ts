@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricsRoutes } from '../../../src/blog/routes/metrics.ts';
-import { CacheMetrics } from '../../../src/cache/metrics.ts';
+import { CacheMetrics } from '../../../src/cache/index.ts';
 
 const TOKEN = 'scrape-token-0123456789';
 let server: Server | undefined;

@@ -20,12 +20,12 @@ function app(options: PageViewOptions = {}, handler: (ctx: Context) => void = ()
   if (!front) throw new Error('made without early answers');
   const koa = new Koa();
   koa.use(requestFrame({ headers: {}, earlyAnswers: front }));
-  koa.use(pages.view({ timeout: 1200, tags: (ctx) => ['lists', `page:${ctx.path.slice(1)}`], unless: (ctx) => ctx.get('X-Author') !== '', ...options }));
-  koa.use((ctx) => {
+  const render = (ctx: Context) => {
     ctx.type = 'html';
     ctx.body = `<p>${ctx.path}</p>`;
     handler(ctx);
-  });
+  };
+  koa.use(pages.view({ timeout: 1200, tags: (ctx) => ['lists', `page:${ctx.path.slice(1)}`], unless: (ctx) => ctx.get('X-Author') !== '', render, ...options }));
   return { front, http: () => supertest(koa.callback()) };
 }
 
