@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../../cache/types.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { nestingProblem } from '../markdown-nesting.ts';
+import { PublishedListing } from './listing.ts';
 import type { CacheOutbox, OutboxEntry } from './outbox.ts';
 import { freeSlug, slugify } from './slugs.ts';
 import { isUniqueViolation, writeTransaction } from './write-transactions.ts';
@@ -97,8 +98,11 @@ export function validatePostInput(
 
 /** Rows per INSERT statement of a batch (9 parameters each, far below every driver's limit). */
 const INSERT_ROWS = 100;
-/** Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same suffix). */
-const SLUG_ATTEMPTS = 3;
+/**
+ * Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same
+ * suffix). Each round of a race has one winner, so N creates of one title at once need up to N.
+ */
+const SLUG_ATTEMPTS = 8;
 
 /**
  * Reads and writes posts; the only place that knows how posts are queried, and the one path of
@@ -107,6 +111,7 @@ const SLUG_ATTEMPTS = 3;
  */
 export class PostService {
   private readonly repo: Repository<PostRow>;
+  private readonly listing: PublishedListing;
 
   constructor(
     private readonly db: DataSource,
@@ -115,19 +120,16 @@ export class PostService {
     private readonly hook?: PostWriteHook,
   ) {
     this.repo = db.getRepository(PostEntity);
+    this.listing = new PublishedListing(db);
   }
 
-  /** Published posts, newest first, `perPage` a page, optionally of one category. */
-  async listPublished(opts: { page: number; perPage?: number; category?: string }): Promise<PostPage> {
-    const perPage = opts.perPage ?? 10;
-    const where = opts.category === undefined ? { published: true } : { published: true, category: opts.category };
-    const [posts, total] = await this.repo.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: (opts.page - 1) * perPage,
-      take: perPage,
-    });
-    return { posts, page: opts.page, pages: Math.max(1, Math.ceil(total / perPage)), total };
+  /**
+   * Published posts, newest first, `perPage` a page, optionally of one category; past the last
+   * page, no posts (known from the count alone). Costs about the same at any page and any number
+   * of posts (see PublishedListing).
+   */
+  listPublished(opts: { page: number; perPage?: number; category?: string }): Promise<PostPage> {
+    return this.listing.page({ page: opts.page, perPage: opts.perPage ?? 10, category: opts.category });
   }
 
   /** Every post, drafts included, newest first (the author's list). */
@@ -264,17 +266,9 @@ export class PostService {
     });
   }
 
-  /** Categories of published posts with their counts, by name. */
-  async categories(): Promise<{ name: string; count: number }[]> {
-    const rows: { name: string; count: string | number }[] = await this.repo
-      .createQueryBuilder('p')
-      .select('p.category', 'name')
-      .addSelect('COUNT(*)', 'count')
-      .where('p.published = :published', { published: true })
-      .groupBy('p.category')
-      .orderBy('p.category', 'ASC')
-      .getRawMany();
-    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  /** Categories of published posts with their counts, by name (from the kept counts: no scan). */
+  categories(): Promise<{ name: string; count: number }[]> {
+    return this.listing.categories();
   }
 
   /** The `n` newest published posts. */
