@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { SQLITE_PRAGMAS, dataSourceOptions } from '../../ormconfig.ts';
-import { missingListingTriggers } from './migrations/1700000000006-listing-counts.ts';
+import { missingListingTriggers } from './migrations/1700000000006-posts-at-scale.ts';
 
 /**
  * Opens the database (SQLite or PostgreSQL), runs pending migrations unless `migrate` is false
@@ -47,7 +47,7 @@ async function migratePostgres(ds: DataSource): Promise<void> {
   }
 }
 
-/** Refuses to run with listing counts that writes would no longer keep (see the ListingCounts migration). */
+/** Refuses to run with listing counts that writes would no longer keep (see the PostsAtScale migration). */
 async function assertListingTriggers(ds: DataSource): Promise<void> {
   const missing = await missingListingTriggers(ds);
   if (missing.length > 0) {

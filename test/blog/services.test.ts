@@ -10,7 +10,7 @@ import { PostService, slugify, validatePostInput, type PostInput } from '../../s
 import { UserService } from '../../src/blog/services/users.ts';
 import { TEST_DATABASE, TEST_PASSWORDS, testDatabase, type TestDatabase } from '../support/app.ts';
 
-const MIGRATIONS = ['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002', 'CacheOutbox1700000000003', 'UniqueSlugs1700000000004', 'ListingCounts1700000000006'];
+const MIGRATIONS = ['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002', 'CacheOutbox1700000000003', 'UniqueSlugs1700000000004', 'PostsAtScale1700000000006'];
 
 let dir: string;
 let db: TestDatabase;

@@ -18,7 +18,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Reads published posts a page at a time, with costs that do not grow with the number of posts:
- * the total comes from `listing_count` (kept by triggers; see the ListingCounts migration), so a
+ * the total comes from `listing_count` (kept by triggers; see the PostsAtScale migration), so a
  * page past the end is known before any row is read; a page in the older half is read from the
  * oldest end and reversed; a page far from both ends starts at the day it falls in, found in
  * `listing_day_count`. Every page holds exactly the posts, in exactly the order

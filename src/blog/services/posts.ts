@@ -4,6 +4,7 @@ import { PostEntity, type PostRow } from '../entities/post.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { nestingProblem } from '../markdown-nesting.ts';
 import { PublishedListing } from './listing.ts';
+import { insertPosts } from './post-inserts.ts';
 import type { CacheOutbox, OutboxEntry } from './outbox.ts';
 import { freeSlug, slugify } from './slugs.ts';
 import { isUniqueViolation, writeTransaction } from './write-transactions.ts';
@@ -96,8 +97,6 @@ export function validatePostInput(
   return { ok: true, input: { ...values, published } };
 }
 
-/** Rows per INSERT statement of a batch (9 parameters each, far below every driver's limit). */
-const INSERT_ROWS = 100;
 /**
  * Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same
  * suffix). Each round of a race has one winner, so N creates of one title at once need up to N.
@@ -237,29 +236,17 @@ export class PostService {
       ...creates.map((c) => ({ id: c.id ?? null, before: null, after: { ...c.input, createdAt: c.createdAt } })),
       ...replaces.map((r) => ({ id: r.before.id, before: r.before, after: { ...r.input, createdAt: r.createdAt } })),
     ];
-    const postgres = this.db.options.type === 'postgres';
-    // TypeORM writes DEFAULT for a PostgreSQL serial column whatever the value: rows with an id are inserted by hand.
-    const byHand = postgres ? creates.filter((c) => c.id !== undefined) : [];
-    const built = postgres ? creates.filter((c) => c.id === undefined) : creates;
+    const explicitIds = this.db.options.type === 'postgres' && creates.some((c) => c.id !== undefined);
     await this.write(async (manager, announce) => {
       await announce(changes);
-      for (let i = 0; i < built.length; i += INSERT_ROWS) {
-        const rows = built.slice(i, i + INSERT_ROWS).map((c) => ({ ...c.input, id: c.id, slug: c.slug, createdAt: c.createdAt, updatedAt: now, version: 1 }));
-        await manager.createQueryBuilder().insert().into(PostEntity).values(rows).updateEntity(false).execute();
-      }
-      for (const c of byHand) {
-        await manager.query(
-          'INSERT INTO post (id, title, slug, category, body, published, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)',
-          [c.id, c.input.title, c.slug, c.input.category, c.input.body, c.input.published, c.createdAt.toISOString(), now.toISOString()],
-        );
-      }
+      await insertPosts(manager, creates, now);
       const repo = manager.getRepository(PostEntity);
       for (const r of replaces) {
         const fields = { ...r.input, slug: r.slug, createdAt: r.createdAt, updatedAt: now, version: r.before.version + 1 };
         const result = await repo.update({ id: r.before.id, version: r.before.version }, fields);
         if (result.affected !== 1) throw new ConflictError(`Post ${r.before.id} ("${r.before.title}") changed during the import`);
       }
-      if (byHand.length > 0) {
+      if (explicitIds) {
         // Ids given explicitly leave the sequence behind; the next post must not collide with them.
         await manager.query(`SELECT setval(pg_get_serial_sequence('post', 'id'), (SELECT MAX(id) FROM post))`);
       }

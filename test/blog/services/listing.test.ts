@@ -226,7 +226,7 @@ describe('the listing counts', () => {
 
   it('count the posts that were there before the migration', async () => {
     const applied = async (): Promise<string[]> => (await ds.query('SELECT name FROM migrations')).map((r: { name: string }) => r.name);
-    while ((await applied()).includes('ListingCounts1700000000006')) await ds.undoLastMigration();
+    while ((await applied()).includes('PostsAtScale1700000000006')) await ds.undoLastMigration();
     const rows = blogPosts(50).map((p) => ({ ...p.input, slug: p.slug, createdAt: p.createdAt, updatedAt: p.createdAt, version: 1 }));
     await ds.getRepository(PostEntity).insert(rows);
     await ds.runMigrations({ transaction: 'each' });

