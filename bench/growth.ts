@@ -36,9 +36,9 @@ export interface GrowthOptions {
 }
 
 /** The full phase (300 / 20,000 / 100,000 posts on both databases). */
-export const GROWTH_FULL = { sizes: [300, 20_000, 100_000], databases: ['sqlite', 'postgres'], requests: 40, warmup: 5 } as const;
+export const GROWTH_FULL = { sizes: [300, 20_000, 100_000], databases: ['sqlite', 'postgres'], requests: 60, warmup: 5 } as const;
 /** The smoke run. */
-export const GROWTH_QUICK = { sizes: [300, 2_000], databases: ['sqlite', 'postgres'], requests: 10, warmup: 2 } as const;
+export const GROWTH_QUICK = { sizes: [300, 2_000], databases: ['sqlite', 'postgres'], requests: 15, warmup: 2 } as const;
 
 /** One import of one size into one database. */
 export interface GrowthImport {

@@ -2,7 +2,7 @@ import { EntitySchema } from 'typeorm';
 
 /**
  * How many published posts one listing has: `listing` is a category, or `''` for the index (every
- * published post). Kept by triggers on `post` (migration PostsAtScale1700000000006), never
+ * published post; no category is empty, see validatePostInput). Kept by triggers on `post` (migration PostsAtScale1700000000006), never
  * written by the application.
  */
 export interface ListingCountRow {
