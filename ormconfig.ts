@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { OutboxEntity, PostEntity, SessionEntity, UserEntity } from './src/blog/entities/index.ts';
+import { ListingCountEntity, ListingDayCountEntity, OutboxEntity, PostEntity, SessionEntity, UserEntity } from './src/blog/entities/index.ts';
 import { SQLITE_LOWER_FUNCTION } from './src/blog/services/author-list.ts';
 import { migrations } from './src/blog/migrations/index.ts';
 
@@ -19,7 +19,7 @@ interface SqliteConnection {
 
 /** TypeORM options for a `sqlite:FILE` or `postgres://…[?schema=NAME]` URL; used by the app and the TypeORM CLI. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
-  const common = { entities: [PostEntity, UserEntity, SessionEntity, OutboxEntity], migrations, migrationsRun: false };
+  const common = { entities: [PostEntity, UserEntity, SessionEntity, OutboxEntity, ListingCountEntity, ListingDayCountEntity], migrations, migrationsRun: false };
   if (databaseUrl.startsWith('postgres')) {
     // `?schema=NAME` is Kiln's, not the driver's: TypeORM qualifies every table with it, and the
     // search_path makes raw SQL see the same tables.

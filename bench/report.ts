@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { GROWTH_CEILING, IMPORT_FLOOR, growthMarkdown, growthRatios } from './growth-report.ts';
 import type { BenchResults } from './suite.ts';
 import { ratio } from './stats.ts';
 import type { TargetResult } from './throughput.ts';
@@ -94,6 +95,21 @@ export function verdicts(results: BenchResults): Verdict[] {
       met: v.freshOnFirstRead === v.edits,
     });
   }
+  if (results.growth && results.growth.sizes.length > 1) {
+    const g = results.growth;
+    const smallest = g.sizes[0];
+    const largest = g.sizes[g.sizes.length - 1];
+    for (const database of g.databases) {
+      const worst = growthRatios(g).find((r) => r.database === database);
+      out.push({
+        target: `${database}: every uncached page at ${fmt(largest)} posts ≤ ${GROWTH_CEILING}× its time at ${fmt(smallest)}`,
+        measured: worst ? `slowest ${times(worst.ratio)} (${worst.page})` : 'not measured',
+        met: worst === undefined ? undefined : worst.ratio <= GROWTH_CEILING,
+      });
+      const rate = g.imports.find((i) => i.database === database && i.size === largest)?.rate ?? Number.NaN;
+      out.push({ target: `${database}: import of ${fmt(largest)} posts ≥ ${fmt(IMPORT_FLOOR)} posts/s`, measured: `${fmt(rate)} posts/s`, met: rate >= IMPORT_FLOOR });
+    }
+  }
   if (results.outage) {
     const { nullCache, redisDown } = results.outage;
     out.push({
@@ -186,6 +202,9 @@ export function renderReport(results: BenchResults, command: string, notesFile?:
       `| ${v.edits} | ${fmt(v.medianMs, 1)} | ${fmt(v.maxMs, 1)} | ${v.freshOnFirstRead}/${v.edits} |`,
     );
   } else out.push('Not measured in this run.');
+  out.push('', '## Data growth', '');
+  if (results.growth) out.push(...growthMarkdown(results.growth, command));
+  else out.push('Not measured in this run.');
   out.push('', '## Targets (this run)', '', '| Target | Measured | Met |', '| --- | --- | --- |');
   for (const v of verdicts(results)) out.push(`| ${v.target} | ${v.measured} | ${v.met === undefined ? 'reported' : v.met ? 'yes' : '**no**'} |`);
   if (results.skipped.length > 0) out.push('', `Skipped: ${results.skipped.join('; ')}.`);

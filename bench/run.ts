@@ -6,11 +6,12 @@ import { ROOT } from './servers.ts';
 import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptions } from './suite.ts';
 
 /**
- * `npm run bench` — Kiln's benchmark suite (issue 6): about 11 minutes, writes BENCHMARKS.md and
+ * `npm run bench` — Kiln's benchmark suite: about 20 minutes, writes BENCHMARKS.md and
  * prints it. `npm run bench -- --quick` is a smoke run of every phase with tiny durations that
  * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
  * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`,
- * `--posts FILE` (the posts to import instead of ../shared/bench/posts.json).
+ * `--posts FILE` (the posts to import instead of ../shared/bench/posts.json),
+ * `--growth-sizes 300,20000` and `--growth-db sqlite` (the data-growth phase, bench/growth.ts).
  * Every run also keeps its raw results in the temp folder (kiln-bench-results.json), so
  * `--rerender FILE` rebuilds the report (e.g. after editing bench/notes.md) without measuring.
  */
@@ -61,6 +62,18 @@ function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: strin
         break;
       case '--posts':
         options.postsFile = value;
+        i++;
+        break;
+      case '--growth-sizes':
+        options.growth.sizes = (value ?? '').split(',').filter(Boolean).map(Number);
+        if (options.growth.sizes.length === 0 || options.growth.sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error(`--growth-sizes needs positive whole numbers, got ${value}`);
+        i++;
+        break;
+      case '--growth-db':
+        options.growth.databases = (value ?? '').split(',').filter(Boolean).map((d) => {
+          if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--growth-db takes sqlite and postgres, got ${d}`);
+          return d;
+        });
         i++;
         break;
       case '--backends':

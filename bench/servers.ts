@@ -124,7 +124,7 @@ async function startServer(name: string, script: string, env: Record<string, str
 /** Options of {@link startKiln}. */
 export interface KilnOptions {
   cacheType: BenchCacheType;
-  /** A SQLite file with the posts imported; the server gets its own copy. */
+  /** A SQLite file with the posts imported, of which the server gets its own copy; or a `postgres://` URL, used as it is. */
   database: string;
   /** Folder for this server's copy of the database and its cache files. */
   dir: string;
@@ -141,8 +141,12 @@ export interface KilnOptions {
 /** Starts Kiln in production mode (toolbar off) with the given cache backend, on a free port. */
 export async function startKiln(options: KilnOptions): Promise<KilnProcess> {
   mkdirSync(options.dir, { recursive: true });
-  const database = join(options.dir, 'kiln.sqlite');
-  copyFileSync(options.database, database);
+  let databaseUrl = options.database;
+  if (!databaseUrl.startsWith('postgres')) {
+    const copy = join(options.dir, 'kiln.sqlite');
+    copyFileSync(options.database, copy);
+    databaseUrl = `sqlite:${copy}`;
+  }
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     SESSION_SECRET: randomBytes(24).toString('hex'),
@@ -150,7 +154,7 @@ export async function startKiln(options: KilnOptions): Promise<KilnProcess> {
     KILN_WORKERS: '1',
     SEED_DEMO: '0',
     DATA_DIR: options.dir,
-    DATABASE_URL: `sqlite:${database}`,
+    DATABASE_URL: databaseUrl,
     SITE_URL: 'http://127.0.0.1',
     CACHE_TYPE: options.cacheType,
     CACHE_KEY_PREFIX: options.keyPrefix,
@@ -190,8 +194,17 @@ export async function startBareKoa(bodyFile: string): Promise<ServerProcess> {
 export async function prepareDatabase(dir: string, postsFile = benchPostsFile(dir)): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'kiln.sqlite');
-  // No cache: no server runs on this database yet, so there are no pages to invalidate.
-  const env = { NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SEED_DEMO: '0', DATA_DIR: dir, DATABASE_URL: `sqlite:${file}`, CACHE_TYPE: 'null' };
+  await importPosts(`sqlite:${file}`, postsFile, dir);
+  return file;
+}
+
+/**
+ * Imports `postsFile` into the database at `databaseUrl` (migrated first) with the `npm run import`
+ * CLI, run by tsx without a cache (no server runs on it yet: no pages to invalidate), and
+ * resolves what it printed. Rejects with that output when it fails or outlasts `timeoutMs`.
+ */
+export async function importPosts(databaseUrl: string, postsFile: string, dir: string, timeoutMs = 120_000): Promise<string> {
+  const env = { NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SEED_DEMO: '0', DATA_DIR: dir, DATABASE_URL: databaseUrl, CACHE_TYPE: 'null' };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/blog/cli/import.ts'), postsFile], {
     cwd: ROOT,
     env: childEnv(env),
@@ -200,9 +213,9 @@ export async function prepareDatabase(dir: string, postsFile = benchPostsFile(di
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   if (code !== 0) throw new Error(`import failed (${code}):\n${output}`);
-  return file;
+  return output;
 }

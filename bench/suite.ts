@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GROWTH_FULL, GROWTH_QUICK, measureGrowth, type GrowthOptions, type GrowthResult } from './growth.ts';
 import type { MemoryBoundResult } from './memory-bound.ts';
 import { memoryBound, redisOutage, stampede, type OutageResult, type StampedeResult } from './scenarios.ts';
 import { prepareDatabase, startBareKoa, startKiln, type BenchCacheType, type KilnProcess, type ServerProcess } from './servers.ts';
@@ -42,6 +43,8 @@ export interface SuiteOptions {
   skip?: readonly SuitePhase[];
   /** The posts to import (default: the shared standard file when present, else generated; see servers.ts). */
   postsFile?: string;
+  /** The data-growth phase (bench/growth.ts): sizes, databases, requests per page. */
+  growth: Omit<GrowthOptions, 'log'>;
   log: (line: string) => void;
 }
 
@@ -50,13 +53,17 @@ export function fullOptions(log: (line: string) => void): SuiteOptions {
   return {
     connections: 32, durationS: 5, warmupS: 2, rounds: 5, routes: ROUTES, backends: BACKENDS,
     stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB', varnishEdits: 9,
+    growth: { ...GROWTH_FULL, sizes: [...GROWTH_FULL.sizes], databases: [...GROWTH_FULL.databases] },
     tool: hasWrk() ? 'wrk' : 'node', quick: false, log,
   };
 }
 
 /** A smoke run: every phase, tiny durations and sizes. */
 export function quickOptions(log: (line: string) => void): SuiteOptions {
-  return { ...fullOptions(log), durationS: 1, warmupS: 1, rounds: 1, memoryPages: 5_000, memoryMaxBytes: '4MB', varnishEdits: 3, quick: true };
+  return {
+    ...fullOptions(log), durationS: 1, warmupS: 1, rounds: 1, memoryPages: 5_000, memoryMaxBytes: '4MB', varnishEdits: 3, quick: true,
+    growth: { ...GROWTH_QUICK, sizes: [...GROWTH_QUICK.sizes], databases: [...GROWTH_QUICK.databases] },
+  };
 }
 
 /** Where and on what the run happened. */
@@ -83,6 +90,8 @@ export interface BenchResults {
   outage: OutageResult | undefined;
   /** Kiln (memory) behind Varnish: the author's 303 to the first fresh read through Varnish. */
   varnish?: VarnishFreshness;
+  /** Uncached pages and the import at growing numbers of posts (absent from runs made before the phase existed). */
+  growth?: GrowthResult;
   /** Why a part did not run (e.g. no Redis). */
   skipped: string[];
   seconds: number;
@@ -126,7 +135,8 @@ export function sharedRedisUp(): Promise<boolean> {
 /**
  * Runs the suite: a fresh database with the 300 posts; Kiln with each backend and the bare Koa
  * baseline (serving Kiln's own index bytes) measured interleaved on every route; stampedes;
- * the memory bound; a Redis outage. Every server and temp file is gone when it resolves.
+ * the memory bound; a Redis outage; uncached pages as the posts grow (bench/growth.ts). Every
+ * server, schema and temp file is gone when it resolves.
  */
 export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
   const started = performance.now();
@@ -226,6 +236,9 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
     }
 
+    log(`data growth: ${options.growth.sizes.join(' / ')} posts on ${options.growth.databases.join(', ')}`);
+    const growth = await measureGrowth({ ...options.growth, log });
+
     const { log: _log, ...shape } = options;
     return {
       date: new Date().toISOString(),
@@ -237,6 +250,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       memory,
       outage,
       varnish: varnishFreshness,
+      growth,
       skipped,
       seconds: (performance.now() - started) / 1000,
     };

@@ -1,9 +1,11 @@
 import { DataSource } from 'typeorm';
 import { SQLITE_PRAGMAS, dataSourceOptions } from '../../ormconfig.ts';
+import { missingListingTriggers } from './migrations/1700000000006-posts-at-scale.ts';
 
 /**
  * Opens the database (SQLite or PostgreSQL), runs pending migrations unless `migrate` is false
- * (worker processes: their primary has run them), and checks SQLite's durability settings.
+ * (worker processes: their primary has run them) and then checks that the listing counts are
+ * kept, and checks SQLite's durability settings.
  */
 export async function openDatabase(databaseUrl: string, options: { migrate?: boolean } = {}): Promise<DataSource> {
   const ds = new DataSource(dataSourceOptions(databaseUrl));
@@ -12,6 +14,7 @@ export async function openDatabase(databaseUrl: string, options: { migrate?: boo
     if (options.migrate !== false) {
       if (ds.options.type === 'postgres') await migratePostgres(ds);
       else await ds.runMigrations({ transaction: 'each' });
+      await assertListingTriggers(ds);
     }
     if (ds.options.type === 'better-sqlite3') await assertDurable(ds);
   } catch (err) {
@@ -41,6 +44,14 @@ async function migratePostgres(ds: DataSource): Promise<void> {
     }
   } finally {
     await lock.release();
+  }
+}
+
+/** Refuses to run with listing counts that writes would no longer keep (see the PostsAtScale migration). */
+async function assertListingTriggers(ds: DataSource): Promise<void> {
+  const missing = await missingListingTriggers(ds);
+  if (missing.length > 0) {
+    throw new Error(`the post table lacks the triggers that keep the listing counts (${missing.join(', ')}); a migration that rebuilt it must create them again`);
   }
 }
 

@@ -30,7 +30,8 @@ export const PostEntity = new EntitySchema<PostRow>({
     version: { type: 'integer', default: 1 },
   },
   indices: [
-    { name: 'idx_post_published_created', columns: ['published', 'createdAt'] },
+    { name: 'idx_post_published_created_id', columns: ['published', 'createdAt', 'id'] },
+    { name: 'idx_post_published_category_created_id', columns: ['published', 'category', 'createdAt', 'id'] },
     { name: 'idx_post_category', columns: ['category'] },
     { name: 'idx_post_slug', columns: ['slug'], unique: true },
   ],

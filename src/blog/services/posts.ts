@@ -1,33 +1,19 @@
 import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { systemClock, type Clock } from '../../cache/index.ts';
 import { PostEntity, type PostRow } from '../entities/post.ts';
+import type { NewPost, Post, PostInput, PostPage } from './post-shapes.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { nestingProblem } from '../markdown-nesting.ts';
 import { authorCategories, authorList, type AuthorListFilter, type AuthorListPage } from './author-list.ts';
+import { PublishedListing } from './listing.ts';
+import { insertPosts } from './post-inserts.ts';
 import type { CacheOutbox, OutboxEntry } from './outbox.ts';
 import { freeSlug, slugify } from './slugs.ts';
 import { isUniqueViolation, writeTransaction } from './write-transactions.ts';
 
 export { slugify } from './slugs.ts';
+export type { NewPost, Post, PostInput, PostPage } from './post-shapes.ts';
 
-/** A post as the rest of the blog sees it. */
-export type Post = PostRow;
-
-/** What the author submits for a post. */
-export interface PostInput {
-  title: string;
-  body: string;
-  category: string;
-  published: boolean;
-}
-
-/** One page of posts. `pages` is at least 1, so an empty blog still has page 1. */
-export interface PostPage {
-  posts: Post[];
-  page: number;
-  pages: number;
-  total: number;
-}
 
 /** What decides which cached pages show a post. */
 export type PostFacts = Pick<Post, 'title' | 'category' | 'published' | 'createdAt'>;
@@ -49,14 +35,6 @@ export interface PostWriteHook {
   tagsFor(changes: readonly PostChange[]): string[];
   /** Records the tags inside the write's transaction and delivers them after the commit. */
   outbox: CacheOutbox;
-}
-
-/** A post to create in a batch, with its slug already chosen (free) and optionally its id. */
-export interface NewPost {
-  input: PostInput;
-  createdAt: Date;
-  slug: string;
-  id?: number;
 }
 
 /** A stored post to replace in a batch with new fields. */
@@ -96,8 +74,6 @@ export function validatePostInput(
   return { ok: true, input: { ...values, published } };
 }
 
-/** Rows per INSERT statement of a batch (9 parameters each, far below every driver's limit). */
-const INSERT_ROWS = 100;
 /**
  * Attempts of a write that lost a race for a slug (PostgreSQL: two creates picked the same
  * suffix). Each round of a race is won by one of its writes, so N creates of one title at the
@@ -112,6 +88,7 @@ const SLUG_ATTEMPTS = 10;
  */
 export class PostService {
   private readonly repo: Repository<PostRow>;
+  private readonly listing: PublishedListing;
 
   constructor(
     private readonly db: DataSource,
@@ -120,19 +97,16 @@ export class PostService {
     private readonly hook?: PostWriteHook,
   ) {
     this.repo = db.getRepository(PostEntity);
+    this.listing = new PublishedListing(db);
   }
 
-  /** Published posts, newest first, `perPage` a page, optionally of one category. */
-  async listPublished(opts: { page: number; perPage?: number; category?: string }): Promise<PostPage> {
-    const perPage = opts.perPage ?? 10;
-    const where = opts.category === undefined ? { published: true } : { published: true, category: opts.category };
-    const [posts, total] = await this.repo.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: (opts.page - 1) * perPage,
-      take: perPage,
-    });
-    return { posts, page: opts.page, pages: Math.max(1, Math.ceil(total / perPage)), total };
+  /**
+   * Published posts, newest first, `perPage` a page, optionally of one category; past the last
+   * page, no posts (known from the count alone). Costs about the same at any page and any number
+   * of posts (see PublishedListing).
+   */
+  listPublished(opts: { page: number; perPage?: number; category?: string }): Promise<PostPage> {
+    return this.listing.page({ page: opts.page, perPage: opts.perPage ?? 10, category: opts.category });
   }
 
   /** Every post, drafts included, newest first (the author's list). */
@@ -250,46 +224,26 @@ export class PostService {
       ...creates.map((c) => ({ id: c.id ?? null, before: null, after: { ...c.input, createdAt: c.createdAt } })),
       ...replaces.map((r) => ({ id: r.before.id, before: r.before, after: { ...r.input, createdAt: r.createdAt } })),
     ];
-    const postgres = this.db.options.type === 'postgres';
-    // TypeORM writes DEFAULT for a PostgreSQL serial column whatever the value: rows with an id are inserted by hand.
-    const byHand = postgres ? creates.filter((c) => c.id !== undefined) : [];
-    const built = postgres ? creates.filter((c) => c.id === undefined) : creates;
+    const explicitIds = this.db.options.type === 'postgres' && creates.some((c) => c.id !== undefined);
     await this.write(async (manager, announce) => {
       await announce(changes);
-      for (let i = 0; i < built.length; i += INSERT_ROWS) {
-        const rows = built.slice(i, i + INSERT_ROWS).map((c) => ({ ...c.input, id: c.id, slug: c.slug, createdAt: c.createdAt, updatedAt: now, version: 1 }));
-        await manager.createQueryBuilder().insert().into(PostEntity).values(rows).updateEntity(false).execute();
-      }
-      for (const c of byHand) {
-        await manager.query(
-          'INSERT INTO post (id, title, slug, category, body, published, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)',
-          [c.id, c.input.title, c.slug, c.input.category, c.input.body, c.input.published, c.createdAt.toISOString(), now.toISOString()],
-        );
-      }
+      await insertPosts(manager, creates, now);
       const repo = manager.getRepository(PostEntity);
       for (const r of replaces) {
         const fields = { ...r.input, slug: r.slug, createdAt: r.createdAt, updatedAt: now, version: r.before.version + 1 };
         const result = await repo.update({ id: r.before.id, version: r.before.version }, fields);
         if (result.affected !== 1) throw new ConflictError(`Post ${r.before.id} ("${r.before.title}") changed during the import`);
       }
-      if (byHand.length > 0) {
+      if (explicitIds) {
         // Ids given explicitly leave the sequence behind; the next post must not collide with them.
         await manager.query(`SELECT setval(pg_get_serial_sequence('post', 'id'), (SELECT MAX(id) FROM post))`);
       }
     });
   }
 
-  /** Categories of published posts with their counts, by name. */
-  async categories(): Promise<{ name: string; count: number }[]> {
-    const rows: { name: string; count: string | number }[] = await this.repo
-      .createQueryBuilder('p')
-      .select('p.category', 'name')
-      .addSelect('COUNT(*)', 'count')
-      .where('p.published = :published', { published: true })
-      .groupBy('p.category')
-      .orderBy('p.category', 'ASC')
-      .getRawMany();
-    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  /** Categories of published posts with their counts, by name (from the kept counts: no scan). */
+  categories(): Promise<{ name: string; count: number }[]> {
+    return this.listing.categories();
   }
 
   /** Every category in use, drafts included, by name: the editor offers them. */
