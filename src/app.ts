@@ -3,7 +3,7 @@ import type { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
-import { BlogCache, type CachedRoute } from './blog/caching.ts';
+import { BlogCaching, type CachedRoute } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
 import { apiRoutes } from './blog/routes/api.ts';
 import { authRoutes, staleAuthForms } from './blog/routes/auth.ts';
@@ -97,12 +97,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const purger = httpPurger(config, logger, metrics, toolbar);
   // Every post write records its tags in the outbox and invalidates (and purges) after commit (src/blog/writes.ts).
   const { posts, outbox } = wirePostWrites(deps.dataSource, { cache, purger, clock, logger, afterCommit: crashAfterCommit(config) });
-  const pages = new BlogCache(cache, posts, rendering, { logger, purger });
+  const pages = new BlogCaching(cache, posts, rendering, { logger, purger });
   const loginCsrf = new LoginCsrf({ secret: config.sessionSecret, clock, secure: config.secureCookies });
   const loginAttempts = deps.loginAttempts ?? createLoginAttemptStore(config.session, { dataSource: deps.dataSource, clock, logger });
   const throttle = new LoginThrottle({ ...LOGIN_THROTTLE, store: loginAttempts, clock });
   const users = new UserService(deps.dataSource, { hasher: deps.passwords, logger });
-  app.context.services = { posts, users, pages, rendering, outbox, loginThrottle: throttle };
+  app.context.services = { posts, users, caching: pages, rendering, outbox, loginThrottle: throttle };
   app.context.render = pageRenderer(config, cache, toolbar, statics);
 
   app.use(outermostFrame(config, metrics, pages, toolbar));
@@ -137,7 +137,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
  * The one outermost middleware: the request normalised once, the headers and personal rule of
  * every response, metrics, the page cache's early answers and the toolbar (src/cache/koa/request-frame.ts).
  */
-function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCache, toolbar: Toolbar): Middleware {
+function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCaching, toolbar: Toolbar): Middleware {
   return requestFrame({
     headers: securityHeadersFor(config.siteUrl),
     // Before anything reads the client's address, scheme or host.

@@ -14,7 +14,7 @@ export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'api
 /** Wraps a page's handler in the page's caching; what the route factories take (`pageRoutes({ cached })`). */
 export type CachedRoute = (name: CachedPage, handler: Middleware) => Middleware;
 
-/** Options of {@link BlogCache}. */
+/** Options of {@link BlogCaching}. */
 export interface BlogCacheOptions {
   /** Where a failed background render of a page is logged (default: the app's `error` event). */
   logger?: Logger;
@@ -82,7 +82,7 @@ interface BodyVersion {
 }
 
 /** The blog's use of the cache: which pages are cached, for how long, and what invalidates them. */
-export class BlogCache {
+export class BlogCaching {
   /**
    * The sidebar's data, memoized and tagged `sidebar`: the one place the sidebar is cached besides
    * the pages that embed it (each tagged `sidebar` too). A page miss then costs one lookup instead

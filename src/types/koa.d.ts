@@ -1,5 +1,5 @@
 // Kiln's additions to Koa's context, declared once for every middleware and route.
-import type { BlogCache } from '../blog/caching.ts';
+import type { BlogCaching } from '../blog/caching.ts';
 import type { PostRendering } from '../blog/post-rendering.ts';
 import type { CacheOutbox } from '../blog/services/outbox.ts';
 import type { PostService } from '../blog/services/posts.ts';
@@ -38,7 +38,7 @@ export interface BlogServices {
   posts: PostService;
   users: UserService;
   /** The blog's cached pages and memoized pieces. */
-  pages: BlogCache;
+  caching: BlogCaching;
   /** Post bodies and excerpts as readers see them, even when their Markdown cannot be rendered. */
   rendering: PostRendering;
   /** Post writes' pending invalidations; the server sweeps it (src/server.ts). */

@@ -209,7 +209,7 @@ describe('the sidebar', () => {
   it('is cached once, as memoized data inside the cached pages, never as a fragment of its own', async () => {
     const t = await startTestApp({ env: { CACHE_TYPE: 'memory' }, demo: true });
     try {
-      const cache = t.app.context.services.pages.cache;
+      const cache = t.app.context.services.caching.cache;
       for (const path of ['/', '/about', '/category/koa']) await t.request().get(path).expect(200);
       const { origins } = await cache.stats();
       expect(origins.fragment.sets + origins.fragment.hits + origins.fragment.misses).toBe(0);
@@ -245,7 +245,7 @@ describe('POST /api/v1/preview', () => {
   });
 
   it('answers bad bodies with JSON 400 and 413, and caches none of them', async () => {
-    const setsBefore = (await t.app.context.services.pages.cache.stats()).origins.direct.sets;
+    const setsBefore = (await t.app.context.services.caching.cache.stats()).origins.direct.sets;
     for (const body of [{ markdown: 5 }, { markdown: 'x', bypass: 'yes' }, [], { nothing: true }]) {
       const res = await preview(body).expect(400);
       expect(res.body.error.status).toBe(400);
@@ -258,7 +258,7 @@ describe('POST /api/v1/preview', () => {
       .send('{"markdown": ')
       .expect(400);
     await preview({ markdown: 'x'.repeat(100_001) }).expect(413);
-    expect((await t.app.context.services.pages.cache.stats()).origins.direct.sets).toBe(setsBefore);
+    expect((await t.app.context.services.caching.cache.stats()).origins.direct.sets).toBe(setsBefore);
   });
 
   it('refuses a request without the CSRF token', async () => {

@@ -46,7 +46,7 @@ describe('a post page', () => {
   it('never serves HTML an older renderer memoized in the shared cache (the key carries the renderer version)', async () => {
     const post = await t.addPost({ title: 'Memo post', body: '# Heading\n\nText.' });
     // What the previous release stored for this post version under its key: the body with an h1.
-    const { cache } = t.app.context.services.pages;
+    const { cache } = t.app.context.services.caching;
     const version = await cache.tagVersion(memoVersionTag('postHtml'));
     if (version === undefined) throw new Error('no memo version');
     const oldKey = memoKey('postHtml', version, [{ cacheId: `${post.id}@${post.version}@${post.updatedAt.getTime()}` }]);

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { renderMarkdown } from '../../src/blog/markdown.ts';
 import { PostRendering, type PostBody } from '../../src/blog/post-rendering.ts';
-import { memoryLogger } from '../support/app.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 vi.mock('../../src/blog/markdown.ts', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/blog/markdown.ts')>();
@@ -15,12 +15,12 @@ const DEEP = `Intro <b>&\n\n${'> '.repeat(40)}deep`;
 
 describe('PostRendering.html()', () => {
   it('renders Markdown that can be rendered', () => {
-    const rendering = new PostRendering(memoryLogger());
+    const rendering = new PostRendering(new MemoryLogger());
     expect(rendering.html(post('Hello **you**'))).toBe('<p>Hello <strong>you</strong></p>\n');
   });
 
   it('gives a notice and the escaped Markdown when it cannot render, logged and rendered once per version', () => {
-    const logger = memoryLogger();
+    const logger = new MemoryLogger();
     const rendering = new PostRendering(logger);
     const before = renders.mock.calls.length;
     const html = rendering.html(post(DEEP));
@@ -45,7 +45,7 @@ describe('PostRendering.html()', () => {
 
 describe('PostRendering.excerpt()', () => {
   it('falls back to the bare text, and shares one log line per version with html()', () => {
-    const logger = memoryLogger();
+    const logger = new MemoryLogger();
     const rendering = new PostRendering(logger);
     expect(rendering.excerpt(post(DEEP, { id: 8 }))).toBe('Intro & deep');
     rendering.html(post(DEEP, { id: 8 }));

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/cache/cache.ts';
 import type { AnyBackend } from '../../src/cache/backends/capabilities.ts';
 import { systemClock, type CacheBackend, type Clock } from '../../src/cache/types.ts';
-import { FakeClock, uniquePrefix } from './helpers.ts';
+import { uniquePrefix } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 /** What the contract suite passes to a backend factory. */
 export interface ContractFactoryOptions {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BreakerOpenError, CircuitBreaker, withBreaker, type BreakerState } from '../../src/cache/distributed/breaker.ts';
 import type { CacheBackend, Seconds } from '../../src/cache/types.ts';
 import { ControllableBackend } from '../support/controllable-backend.ts';
-import { FakeClock } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 function setup(options: { failureThreshold?: number; openMs?: number } = {}) {
   const clock = new FakeClock();

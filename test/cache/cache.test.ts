@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheBackend, CacheEvent, Seconds } from '../../src/cache/types.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
+import { FlakyBackend } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 function setup(options: { jitter?: number; random?: () => number; defaultTimeout?: Seconds } = {}) {
   const clock = new FakeClock();

@@ -10,7 +10,8 @@ import { measureInvalidationLag, startKilnFleet, type KilnFleet } from '../suppo
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
 import { coherenceSuite } from './coherence-suite.ts';
-import { MemoryLogger, uniquePrefix } from './helpers.ts';
+import { uniquePrefix } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 import { MemoryBus, type BusLink } from './near-helpers.ts';
 
 const sharedUp = await requireRedis();

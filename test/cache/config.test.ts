@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
 import { createBackend, createCache } from '../../src/cache/config/create.ts';
 import { parseSize } from '../../src/cache/config/env.ts';
-import { MemoryLogger } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 const dev = { nodeEnv: 'development' };
 

@@ -9,7 +9,8 @@ import type { CacheLock } from '../../src/cache/types.ts';
 import { readPage, startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
-import { FakeClock, uniquePrefix } from './helpers.ts';
+import { uniquePrefix } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 const sharedUp = await requireRedis();
 const canSpawn = await requireRedisServerBinary();

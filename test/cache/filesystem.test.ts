@@ -6,7 +6,7 @@ import { FilesystemBackend } from '../../src/cache/backends/filesystem.ts';
 import { normalizeBackend } from '../../src/cache/backends/normalize.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { backendContract } from './backend-contract.ts';
-import { FakeClock } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 function freshDir(): string {
   return mkdtempSync(join(tmpdir(), 'kiln-fs-cache-'));

@@ -1,10 +1,6 @@
 import type { CacheBackend } from '../../src/cache/types.ts';
 import { ControllableBackend } from '../support/controllable-backend.ts';
 
-// The shared helpers under the names the library's tests import them by.
-export { FakeClock } from '../support/fake-clock.ts';
-export { MemoryLogger } from '../support/memory-logger.ts';
-
 /** The fail-open tests' backend: a {@link ControllableBackend} named `flaky` over `inner`, switched by `failing`. */
 export class FlakyBackend extends ControllableBackend {
   constructor(inner: CacheBackend) {

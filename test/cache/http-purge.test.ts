@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpPurger, purgeOpEvent, type HttpPurgeOptions, type PurgeEvent, type PurgeTimers } from '../../src/cache/http-purge.ts';
 import { freePort } from '../support/children.ts';
-import { MemoryLogger } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 /** A cache that records every purge it gets and answers as `answer` says (default: 200 with a count). */
 class PurgeCache {

@@ -8,7 +8,8 @@ import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/
 import { createBackend } from '../../src/cache/config/create.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
 import { backendContract } from './backend-contract.ts';
-import { FakeClock, MemoryLogger } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 import { CountingRemote, MemoryBus, type BusLink } from './near-helpers.ts';
 
 const sharedUp = await requireRedis();

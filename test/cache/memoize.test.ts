@@ -3,7 +3,7 @@ import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { memoVersionTag, tagKey } from '../../src/cache/keys.ts';
 import type { CacheEvent } from '../../src/cache/types.ts';
-import { FakeClock } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 function setup() {
   const clock = new FakeClock();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend, MemoryStore, OFF_HEAP_MIN_LENGTH } from '../../src/cache/backends/memory.ts';
 import { backendContract } from './backend-contract.ts';
-import { FakeClock } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 // One store per test, shared by the backends a test makes, so prefix isolation is a real test.
 let store = new MemoryStore();

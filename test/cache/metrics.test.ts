@@ -12,7 +12,9 @@ import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
 import { requestFrame } from '../../src/cache/koa/request-frame.ts';
 import { Counter, escapeLabelValue, Histogram } from '../../src/cache/metrics/registry.ts';
 import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
+import { FlakyBackend } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 function setup(wrap: (backend: MemoryBackend, clock: FakeClock) => CacheBackend = (b) => b) {
   const clock = new FakeClock();

@@ -2,7 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../src/cache/backends/memory.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheEvent } from '../../src/cache/types.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from './helpers.ts';
+import { FlakyBackend } from './helpers.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 /** A memory cache whose backend can be told to fail its next deletes. */
 function peekable() {

@@ -9,7 +9,8 @@ import { startRedisCluster, type RedisClusterSetup } from '../support/redis-topo
 import { requireBinary, requireRedisServerBinary } from '../support/services.ts';
 import { backendContract } from './backend-contract.ts';
 import { coherenceSuite } from './coherence-suite.ts';
-import { MemoryLogger, uniquePrefix } from './helpers.ts';
+import { uniquePrefix } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 const canSpawn = (await requireRedisServerBinary()) && (await requireBinary('redis-cli', 'install redis-tools'));
 const FULL = process.env.KILN_FULL === '1';

@@ -5,7 +5,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
 import { waitUntil } from '../support/wait.ts';
-import { MemoryLogger } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 // Every scenario runs on a private redis-server: the shared one is never stopped or frozen.
 const canSpawn = await requireRedisServerBinary();

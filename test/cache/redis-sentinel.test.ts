@@ -10,7 +10,8 @@ import { requireRedisServerBinary } from '../support/services.ts';
 import { waitUntil } from '../support/wait.ts';
 import { backendContract } from './backend-contract.ts';
 import { coherenceSuite } from './coherence-suite.ts';
-import { MemoryLogger, uniquePrefix } from './helpers.ts';
+import { uniquePrefix } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 const canSpawn = await requireRedisServerBinary();
 const FULL = process.env.KILN_FULL === '1';

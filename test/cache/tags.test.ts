@@ -4,7 +4,8 @@ import { normalizeBackend } from '../../src/cache/backends/normalize.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { tagKey } from '../../src/cache/keys.ts';
 import { TagStore } from '../../src/cache/tags.ts';
-import { FlakyBackend, MemoryLogger } from './helpers.ts';
+import { FlakyBackend } from './helpers.ts';
+import { MemoryLogger } from '../support/memory-logger.ts';
 
 function setup() {
   const backend = new MemoryBackend();

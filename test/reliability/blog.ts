@@ -53,7 +53,7 @@ export const READER_FORBIDDEN = ['class="error-page"', 'action="/logout"', 'name
 /** Closes a test app and its cache (whose Redis client would otherwise keep reconnecting). */
 export async function closeApp(t: TestApp | undefined): Promise<void> {
   if (!t) return;
-  await t.app.context.services.pages.cache.close();
+  await t.app.context.services.caching.cache.close();
   await t.close();
 }
 

@@ -37,7 +37,7 @@ describe('reader pages under other spellings of their paths', () => {
 
   it('answers every other spelling 404, from neither the page front nor the page cache, and stores nothing', async () => {
     for (const page of pages) expect((await rawTarget(port(t), page)).status, page).toBe(200);
-    const front = t.app.context.services.pages.pageCache.prepared;
+    const front = t.app.context.services.caching.pageCache.prepared;
     const prepared = front?.size;
     const written = recordWrites(cacheOf(t));
     const targets = pages.flatMap((page) => pathVariants(page, SITE_URL).map((target) => ({ page, target })));

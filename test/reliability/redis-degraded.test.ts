@@ -97,7 +97,7 @@ describe.skipIf(!canSpawn).each(FAULTS)('Redis $name under load', (fault) => {
     await fault.before?.(client);
     await warm(t, paths);
     const errors: string[] = [];
-    t.app.context.services.pages.cache.events.on('op', (event: { error?: string }) => {
+    t.app.context.services.caching.cache.events.on('op', (event: { error?: string }) => {
       if (event.error) errors.push(event.error);
     });
 

@@ -12,7 +12,7 @@ export const ERROR_MARKERS = ['class="error-page"', '{"error":{'] as const;
 
 /** The cache of a test app. */
 export function cacheOf(t: TestApp): Cache {
-  return t.app.context.services.pages.cache;
+  return t.app.context.services.caching.cache;
 }
 
 /**

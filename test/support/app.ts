@@ -34,14 +34,6 @@ export const TEST_PASSWORDS = new PasswordHasher({ N: 2 ** 10, r: 8, p: 1 });
 /** The time a test app's clock starts at (posts are dated from it). */
 export const TEST_APP_START = Date.UTC(2026, 0, 15, 12, 0, 0);
 
-// The shared helpers under the names the blog's tests import them by.
-export { FakeClock };
-
-/** A logger that keeps what it is told, for assertions. */
-export function memoryLogger(): MemoryLogger {
-  return new MemoryLogger();
-}
-
 /** The database the suites run on: `KILN_TEST_DATABASE=postgres` (vitest's postgres project) or SQLite. */
 export const TEST_DATABASE: 'sqlite' | 'postgres' = (() => {
   const named = process.env.KILN_TEST_DATABASE?.trim() || 'sqlite';

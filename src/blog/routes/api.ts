@@ -49,7 +49,7 @@ export async function onePost(ctx: Context): Promise<void> {
     createdAt: post.createdAt.toISOString(),
     updatedAt: post.updatedAt.toISOString(),
     excerpt: ctx.services.rendering.excerpt(post),
-    html: await ctx.services.pages.postHtml(post),
+    html: await ctx.services.caching.postHtml(post),
   };
 }
 
@@ -76,7 +76,7 @@ export async function previewPost(ctx: Context): Promise<void> {
     return;
   }
   let rendered = false;
-  const html = await ctx.services.pages.cache.getOrSet(
+  const html = await ctx.services.caching.cache.getOrSet(
     makeKey('preview', createHash('sha256').update(markdown).digest('hex')),
     () => {
       rendered = true;
@@ -98,7 +98,7 @@ function previewHtml(ctx: Context, markdown: string): string {
   }
 }
 
-/** The JSON API under /api/v1 (published posts only); `cached` puts the reads behind their caching (`BlogCache.page`). */
+/** The JSON API under /api/v1 (published posts only); `cached` puts the reads behind their caching (`BlogCaching.page`). */
 export function apiRoutes(options: { cached?: CachedRoute } = {}): Router {
   const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter('/api/v1');

@@ -76,7 +76,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
     }
     await deps.throttle.succeeded(ctx.ip);
     await signIn(ctx, author);
-    await ctx.services.pages.sessionChanged();
+    await ctx.services.caching.sessionChanged();
     deps.loginCsrf.clear(ctx);
     ctx.status = 303;
     ctx.redirect(afterSignIn(ctx, next));
@@ -84,7 +84,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
 
   router.post('logout', '/logout', async (ctx) => {
     signOut(ctx);
-    await ctx.services.pages.sessionChanged();
+    await ctx.services.caching.sessionChanged();
     ctx.status = 303;
     ctx.redirect('/');
   });

@@ -60,14 +60,14 @@ export function feedHandler(siteUrl: string) {
   return async function feed(ctx: Context): Promise<void> {
     const posts = await ctx.services.posts.feed(FEED_SIZE);
     const items = await Promise.all(
-      posts.map(async (post) => ({ post, summary: ctx.services.rendering.excerpt(post), html: await ctx.services.pages.postHtml(post) })),
+      posts.map(async (post) => ({ post, summary: ctx.services.rendering.excerpt(post), html: await ctx.services.caching.postHtml(post) })),
     );
     ctx.type = 'application/atom+xml; charset=utf-8';
     ctx.body = atomFeed(items, siteUrl);
   };
 }
 
-/** The feed route; `cached` puts its handler behind its caching (`BlogCache.page`), default none. */
+/** The feed route; `cached` puts its handler behind its caching (`BlogCaching.page`), default none. */
 export function feedRoutes(options: { siteUrl: string; cached?: CachedRoute }): Router {
   const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter();

@@ -30,7 +30,7 @@ export async function postPage(ctx: Context): Promise<void> {
   await ctx.render('pages/post.njk', {
     title: post.title,
     post,
-    html: await ctx.services.pages.postHtml(post),
+    html: await ctx.services.caching.postHtml(post),
     sidebar: await loadSidebar(ctx),
   });
 }
@@ -57,7 +57,7 @@ export async function aboutPage(ctx: Context): Promise<void> {
   await ctx.render('pages/about.njk', { title: 'About', sidebar: await loadSidebar(ctx) });
 }
 
-/** The reader pages; `cached` puts each handler behind its caching (`BlogCache.page`), default none. */
+/** The reader pages; `cached` puts each handler behind its caching (`BlogCaching.page`), default none. */
 export function pageRoutes(options: { cached?: CachedRoute } = {}): Router {
   const cached: CachedRoute = options.cached ?? ((_name, handler) => handler);
   const router = createRouter();

@@ -38,5 +38,5 @@ export function paginate(result: PostPage, basePath: string): Pagination {
 
 /** Loads the sidebar for a reader page (rendered by views/partials/sidebar.njk), memoized. */
 export function loadSidebar(ctx: Context): Promise<Sidebar> {
-  return ctx.services.pages.sidebar();
+  return ctx.services.caching.sidebar();
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoginAttemptStore } from '../../../src/blog/services/login-attempts.ts';
-import { FakeClock } from '../../support/app.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 /** Two stores over the same storage (two Kiln processes, in effect) and the clock they share. */
 export interface LoginAttemptPair {

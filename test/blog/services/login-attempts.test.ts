@@ -8,7 +8,8 @@ import { DatabaseLoginAttempts } from '../../../src/blog/services/login-attempts
 import { RedisLoginAttempts } from '../../../src/blog/services/redis-login-attempts.ts';
 import { createLoginAttemptStore } from '../../../src/blog/services/session-stores.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { FakeClock, TEST_DATABASE, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { TEST_DATABASE, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { loginAttemptContract } from './login-attempt-contract.ts';
 
 const WINDOW = 15 * 60_000;

@@ -10,7 +10,8 @@ import { ConflictError } from '../../../src/blog/errors.ts';
 import { CacheOutbox, type Invalidate } from '../../../src/blog/services/outbox.ts';
 import { PostService, type PostInput } from '../../../src/blog/services/posts.ts';
 import { waitUntil } from '../../support/wait.ts';
-import { memoryLogger, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { testDatabase, type TestDatabase } from '../../support/app.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 let dir: string;
 let db: TestDatabase;
@@ -31,7 +32,7 @@ function listener(answer = true): Invalidate & { calls: string[][]; answer: bool
 }
 
 function wired(invalidate: Invalidate | null, extra: { afterCommit?: () => void; sweepMs?: number } = {}) {
-  const outbox = new CacheOutbox(ds, { invalidate, logger: memoryLogger(), ...extra });
+  const outbox = new CacheOutbox(ds, { invalidate, logger: new MemoryLogger(), ...extra });
   return { outbox, posts: new PostService(ds, undefined, { tagsFor: postChangeTags, outbox }) };
 }
 

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLoginAttempts } from '../../../src/blog/services/redis-login-attempts.ts';
-import { FakeClock, memoryLogger } from '../../support/app.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../../support/services.ts';
 import { loginAttemptContract } from './login-attempt-contract.ts';
 
@@ -66,7 +67,7 @@ describe.skipIf(!redisUp)('RedisLoginAttempts on the shared Redis', () => {
 
 describe('RedisLoginAttempts without a reachable Redis', () => {
   it('rejects hit() (a login is refused, never evaluated uncounted) and warns once', async () => {
-    const logger = memoryLogger();
+    const logger = new MemoryLogger();
     // Port 1 on loopback: nothing listens there, so every connection is refused at once.
     const store = new RedisLoginAttempts({ url: 'redis://127.0.0.1:1', prefix: 'kiln-test:attempts:', logger, commandTimeoutMs: 500 });
     try {

@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../../../src/blog/services/redis-sessions.ts';
-import { FakeClock, loginRaw, memoryLogger, startTestApp, type TestApp } from '../../support/app.ts';
+import { loginRaw, startTestApp, type TestApp } from '../../support/app.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../../support/services.ts';
 import { sessionStoreContract } from './session-store-contract.ts';
 
@@ -81,7 +83,7 @@ describe.skipIf(!redisUp)('RedisSessionStore on the shared Redis', () => {
 
 describe('RedisSessionStore without a reachable Redis', () => {
   it('get() answers "no session" with one warning; set() and destroy() reject', async () => {
-    const logger = memoryLogger();
+    const logger = new MemoryLogger();
     // Port 1 on loopback: nothing listens there, so every connection is refused at once.
     const store = new RedisSessionStore({ url: 'redis://127.0.0.1:1', prefix: 'kiln-test:sess:', logger, commandTimeoutMs: 500 });
     try {

@@ -8,7 +8,8 @@ import { RedisSessionStore } from '../../../src/blog/services/redis-sessions.ts'
 import { createSessionStore } from '../../../src/blog/services/session-stores.ts';
 import { DatabaseSessionStore } from '../../../src/blog/services/sessions.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { FakeClock, TEST_DATABASE, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { TEST_DATABASE, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { sessionStoreContract } from './session-store-contract.ts';
 
 // Two DataSources on one database stand for two Kiln processes.

@@ -10,7 +10,7 @@ import { csrfFrom, login, loginRaw, startTestApp, type TestApp } from '../../sup
 
 /** The pages prepared for early answers by a test app. */
 function preparedOf(t: TestApp): PreparedPages {
-  const prepared = t.app.context.services.pages.pageCache.prepared;
+  const prepared = t.app.context.services.caching.pageCache.prepared;
   if (!prepared) throw new Error('the blog answers nothing early');
   return prepared;
 }

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/blog/db.ts';
 import { DatabaseLoginAttempts } from '../../../src/blog/services/login-attempts.ts';
 import { LoginThrottle, clientKey } from '../../../src/blog/web/throttle.ts';
-import { FakeClock, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { testDatabase, type TestDatabase } from '../../support/app.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 describe('LoginThrottle.attempt()', () => {
   let dir: string;

@@ -23,7 +23,7 @@ describe('the dev toolbar of the blog', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ env: { CACHE_TYPE: 'memory', KILN_TOOLBAR: '1' } });
-    written = recordWrites(t.app.context.services.pages.cache);
+    written = recordWrites(t.app.context.services.caching.cache);
     await t.addPost({ title: 'Public post' });
     author = t.request();
     const csrf = await login(author);

@@ -7,7 +7,9 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView, type CacheViewOptions } from '../../../src/cache/koa/page-cache/view.ts';
 import type { CacheEvent } from '../../../src/cache/types.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
+import { FlakyBackend } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /** What a test handler gets: the context and the number of this render (1 for the first). */
 export type PageHandler = (ctx: Context, render: number) => void | Promise<void>;

@@ -8,7 +8,9 @@ import { createPageCache, type PageCache, type PageViewOptions } from '../../../
 import type { PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
 import { requestFrame, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
 import type { CacheBackend } from '../../../src/cache/types.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
+import { FlakyBackend } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /** The prepared pages of a page cache made with early answers. */
 function preparedOf(pages: PageCache): PreparedPages {

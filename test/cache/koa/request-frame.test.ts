@@ -6,7 +6,8 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache } from '../../../src/cache/koa/page-cache/page-cache.ts';
 import { requestFrame, type EarlyAnswers, type RequestFrameOptions, type RequestInspector, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
-import { FakeClock, MemoryLogger } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /**
  * A Koa app with the request frame first, an inner error handler and a counter of requests that

@@ -6,7 +6,8 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
 import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
-import { FakeClock, MemoryLogger } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /**
  * A page the page cache stores for readers tells a shared HTTP cache (Varnish, a CDN) to keep it

@@ -13,7 +13,7 @@ import {
   storedPageOf,
   type StoredHeader,
 } from '../../../src/cache/koa/page-cache/stored-page.ts';
-import { MemoryLogger } from '../helpers.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 const headers: StoredHeader[] = [
   ['content-type', 'text/html; charset=utf-8'],

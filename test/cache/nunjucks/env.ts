@@ -3,7 +3,9 @@ import { Cache } from '../../../src/cache/cache.ts';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { FragmentCacheExtension } from '../../../src/cache/nunjucks/fragment-tag.ts';
 import { renderTemplate } from '../../../src/cache/nunjucks/render.ts';
-import { FakeClock, FlakyBackend, MemoryLogger } from '../helpers.ts';
+import { FlakyBackend } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /** The blog's delimiters: blocks `<% %>`, variables `{{ }}`, comments `<# #>`. */
 export const BLOG_TAGS = {

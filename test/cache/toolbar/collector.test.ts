@@ -3,7 +3,8 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { fragmentKey } from '../../../src/cache/keys.ts';
 import { RequestCollector } from '../../../src/cache/toolbar/collector.ts';
-import { FakeClock, MemoryLogger } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 function setup(options: ConstructorParameters<typeof RequestCollector>[0] = {}) {
   const clock = new FakeClock();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LOOPBACK_IPS } from '../../../src/cache/koa/client-address.ts';
 import { TOOLBAR_TOKEN_HEADER } from '../../../src/cache/toolbar/routes.ts';
 import { ToolbarToken, TOOLBAR_TOKEN_LIFETIME_MS } from '../../../src/cache/toolbar/token.ts';
-import { FakeClock } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { SECRET, SITE, ToolbarApp } from './toolbar-app.ts';
 
 let app: ToolbarApp;

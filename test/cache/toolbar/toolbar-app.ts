@@ -13,7 +13,8 @@ import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar
 import type { ToolbarAssetUrl } from '../../../src/cache/toolbar/inspector.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
 import type { Seconds } from '../../../src/cache/types.ts';
-import { FakeClock, MemoryLogger } from '../helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /** A memory backend that remembers every value written to it, whatever the page cache's format. */
 export class RecordingBackend extends MemoryBackend {
