@@ -6,7 +6,7 @@ import type { TargetResult } from './throughput.ts';
 
 /**
  * BENCHMARKS.md from one run: the command, the machine, every table, the verdict on each of
- * issue 6's targets computed from this run's ratios, and the hand-written notes (bench/notes.md).
+ * the performance targets (BENCHMARKS.md's table) computed from this run's ratios, and the hand-written notes (bench/notes.md).
  */
 
 const MB = 1024 * 1024;
@@ -29,7 +29,7 @@ export function allowedGrowth(maxBytes: number): number {
   return maxBytes * (1 + MEMORY_SLACK_FACTOR) + MEMORY_SLACK_BYTES;
 }
 
-/** One target of issue 6, judged on this run. */
+/** One performance target, judged on this run. */
 export interface Verdict {
   target: string;
   measured: string;
@@ -40,7 +40,7 @@ function row(results: BenchResults, name: string, path: string): TargetResult | 
   return results.rows.find((r) => r.name === name && r.path === path);
 }
 
-/** Issue 6's targets, each judged from this run's figures (undefined: not measured in this run). */
+/** The performance targets, each judged from this run's figures (undefined: not measured in this run). */
 export function verdicts(results: BenchResults): Verdict[] {
   const bare = results.bare;
   const out: Verdict[] = [];
