@@ -15,7 +15,7 @@ export type CachedPage = 'index' | 'post' | 'category' | 'about' | 'feed' | 'api
 export type CachedRoute = (name: CachedPage, handler: Middleware) => Middleware;
 
 /** Options of {@link BlogCaching}. */
-export interface BlogCacheOptions {
+export interface BlogCachingOptions {
   /** Where a failed background render of a page is logged (default: the app's `error` event). */
   logger?: Logger;
   /** The shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS), purged with every invalidation. */
@@ -105,7 +105,7 @@ export class BlogCaching {
     private readonly posts: PostService,
     /** Renders post bodies; one that cannot be rendered becomes a notice, memoized like any page. */
     private readonly rendering: PostRendering,
-    options: BlogCacheOptions = {},
+    options: BlogCachingOptions = {},
   ) {
     this.pageCache = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => !carriesSessionCookie(ctx) } });
     this.logger = options.logger;
