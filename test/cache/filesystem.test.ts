@@ -138,7 +138,7 @@ describe('FilesystemBackend', () => {
   });
 });
 
-describe('FilesystemBackend change stamp: what a settled folder vouches for', () => {
+describe('FilesystemBackend contentVersion(): what a settled folder vouches for', () => {
   let dir: string;
   beforeEach(() => {
     dir = freshDir();

@@ -24,7 +24,7 @@ describe('reader pages under other spellings of their paths', () => {
   });
   afterAll(() => closeApp(t));
 
-  it('serves every reader page at its canonical path, the second time from the page front', async () => {
+  it('serves every reader page at its canonical path, the second time as an early answer', async () => {
     for (const page of pages) {
       const first = await rawTarget(port(t), page);
       expect(first.status, page).toBe(200);
@@ -35,7 +35,7 @@ describe('reader pages under other spellings of their paths', () => {
     for (const other of ['/login', '/healthz', '/static/css/site.css']) expect((await rawTarget(port(t), other)).status, other).toBe(200);
   });
 
-  it('answers every other spelling 404, from neither the page front nor the page cache, and stores nothing', async () => {
+  it('answers every other spelling 404, from neither early answers nor the page cache, and stores nothing', async () => {
     for (const page of pages) expect((await rawTarget(port(t), page)).status, page).toBe(200);
     const front = t.app.context.services.caching.pageCache.prepared;
     const prepared = front?.size;

@@ -46,7 +46,7 @@ describe('public pages for anonymous visitors', () => {
     }
   });
 
-  it('are still answered from the page front, headers and all, without a cookie', async () => {
+  it('are still answered early, headers and all, without a cookie', async () => {
     const miss = await t.request().get('/about').expect(200);
     const hit = await t.request().get('/about').expect(200);
     expect(hit.headers['x-cache']).toBe('HIT');

@@ -11,7 +11,7 @@ import { MemoryLogger } from '../../support/memory-logger.ts';
 
 /**
  * A page the page cache stores for readers tells a shared HTTP cache (Varnish, a CDN) to keep it
- * as long and lists its tags, on every answer: the render, a hit, a hit from the page front.
+ * as long and lists its tags, on every answer: the render, a hit, an early answer.
  */
 function app(options: PageViewOptions = {}, handler: (ctx: Context) => void = () => {}) {
   const clock = new FakeClock();
@@ -34,7 +34,7 @@ const SHARED = { 'cache-control': 'public, max-age=0, s-maxage=1200', xkey: 'lis
 const pick = (headers: Record<string, string>) => ({ 'cache-control': headers['cache-control'], xkey: headers.xkey, 'surrogate-key': headers['surrogate-key'] });
 
 describe('cacheView() shared-cache headers', () => {
-  it('are on the MISS, the HIT and the page front hit of a page stored for readers', async () => {
+  it('are on the MISS, the HIT and the early answer of a page stored for readers', async () => {
     const t = app();
     const miss = await t.http().get('/a');
     const hit = await t.http().get('/a').set('Cookie', 'x=1');

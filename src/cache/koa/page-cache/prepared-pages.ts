@@ -15,8 +15,8 @@ import { readStoredPageRecord, type StoredPage } from './stored-page.ts';
  * page's record (`peek`, else `get`: its tags are checked, a deleted or replaced page falls
  * through, the cache counts the hit) and serves only a record that is still the very page it
  * prepared, and still fresh. Anything else, and every request `eligible` refuses, goes down the
- * whole chain. On a backend with a change stamp, a record the cache already read under the same
- * stamp is answered without reading again (reader.ts), so a hot page costs one check.
+ * whole chain. On a backend with a content version, a record the cache already read under the same
+ * version is answered without reading again (reader.ts), so a hot page costs one check.
  */
 
 /** Options of {@link PreparedPages}. */
