@@ -4,6 +4,7 @@ import type { AnyBackend } from '../../src/cache/backends/capabilities.ts';
 import { systemClock, type CacheBackend, type Clock } from '../../src/cache/types.ts';
 import { uniquePrefix } from './helpers.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** What the contract suite passes to a backend factory. */
 export interface ContractFactoryOptions {
@@ -14,15 +15,6 @@ export interface ContractFactoryOptions {
 }
 
 /** Builds one backend; called once or twice per test (twice for prefix isolation). */
-/** Resolves once `done` says so, checking every 10 ms; fails after `timeoutMs`. */
-async function pollUntil(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await done())) {
-    if (performance.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export type ContractFactory = (opts: ContractFactoryOptions) => Promise<AnyBackend>;
 
 /** Capabilities that change what the suite can expect from a backend. */
@@ -319,7 +311,7 @@ export function backendContract(
           await backend.set('t', 'v', 0.2);
           await backend.set('forever', 'v', 0);
           expect(await backend.get('t')).toBe('v');
-          await pollUntil(async () => (await backend.get('t')) === undefined, 2_000);
+          await waitUntil(async () => (await backend.get('t')) === undefined, { timeoutMs: 2_000, what: 'the 0.2 s entry to expire' });
           expect(await backend.get('t')).toBeUndefined();
           expect(await backend.has('t')).toBe(false);
           expect(await backend.get('forever')).toBe('v');

@@ -3,6 +3,7 @@ import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import type { CacheBackend } from '../../src/cache/types.ts';
 import { uniquePrefix } from './helpers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** Builds one "process" worth of backend (its own connections) for a shared key prefix. */
 export type NodeFactory = (prefix: string) => CacheBackend | Promise<CacheBackend>;
@@ -94,9 +95,8 @@ export function coherenceSuite(name: string, factory: NodeFactory): void {
     it('shows an overwrite (set, setMany, add, incr) to the others as soon as its announcement arrives', async () => {
       const [a, b, c] = await processes(3);
       const seenEverywhere = async (key: string, value: unknown): Promise<void> => {
-        const deadline = Date.now() + 2000;
         for (const reader of [b, c]) {
-          while ((await reader.get(key)) !== value && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+          await waitUntil(async () => (await reader.get(key)) === value, { timeoutMs: 2000, intervalMs: 1, what: `${key} = ${String(value)}` });
           expect(await reader.get(key)).toEqual(value);
         }
       };

@@ -11,6 +11,7 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
 import { uniquePrefix } from './helpers.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const sharedUp = await requireRedis();
 const canSpawn = await requireRedisServerBinary();
@@ -139,11 +140,7 @@ describe.skipIf(!sharedUp)('redisBackend.lock()', () => {
     const [a, b, c] = [backend(prefix), backend(prefix), backend(prefix)];
     const late = await a.lock('k', 20);
     let next = await b.lock('k', 5000);
-    for (let tries = 0; next === undefined && tries < 200; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      next = await b.lock('k', 5000);
-    }
-    expect(next).toBeDefined();
+    await waitUntil(async () => (next ??= await b.lock('k', 5000)) !== undefined, { timeoutMs: 2000, what: 'the 20 ms lock to expire' });
     expect(await late?.release()).toBe(false);
     expect(await c.lock('k', 5000)).toBeUndefined();
     expect(await next?.release()).toBe(true);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpPurger, purgeOpEvent, type HttpPurgeOptions, type PurgeEvent, type PurgeTimers } from '../../src/cache/http-purge.ts';
 import { freePort } from '../support/children.ts';
 import { MemoryLogger } from '../support/memory-logger.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** A cache that records every purge it gets and answers as `answer` says (default: 200 with a count). */
 class PurgeCache {
@@ -117,7 +118,7 @@ describe('HttpPurger.purge()', () => {
     expect(await p.purge(['post:2'])).toEqual({ sent: 0, failed: 1 });
     expect(timers.delays).toEqual([100]);
     timers.fire();
-    await until(() => events.length === 3 && timers.delays.length === 1);
+    await waitUntil(() => events.length === 3 && timers.delays.length === 1);
     expect(timers.delays).toEqual([200]);
     expect(events.map((e) => [e.result, e.attempt, e.tags.join(' ')])).toEqual([
       ['failed', 'first', 'post:1'],
@@ -167,7 +168,7 @@ describe('HttpPurger.purge()', () => {
     await p.purge(['post:1']);
     for (let i = 0; i < 3; i++) {
       timers.fire();
-      await until(() => timers.delays.length > 0 || events.some((e) => e.result === 'abandoned'));
+      await waitUntil(() => timers.delays.length > 0 || events.some((e) => e.result === 'abandoned'));
     }
     await p.idle();
     expect(events.map((e) => [e.attempt, e.result])).toEqual([
@@ -199,9 +200,9 @@ describe('HttpPurger.purge()', () => {
     cache.held = [];
     const { purger: p } = purger({ urls: [url, url, url], concurrency: 2 });
     const purging = p.purge(['lists']);
-    await until(() => cache.inFlight === 2);
+    await waitUntil(() => cache.inFlight === 2);
     cache.release();
-    await until(() => cache.purges.length === 3);
+    await waitUntil(() => cache.purges.length === 3);
     cache.release();
     expect(await purging).toEqual({ sent: 3, failed: 0 });
     expect(cache.maxInFlight).toBe(2);
@@ -269,12 +270,3 @@ describe('purgeOpEvent()', () => {
     });
   });
 });
-
-/** Polls `check` every 5 ms for at most 2 s (the purger's requests are real I/O). */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

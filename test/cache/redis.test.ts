@@ -5,6 +5,7 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { SHARED_REDIS_URL, requireRedis, requireRedisServerBinary } from '../support/services.ts';
 import { backendContract } from './backend-contract.ts';
 import { uniquePrefix } from './helpers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const sharedUp = await requireRedis();
 const canSpawn = await requireRedisServerBinary();
@@ -213,8 +214,7 @@ describe.skipIf(!canSpawn)('redisBackend.clear() on a server without KEYS or FLU
     await cache.clear();
     // MONITOR reports asynchronously; a marker command shows everything before it has arrived.
     await other.echo('clear-done');
-    for (let i = 0; i < 100 && !seen.includes('echo clear-done'); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(seen).toContain('echo clear-done');
+    await waitUntil(() => seen.includes('echo clear-done'), { timeoutMs: 1000, what: 'the marker command in MONITOR' });
     const during = seen.slice(0, seen.indexOf('echo clear-done'));
 
     expect(await other.dbsize()).toBe(1);
