@@ -50,7 +50,8 @@ describe('CacheMetrics cache counters', () => {
     expect(ops({ origin: 'direct', op: 'set', result: 'set' })).toBe(1);
     expect(ops({ origin: 'direct', op: 'get', result: 'hit' })).toBe(1);
     expect(ops({ origin: 'fragment', op: 'get', result: 'hit' })).toBe(1);
-    expect(sample(text, 'kiln_cache_bytes_total', { origin: 'direct', backend: 'memory' })).toBeGreaterThan(0);
+    // The integer 1 is stored as the one byte "1": written once, read back once.
+    expect(sample(text, 'kiln_cache_bytes_total', { origin: 'direct', backend: 'memory' })).toBe(2);
   });
 
   it('keeps a latency histogram per operation whose buckets add up', async () => {
@@ -119,7 +120,8 @@ describe('CacheMetrics cache counters', () => {
     await cache.set('b', 'y');
     const text = await metrics.render();
     expect(sample(text, 'kiln_cache_entries', { backend: 'memory' })).toBe(2);
-    expect(sample(text, 'kiln_cache_stored_bytes', { backend: 'memory' })).toBeGreaterThan(0);
+    // Two bytes per UTF-16 unit of key and stored value: 2 × 2 × (1 + '{"k":1,"v":"x"}'.length).
+    expect(sample(text, 'kiln_cache_stored_bytes', { backend: 'memory' })).toBe(64);
   });
 });
 

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewPost } from '../../src/blog/services/posts.ts';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
+import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
 
 /**
  * The author's post list and a post's code as a person sees them, in Debian's Chromium through
@@ -11,13 +12,8 @@ import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
  * test-artifacts/studio/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/studio/', import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing; CI requires it (apt-get install chromium).`);
-  console.warn(`\n!!!!!!!! ${CHROMIUM} is missing: SKIPPING the admin list end-to-end test (apt-get install chromium to run it). !!!!!!!!\n`);
-}
+const hasChromium = await requireChromium();
 
 const PHONE = { width: 390, height: 844 };
 const LAPTOP = { width: 1280, height: 900 };
@@ -79,7 +75,7 @@ describe.skipIf(!hasChromium)('the author’s post list in Chromium', () => {
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     mkdirSync(ARTIFACTS, { recursive: true });

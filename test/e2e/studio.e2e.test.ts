@@ -1,22 +1,18 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
+import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
 
 /**
  * The author's studio as a new author uses it: a real Kiln (memory cache) on a real HTTP server,
  * driven in Debian's Chromium through playwright-core, at 1280 and 390 px wide.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/studio/', import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing; CI requires it (apt-get install chromium).`);
-  console.warn(`\n!!!!!!!! ${CHROMIUM} is missing: SKIPPING the studio end-to-end test (apt-get install chromium to run it). !!!!!!!!\n`);
-}
+const hasChromium = await requireChromium();
 
 let app: TestApp;
 let browser: Browser;
@@ -96,7 +92,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
     profile = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     main = await newTab(profile);
     mkdirSync(SCREENSHOTS, { recursive: true });

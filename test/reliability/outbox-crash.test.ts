@@ -7,7 +7,7 @@ import supertest from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csrfFrom } from '../support/app.ts';
 import { startServerProcess } from '../support/server-process.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
+import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { editPost } from './blog.ts';
 
 // A crash between a write's commit and its cache invalidation: the real server kills itself
@@ -15,16 +15,13 @@ import { editPost } from './blog.ts';
 // transaction survives it, and the next start replays it before serving, so the pages the
 // persistent cache still holds from before the edit are never served again.
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-outbox-crash-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const PASSWORD = 'outbox crash password';
 
-const CACHES = [
-  { name: 'filesystem', env: (dir: string): Record<string, string> => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(dir, 'cache') }), skip: false },
-  { name: 'redis', env: (): Record<string, string> => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-crash-${randomUUID()}:` }), skip: !redisUp },
-];
+// Caches that outlive the process: the memory cache would forget the old pages with the crash.
+const caches = await pageCacheBackends({ scratch, variants: ['filesystem', 'redis'] });
 
 /** The outbox rows and the post's title, read straight from the SQLite file. */
 function stored(file: string, id: number): { outbox: string[]; title: string } {
@@ -38,7 +35,7 @@ function stored(file: string, id: number): { outbox: string[]; title: string } {
   }
 }
 
-describe.each(CACHES)('a crash between commit and invalidation, on the $name cache', (cache) => {
+describe.each(caches)('a crash between commit and invalidation, on the $name cache', (cache) => {
   it.skipIf(cache.skip)('costs no stale page: the next start replays the invalidation before serving', async () => {
     const dir = join(scratch, randomUUID());
     const file = join(dir, 'kiln.sqlite');
@@ -49,7 +46,7 @@ describe.each(CACHES)('a crash between commit and invalidation, on the $name cac
       SESSION_SECRET: 'a-session-secret-for-the-outbox-crash',
       AUTHOR_USERNAME: 'author',
       AUTHOR_PASSWORD: PASSWORD,
-      ...cache.env(dir),
+      ...cache.env(),
     };
     const crashing = await startServerProcess({ env: { ...env, KILN_TEST_CRASH_AFTER_COMMIT: '1' } });
     let id = 0;

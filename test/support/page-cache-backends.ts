@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Env } from '../../src/config.ts';
 import { SHARED_REDIS_URL, requireRedis } from './services.ts';
 
 /** The cache configurations a blog suite can run on. */
@@ -11,8 +10,8 @@ export interface PageCacheBackend {
   /** The label in test names (`redis alone` for `redis-no-near`). */
   readonly name: string;
   readonly variant: PageCacheVariant;
-  /** A fresh configuration each call: its own cache folder or Redis key prefix. */
-  env(): Env;
+  /** A fresh configuration each call: its own cache folder or Redis key prefix (for an app in this process or a server process). */
+  env(): Record<string, string>;
   /** True when the backend's service is absent outside CI (a loud warning was printed). */
   readonly skip: boolean;
 }
@@ -24,7 +23,7 @@ export interface PageCacheBackendsOptions {
   /** Which configurations, in order (default: memory, filesystem, redis). */
   variants?: readonly PageCacheVariant[];
   /** Variables added to every configuration (an author name, a Redis command timeout…). */
-  env?: Env;
+  env?: Readonly<Record<string, string>>;
 }
 
 const NAMES: Record<PageCacheVariant, string> = {
@@ -42,7 +41,7 @@ export async function pageCacheBackends(options: PageCacheBackendsOptions): Prom
   const variants = options.variants ?? ['memory', 'filesystem', 'redis'];
   const needsRedis = variants.some((variant) => variant.startsWith('redis'));
   const redisUp = needsRedis ? await requireRedis() : false;
-  const cacheEnv = (variant: PageCacheVariant): Env => {
+  const cacheEnv = (variant: PageCacheVariant): Record<string, string> => {
     switch (variant) {
       case 'memory':
         return { CACHE_TYPE: 'memory' };

@@ -8,13 +8,12 @@ import { generatePosts } from '../../../bench/posts-data.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { freePort } from '../../support/children.ts';
 import { startServerProcess } from '../../support/server-process.ts';
-import { SHARED_REDIS_URL, requireRedis } from '../../support/services.ts';
+import { pageCacheBackends } from '../../support/page-cache-backends.ts';
 import { runImport } from './run-import.ts';
 
 // The import is a write like the author's: readers of a running Kiln (a real src/server.ts) see
 // the imported posts on their next request, whichever cache it uses.
 
-const redisUp = await requireRedis();
 const scratch = mkdtempSync(join(tmpdir(), 'kiln-import-live-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -26,11 +25,7 @@ beforeAll(() => writeFileSync(file, JSON.stringify(posts)));
 const DEMO_POSTS = 12;
 const DEMO_DATABASES = 2;
 
-const BACKENDS = [
-  { name: 'memory', env: (): Record<string, string> => ({ CACHE_TYPE: 'memory' }), skip: false },
-  { name: 'filesystem', env: (): Record<string, string> => ({ CACHE_TYPE: 'filesystem', CACHE_DIR: join(scratch, randomUUID()) }), skip: false },
-  { name: 'redis', env: (): Record<string, string> => ({ CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: `kiln-import-${randomUUID()}:` }), skip: !redisUp },
-];
+const backends = await pageCacheBackends({ scratch });
 
 /** What readers must see once the import is visible: page counts, sidebar counts, the feed, the JSON list. */
 function expectations(total: number, databases: number): Record<string, (text: string) => boolean> {
@@ -48,7 +43,7 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-describe.each(BACKENDS)('npm run import beside a running Kiln on the $name cache', (backend) => {
+describe.each(backends)('npm run import beside a running Kiln on the $name cache', (backend) => {
   it.skipIf(backend.skip)(`shows readers the imported posts on their next request${backend.name === 'memory' ? ' (the server sweeps them within 2 s)' : ''}`, async () => {
     const dir = join(scratch, randomUUID());
     const env = { NODE_ENV: 'test', DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`, ...backend.env() };
