@@ -9,14 +9,14 @@ import { ConflictError, NotFoundError } from '../../src/blog/errors.ts';
 import { PostService, slugify, validatePostInput, type PostInput } from '../../src/blog/services/posts.ts';
 import { UserService } from '../../src/blog/services/users.ts';
 import { TEST_DATABASE, TEST_PASSWORDS, testDatabase, type TestDatabase } from '../support/app.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 
 const MIGRATIONS = ['Initial1700000000000', 'SidebarIndex1700000000001', 'LoginAttempts1700000000002', 'CacheOutbox1700000000003', 'UniqueSlugs1700000000004', 'AuthorListIndexes1700000000005', 'PostsAtScale1700000000006'];
 
 let dir: string;
 let db: TestDatabase;
 let ds: DataSource;
-let now: number;
-const clock = { now: () => now };
+let clock: FakeClock;
 const input = (over: Partial<PostInput> = {}): PostInput => ({
   title: 'Hello',
   body: 'Some *text*',
@@ -29,7 +29,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kiln-services-'));
   db = testDatabase(dir);
   ds = await openDatabase(db.url);
-  now = Date.UTC(2026, 0, 1);
+  clock = new FakeClock(Date.UTC(2026, 0, 1));
 });
 afterEach(async () => {
   await ds.destroy();
@@ -85,7 +85,7 @@ describe('PostService', () => {
     const posts = new PostService(ds, clock);
     expect(await posts.listPublished({ page: 1 })).toMatchObject({ posts: [], pages: 1, total: 0 });
     for (let i = 1; i <= 12; i++) {
-      now += 1000;
+      clock.advance(1000);
       await posts.create(input({ title: `Post ${i}` }));
     }
     await posts.create(input({ title: 'Draft', published: false }));
@@ -122,12 +122,12 @@ describe('PostService', () => {
   it('update() bumps the version, keeps the slug and refuses a stale expected version with ConflictError', async () => {
     const posts = new PostService(ds, clock);
     const post = await posts.create(input());
-    now += 5000;
+    clock.advance(5000);
     const { before, after } = await posts.update(post.id, input({ title: 'Edited' }), 1);
     expect(before.title).toBe('Hello');
     // A slug names its post for good (an import finds posts by it), so a new title keeps it.
     expect(after).toMatchObject({ title: 'Edited', slug: 'hello', version: 2 });
-    expect(after.updatedAt.getTime()).toBe(now);
+    expect(after.updatedAt.getTime()).toBe(clock.now());
     await expect(posts.update(post.id, input({ title: 'Lost' }), 1)).rejects.toBeInstanceOf(ConflictError);
     expect((await posts.get(post.id))?.title).toBe('Edited');
     await expect(posts.update(999, input(), 1)).rejects.toBeInstanceOf(NotFoundError);
@@ -169,7 +169,7 @@ describe('post slugs', () => {
 
   it('keep ids given to a batch, and the next post gets a fresh id', async () => {
     const posts = new PostService(ds, clock);
-    await posts.saveBatch({ creates: [{ input: input(), createdAt: new Date(now), slug: 'given', id: 40 }] });
+    await posts.saveBatch({ creates: [{ input: input(), createdAt: new Date(clock.now()), slug: 'given', id: 40 }] });
     expect((await posts.get(40))?.slug).toBe('given');
     expect((await posts.create(input({ title: 'Next' }))).id).toBe(41);
   });
@@ -184,7 +184,7 @@ describe('post slugs', () => {
   it('are made unique by the migration on a database that already has duplicates, oldest post first', async () => {
     await undoMigrationsTo('UniqueSlugs1700000000004');
     const repo = ds.getRepository(PostEntity);
-    const row = (slug: string) => ({ title: slug, body: 'b', category: 'c', published: true, slug, createdAt: new Date(now), updatedAt: new Date(now), version: 1 });
+    const row = (slug: string) => ({ title: slug, body: 'b', category: 'c', published: true, slug, createdAt: new Date(clock.now()), updatedAt: new Date(clock.now()), version: 1 });
     for (const slug of ['same', 'same', 'same-2', 'same', 'other']) await repo.insert(row(slug));
     await ds.runMigrations();
     const stored = await repo.find({ order: { id: 'ASC' } });

@@ -9,6 +9,7 @@ import { PublishedListing, SEEK_FROM } from '../../../src/blog/services/listing.
 import { PostService, type NewPost } from '../../../src/blog/services/posts.ts';
 import { attachSqlLogger } from '../../../src/blog/web/sql-logger.ts';
 import { TEST_DATABASE, testDatabase, type TestDatabase } from '../../support/app.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 let dir: string;
 let db: TestDatabase;
@@ -196,7 +197,7 @@ describe('PostService.categories()', () => {
 
 describe('the listing counts', () => {
   it('follow creates, edits, publishing, moves, redating, deletes and batches', async () => {
-    const posts = new PostService(ds, { now: () => START });
+    const posts = new PostService(ds, new FakeClock(START));
     await insert(blogPosts(30));
     const first = await posts.create({ title: 'New', body: 'b', category: 'd', published: true });
     const draft = await posts.create({ title: 'Draft', body: 'b', category: 'd', published: false });

@@ -7,6 +7,7 @@ import { openDatabase } from '../../../src/blog/db.ts';
 import { PostService } from '../../../src/blog/services/posts.ts';
 import { attachSqlLogger } from '../../../src/blog/web/sql-logger.ts';
 import { RequestCollector, type QueryReport } from '../../../src/cache/toolbar/collector.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 let dir: string;
 let ds: DataSource;
@@ -59,7 +60,7 @@ describe('attachSqlLogger()', () => {
   it('puts the queries of a request into its toolbar record, and none outside a request', async () => {
     const collector = new RequestCollector();
     attachSqlLogger(ds, collector);
-    const posts = new PostService(ds, { now: () => Date.UTC(2026, 0, 1) });
+    const posts = new PostService(ds, new FakeClock(Date.UTC(2026, 0, 1)));
     await posts.create({ title: 'Hello', body: 'x', category: 'general', published: true });
     const record = await collector.run({ method: 'GET', url: '/' }, async (r) => {
       await posts.listPublished({ page: 1, perPage: 10 });
