@@ -24,10 +24,10 @@ function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeCloc
   const cache = new Cache({ backend: backendOf(clock), clock, logger: new MemoryLogger() });
   const reports: RequestReport[] = [];
   const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => ctx.get('Cookie') === '' } });
-  const front = preparedOf(pages);
+  const prepared = preparedOf(pages);
   const state = { reachedChain: 0, renders: 0 };
   const app = new Koa();
-  app.use(requestFrame({ headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: front }));
+  app.use(requestFrame({ headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: prepared }));
   app.use(async (ctx, next) => {
     state.reachedChain += 1;
     await next();
@@ -42,7 +42,7 @@ function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeCloc
   });
   // What was answered early, as the frame reported it.
   const served = () => reports.filter((report) => report.early);
-  return { app, cache, clock, front, served, state, http: () => supertest(app.callback()) };
+  return { app, cache, clock, prepared, served, state, http: () => supertest(app.callback()) };
 }
 
 describe('PreparedPages', () => {
@@ -53,7 +53,7 @@ describe('PreparedPages', () => {
     const frontHit = await t.http().get('/page');
     expect([miss.headers['x-cache'], chainHit.headers['x-cache'], frontHit.headers['x-cache']]).toEqual(['MISS', 'HIT', 'HIT']);
     expect(t.state).toEqual({ reachedChain: 2, renders: 1 });
-    expect(t.front.answered).toBe(1);
+    expect(t.prepared.answered).toBe(1);
     expect(frontHit.text).toBe('<p>render 1 of /page</p>');
     const same = ['content-type', 'content-length', 'etag', 'cache-control', 'x-frame-options', 'x-cache'];
     for (const name of same) expect([name, frontHit.headers[name]]).toEqual([name, chainHit.headers[name]]);
@@ -65,14 +65,14 @@ describe('PreparedPages', () => {
     await t.http().get('/page');
     const get = vi.spyOn(t.cache, 'get');
     expect((await t.http().get('/page')).headers['x-cache']).toBe('HIT');
-    expect([t.front.answered, get.mock.calls.length]).toEqual([1, 0]);
+    expect([t.prepared.answered, get.mock.calls.length]).toEqual([1, 0]);
 
     // A backend that can only be awaited (no peekMany), like Redis without its near cache.
     const awaited = frontApp({}, (clock) => new FlakyBackend(new MemoryBackend({ clock })));
     await awaited.http().get('/page');
     const awaitedGet = vi.spyOn(awaited.cache, 'get');
     expect((await awaited.http().get('/page')).text).toBe('<p>render 1 of /page</p>');
-    expect([awaited.front.answered, awaitedGet.mock.calls.length]).toEqual([1, 1]);
+    expect([awaited.prepared.answered, awaitedGet.mock.calls.length]).toEqual([1, 1]);
     await awaited.cache.invalidateTags(['pages']);
     expect((await awaited.http().get('/page')).text).toBe('<p>render 2 of /page</p>');
   });
@@ -89,7 +89,7 @@ describe('PreparedPages', () => {
     t.clock.advance(61_000);
     expect((await t.http().get('/page')).text).toBe('<p>render 4 of /page</p>');
     expect(t.state.renders).toBe(4);
-    expect(t.front.answered).toBe(1);
+    expect(t.prepared.answered).toBe(1);
   });
 
   it('leaves requests it may not answer to the chain: ineligible, forced update, other methods', async () => {
@@ -102,7 +102,7 @@ describe('PreparedPages', () => {
     const refreshed = await t.http().get('/page');
     expect(refreshed.text).toBe('<p>render 3 of /page</p>');
     expect(t.state.reachedChain).toBe(4);
-    expect(t.front.answered).toBe(0);
+    expect(t.prepared.answered).toBe(0);
   });
 
   it('answers If-None-Match with 304 and HEAD without a body, and reports each answer', async () => {
@@ -122,18 +122,18 @@ describe('PreparedPages', () => {
     const t = frontApp({ makeCacheKey: (ctx) => `page:${ctx.get('Accept-Language')}` });
     await t.http().get('/page').set('Accept-Language', 'fr');
     await t.http().get('/page').set('Accept-Language', 'fr');
-    expect(t.front.size).toBe(0);
-    expect(t.front.answered).toBe(0);
+    expect(t.prepared.size).toBe(0);
+    expect(t.prepared.answered).toBe(0);
   });
 
   it('prepares only URLs written as their key holds them, so junk queries neither evict nor take the place of a page', async () => {
     const clock = new FakeClock();
     const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
     const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
-    const front = preparedOf(pages);
+    const prepared = preparedOf(pages);
     const app = new Koa();
     let reachedChain = 0;
-    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
+    app.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
     app.use(async (ctx, next) => {
       reachedChain += 1;
       await next();
@@ -145,14 +145,14 @@ describe('PreparedPages', () => {
     const http = () => supertest(app.callback());
     await http().get('/?page=1');
     await http().get('/?page=2');
-    expect(front.size).toBe(2);
+    expect(prepared.size).toBe(2);
     for (let i = 0; i < 20; i += 1) {
       for (const url of [`/?page=1&junk=${i}`, `/?junk=${i}&page=2`, `/?page=%3${1 + (i % 2)}`, `/?x=${i}`]) {
         const res = await http().get(url);
         expect([url, res.status, res.text]).toEqual([url, 200, `page ${url.includes('x=') || url.endsWith('%31') || url.includes('page=1') ? 1 : 2}`]);
       }
     }
-    expect(front.size).toBe(2);
+    expect(prepared.size).toBe(2);
     const before = reachedChain;
     expect((await http().get('/?page=1')).text).toBe('page 1');
     expect((await http().get('/?page=2')).text).toBe('page 2');
@@ -165,14 +165,14 @@ describe('PreparedPages', () => {
     const clock = new FakeClock();
     const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
     const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
-    const front = preparedOf(pages);
+    const prepared = preparedOf(pages);
     const app = new Koa();
-    app.use(requestFrame({ headers: {}, earlyAnswers: front }));
+    app.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
     app.use(pages.view({ timeout: 60, queryString: true }));
     app.use((ctx) => {
       ctx.body = `page ${ctx.url}`;
     });
     for (const n of [1, 2, 3]) await supertest(app.callback()).get(`/?n=${n}`);
-    expect(front.size).toBe(2);
+    expect(prepared.size).toBe(2);
   });
 });

@@ -17,17 +17,17 @@ function app(options: PageViewOptions = {}, handler: (ctx: Context) => void = ()
   const clock = new FakeClock();
   const cache = new Cache({ backend: new MemoryBackend({ clock }), clock, logger: new MemoryLogger() });
   const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => ctx.get('Cookie') === '' } });
-  const front = pages.prepared;
-  if (!front) throw new Error('made without early answers');
+  const prepared = pages.prepared;
+  if (!prepared) throw new Error('made without early answers');
   const koa = new Koa();
-  koa.use(requestFrame({ headers: {}, earlyAnswers: front }));
+  koa.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
   const render = (ctx: Context) => {
     ctx.type = 'html';
     ctx.body = `<p>${ctx.path}</p>`;
     handler(ctx);
   };
   koa.use(pages.view({ timeout: 1200, tags: (ctx) => ['lists', `page:${ctx.path.slice(1)}`], unless: (ctx) => ctx.get('X-Author') !== '', render, ...options }));
-  return { front, http: () => supertest(koa.callback()) };
+  return { prepared, http: () => supertest(koa.callback()) };
 }
 
 const SHARED = { 'cache-control': 'public, max-age=0, s-maxage=1200', xkey: 'lists page:a', 'surrogate-key': 'lists page:a' };
@@ -40,7 +40,7 @@ describe('cacheView() shared-cache headers', () => {
     const hit = await t.http().get('/a').set('Cookie', 'x=1');
     const fromFront = await t.http().get('/a');
     expect([miss, hit, fromFront].map((res) => res.headers['x-cache'])).toEqual(['MISS', 'HIT', 'HIT']);
-    expect(t.front.answered).toBe(1);
+    expect(t.prepared.answered).toBe(1);
     for (const res of [miss, hit, fromFront]) expect(pick(res.headers)).toEqual(SHARED);
   });
 
