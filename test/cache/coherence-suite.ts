@@ -40,7 +40,7 @@ export function coherenceSuite(name: string, factory: NodeFactory): void {
   }
 
   function nearOf(cache: Cache): NearCacheBackend {
-    if (!(cache.backend instanceof NearCacheBackend)) throw new Error('not layered');
+    if (!(cache.backend instanceof NearCacheBackend)) throw new Error('not a near cache');
     return cache.backend;
   }
 

@@ -94,7 +94,7 @@ describe.skipIf(!canSpawn)('Redis Cluster of three masters started by the test',
 
   describe('with the near cache', () => {
     backendContract(
-      'layered redis cluster',
+      'near cache over redis cluster',
       async ({ prefix }) => stack(prefix),
       undefined,
       { fakeClock: false },

@@ -58,7 +58,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
   backendContract('redis sentinel', async ({ prefix }) => new RedisBackend(connection(prefix)), undefined, { fakeClock: false });
 
   describe('with the near cache', () => {
-    backendContract('layered redis sentinel', async ({ prefix }) => stack(prefix), undefined, { fakeClock: false });
+    backendContract('near cache over redis sentinel', async ({ prefix }) => stack(prefix), undefined, { fakeClock: false });
     coherenceSuite('redis sentinel', (prefix) => stack(prefix));
   });
 

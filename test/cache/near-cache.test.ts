@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 /** A near layer over a counting remote, optionally coherent over a shared in-memory bus. */
-function layered(options: { remote?: CountingRemote; bus?: MemoryBus; maxBytes?: number; maxTtl?: number } = {}) {
+function nearCache(options: { remote?: CountingRemote; bus?: MemoryBus; maxBytes?: number; maxTtl?: number } = {}) {
   const remote = options.remote ?? new CountingRemote(clock);
   let link: BusLink | undefined;
   let coherence: Coherence | undefined;
@@ -36,9 +36,9 @@ function layered(options: { remote?: CountingRemote; bus?: MemoryBus; maxBytes?:
   return { backend, remote, link, coherence };
 }
 
-describe('layeredBackend.get()', () => {
+describe('nearCacheBackend.get()', () => {
   it('serves repeated reads from the near copy without calling the remote', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await remote.set('k', 'v', 0);
     expect(await backend.get('k')).toBe('v');
     const reads = remote.reads;
@@ -49,7 +49,7 @@ describe('layeredBackend.get()', () => {
   });
 
   it('fetches only the keys it has no copy of, in one remote call', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await remote.setMany([['a', '1'], ['b', '2'], ['c', '3']], 0);
     await backend.get('a');
     const before = remote.calls.getManyWithTtl;
@@ -61,7 +61,7 @@ describe('layeredBackend.get()', () => {
   });
 
   it('keeps a copy no longer than the remote entry has left', async () => {
-    const { backend, remote } = layered({ maxTtl: 60 });
+    const { backend, remote } = nearCache({ maxTtl: 60 });
     await remote.set('k', 'v', 5);
     clock.advance(1_000);
     expect(await backend.get('k')).toBe('v');
@@ -73,7 +73,7 @@ describe('layeredBackend.get()', () => {
   });
 
   it('keeps a copy of an entry without expiry for at most maxTtl, then reads the remote again', async () => {
-    const { backend, remote } = layered({ maxTtl: 10 });
+    const { backend, remote } = nearCache({ maxTtl: 10 });
     await remote.set('k', 'v', 0);
     await backend.get('k');
     clock.advance(9_999);
@@ -86,7 +86,7 @@ describe('layeredBackend.get()', () => {
   });
 
   it('keeps nothing from a read that a write overtook (it may carry the old value)', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await remote.set('k', 'old', 0);
     const open = remote.hold();
     const racing = backend.get('k');
@@ -99,8 +99,8 @@ describe('layeredBackend.get()', () => {
   it("keeps nothing from a read that another process's invalidation overtook", async () => {
     const bus = new MemoryBus();
     const remote = new CountingRemote(clock);
-    const a = layered({ remote, bus });
-    const b = layered({ remote, bus });
+    const a = nearCache({ remote, bus });
+    const b = nearCache({ remote, bus });
     await Promise.all([a.backend.whenLive(), b.backend.whenLive()]);
     await remote.set('k', 'old', 0);
     const open = remote.hold();
@@ -113,7 +113,7 @@ describe('layeredBackend.get()', () => {
   });
 
   it('stays within maxBytes, dropping the least recently used copies', async () => {
-    const { backend, remote } = layered({ maxBytes: 10_000 });
+    const { backend, remote } = nearCache({ maxBytes: 10_000 });
     for (let i = 0; i < 50; i++) await remote.set(`k${i}`, 'x'.repeat(500), 0);
     for (let i = 0; i < 50; i++) await backend.get(`k${i}`);
     expect(backend.nearStats().bytes).toBeLessThanOrEqual(10_000);
@@ -125,9 +125,9 @@ describe('layeredBackend.get()', () => {
   });
 });
 
-describe('layeredBackend writes', () => {
+describe('NearCacheBackend writes', () => {
   it('drop the near copy, so the next read fetches the new value', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await backend.set('k', 'one', 0);
     expect(await backend.get('k')).toBe('one');
     await backend.set('k', 'two', 0);
@@ -146,7 +146,7 @@ describe('layeredBackend writes', () => {
   });
 
   it('drop the near copy and reject when the remote fails', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await backend.set('k', 'v', 0);
     await backend.get('k');
     remote.failing = true;
@@ -155,7 +155,7 @@ describe('layeredBackend writes', () => {
   });
 
   it('clear() empties the near layer and the remote', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     await backend.set('a', '1', 0);
     await backend.get('a');
     await backend.clear();
@@ -164,10 +164,10 @@ describe('layeredBackend writes', () => {
   });
 });
 
-describe('layeredBackend while coherence is not live', () => {
+describe('NearCacheBackend while coherence is not live', () => {
   it('bypasses and empties the near layer, then keeps copies again once the subscription is back', async () => {
     const bus = new MemoryBus();
-    const { backend, remote, link } = layered({ bus });
+    const { backend, remote, link } = nearCache({ bus });
     await backend.whenLive();
     await remote.set('k', 'v', 0);
     await backend.get('k');
@@ -188,9 +188,9 @@ describe('layeredBackend while coherence is not live', () => {
   });
 });
 
-describe('layeredBackend through the cache facade', () => {
+describe('NearCacheBackend through the cache facade', () => {
   it('serves a tagged hit, tag versions included, without calling the remote', async () => {
-    const { backend, remote } = layered();
+    const { backend, remote } = nearCache();
     const cache = new Cache({ backend, clock, throwOnErrors: true });
     await cache.set('page', { html: '<p>hi</p>' }, { tags: ['posts', 'sidebar'] });
     expect(await cache.get('page')).toEqual({ html: '<p>hi</p>' });
@@ -202,8 +202,8 @@ describe('layeredBackend through the cache facade', () => {
   it("makes a tagged entry a miss on the next read after another process's invalidateTags()", async () => {
     const bus = new MemoryBus();
     const remote = new CountingRemote(clock);
-    const a = new Cache({ backend: layered({ remote, bus }).backend, clock, throwOnErrors: true });
-    const bNode = layered({ remote, bus });
+    const a = new Cache({ backend: nearCache({ remote, bus }).backend, clock, throwOnErrors: true });
+    const bNode = nearCache({ remote, bus });
     const b = new Cache({ backend: bNode.backend, clock, throwOnErrors: true });
     await bNode.backend.whenLive();
     await b.set('page', 'v1', { tags: ['posts'] });
@@ -214,12 +214,12 @@ describe('layeredBackend through the cache facade', () => {
   });
 });
 
-describe('layeredBackend.peekMany()', () => {
+describe('nearCacheBackend.peekMany()', () => {
   it('answers from near copies only, and not after an invalidation anywhere or a write here', async () => {
     const bus = new MemoryBus();
     const remote = new CountingRemote(clock);
-    const here = layered({ remote, bus }).backend;
-    const there = layered({ remote, bus }).backend;
+    const here = nearCache({ remote, bus }).backend;
+    const there = nearCache({ remote, bus }).backend;
     await here.whenLive();
     await there.whenLive();
     await remote.set('k', 'v1', 0);
@@ -240,7 +240,7 @@ describe('layeredBackend.peekMany()', () => {
 
   it('does not answer while coherence is not live', async () => {
     const bus = new MemoryBus();
-    const { backend, remote, link } = layered({ bus });
+    const { backend, remote, link } = nearCache({ bus });
     await backend.whenLive();
     await remote.set('k', 'v', 0);
     await backend.get('k');
@@ -250,7 +250,7 @@ describe('layeredBackend.peekMany()', () => {
   });
 });
 
-describe('layeredBackend capabilities', () => {
+describe('NearCacheBackend capabilities', () => {
   it("exposes the remote's lock, counter and circuit-breaker state, under the remote's name", async () => {
     const remote = new CountingRemote(clock);
     const guarded = withBreaker(remote);
@@ -309,14 +309,14 @@ describe('CACHE_NEAR_MAX_BYTES and CACHE_NEAR_TTL', () => {
   });
 });
 
-backendContract('layered (near over a memory remote)', async ({ clock: contractClock }) => {
+backendContract('near cache over a memory remote', async ({ clock: contractClock }) => {
   const backend = new NearCacheBackend({ remote: new CountingRemote(contractClock), clock: contractClock });
   return backend;
 });
 
 describe.skipIf(!sharedUp)('NearCacheBackend on the shared Redis', () => {
   backendContract(
-    'layered redis (near + coherence)',
+    'near cache over redis (with coherence)',
     async ({ prefix }) => {
       const backend = createRedisStack({
         url: SHARED_REDIS_URL,
