@@ -50,7 +50,7 @@ export function responseCompression(options: ResponseCompressionOptions = {}): R
       if (coding === 'identity') return undefined;
       return compressor(coding, body).then((compressed) => {
         if (compressed.length >= body.length || ctx.headerSent) return;
-        const etag = ctx.response.get('ETag');
+        const etag = header(ctx, 'ETag');
         ctx.body = compressed;
         ctx.set('Content-Encoding', coding);
         if (/^"[^"]*"$/.test(etag)) ctx.set('ETag', `${etag.slice(0, -1)}-${coding}"`);
@@ -64,9 +64,15 @@ export function responseCompression(options: ResponseCompressionOptions = {}): R
 function compressibleBody(ctx: Context, threshold: number): Buffer | undefined {
   if (ctx.state.contentCoding !== undefined || ctx.respond === false || ctx.headerSent) return undefined;
   if (ctx.status === 204 || ctx.status === 304 || ctx.status < 200 || ctx.body === null || ctx.body === undefined) return undefined;
-  const encoding = ctx.response.get('Content-Encoding').trim().toLowerCase();
+  const encoding = header(ctx, 'Content-Encoding').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') return undefined;
-  if (!isCompressibleType(ctx.response.get('Content-Type')) || NO_TRANSFORM.test(ctx.response.get('Cache-Control'))) return undefined;
+  if (!isCompressibleType(header(ctx, 'Content-Type')) || NO_TRANSFORM.test(header(ctx, 'Cache-Control'))) return undefined;
   const body = bodyBytes(ctx.body);
   return body !== undefined && body.length >= threshold ? body : undefined;
+}
+
+/** A response header as one string, empty when absent (Koa 3 gives undefined). */
+function header(ctx: Context, name: string): string {
+  const value: unknown = ctx.response.get(name);
+  return Array.isArray(value) ? value.join(', ') : value === undefined || value === null ? '' : String(value);
 }
