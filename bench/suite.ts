@@ -20,7 +20,7 @@ export const ROUTES: readonly string[] = ['/', '/posts/150', '/about', '/api/v1/
 export const BACKENDS: readonly BenchCacheType[] = ['null', 'memory', 'filesystem', 'redis'];
 
 /** The phases after the throughput one, which a run may leave out. */
-export type SuitePhase = 'stampede' | 'outage' | 'memory' | 'varnish' | 'compression';
+export type SuitePhase = 'stampede' | 'outage' | 'memory' | 'varnish' | 'compression' | 'growth';
 
 /** How a run is shaped; `quickOptions` and `fullOptions` are the two presets. */
 export interface SuiteOptions {
@@ -245,8 +245,11 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       memory = await memoryBound(bodyFile, options.memoryPages, options.memoryMaxBytes);
     }
 
-    log(`data growth: ${options.growth.sizes.join(' / ')} posts on ${options.growth.databases.join(', ')}`);
-    const growth = await measureGrowth({ ...options.growth, log });
+    let growth: GrowthResult | undefined;
+    if (runs('growth', 'Data growth')) {
+      log(`data growth: ${options.growth.sizes.join(' / ')} posts on ${options.growth.databases.join(', ')}`);
+      growth = await measureGrowth({ ...options.growth, log });
+    }
 
     const { log: _log, ...shape } = options;
     return {

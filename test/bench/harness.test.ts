@@ -33,7 +33,7 @@ describe('runSuite()', () => {
       durationS: 1,
       warmupS: 0,
       rounds: 1,
-      skip: ['stampede', 'outage', 'memory', 'varnish'],
+      skip: ['stampede', 'outage', 'memory', 'varnish', 'growth'],
       postsFile: writePosts(12),
     });
     expect(results.rows.map((row) => [row.name, row.xCache, row.renders])).toEqual([
