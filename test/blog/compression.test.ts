@@ -7,6 +7,8 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { sendOnce, type Reply } from '../support/http-once.ts';
 import { pageCacheBackends } from '../support/page-cache-backends.ts';
 import { SESSION_COOKIE } from '../../src/blog/web/session.ts';
+import { viewKey } from '../../src/cache/index.ts';
+import { loadPage } from '../../src/cache/koa/index.ts';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-compression-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
@@ -153,5 +155,30 @@ describe.each(backends)('compressed pages on $name', (backend) => {
     const head = await get('/login', { 'Accept-Encoding': 'gzip' }, 'HEAD');
     expect([head.headers['content-encoding'], head.bytes.length]).toEqual([undefined, 0]);
     expect(head.headers.vary).toMatch(/accept-encoding/i);
+  });
+});
+
+describe('compressed pages with the dev toolbar on', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TYPE: 'memory', KILN_TOOLBAR: '1' } });
+    await t.addPost({ title: 'A post', body: 'Text. '.repeat(200) });
+    base = `http://127.0.0.1:${(t.server.address() as { port: number }).port}`;
+  });
+  afterAll(() => t.close());
+
+  it('puts the bar into cached pages and still sends them compressed, the stored page without the bar', async () => {
+    for (const [coding, round] of [['br', 'MISS'], ['br', 'HIT'], ['gzip', 'HIT']] as const) {
+      const reply = await sendOnce(base, '/', { headers: { 'Accept-Encoding': coding } });
+      expect([reply.status, reply.headers['x-cache'], reply.headers['content-encoding']]).toEqual([200, round, coding]);
+      expect(reply.headers['cache-control']).toMatch(/no-store/);
+      expect(decoded(reply).toString('utf8')).toContain('id="kiln-toolbar"');
+    }
+    // The bar went into the response only: the stored page and its forms have none.
+    const page = await loadPage(t.app.context.services.caching.cache, viewKey('page:index', '/', '', { queryString: ['page'] }));
+    expect(page?.body.toString('utf8')).not.toContain('kiln-toolbar');
+    expect(page?.forms.map((form) => form.coding)).toEqual(['br', 'gzip']);
+    expect(brotliDecompressSync(page?.forms[0].body ?? Buffer.alloc(0)).equals(page?.body ?? Buffer.alloc(1))).toBe(true);
   });
 });
