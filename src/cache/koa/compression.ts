@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Context } from 'koa';
-import { negotiateEncoding, type Compression, type ContentCoding } from './accept-encoding.ts';
+import { COMPRESSIONS, negotiateEncoding, type Compression, type ContentCoding } from './accept-encoding.ts';
 
 /**
  * What responses are compressed and how: the media types worth it, the size below which a body
@@ -69,5 +69,21 @@ declare module 'koa' {
  */
 export function codingFor(ctx: Context, available: readonly Compression[]): ContentCoding {
   if (available.length === 0 || ctx.state.deferCompression === true) return 'identity';
-  return negotiateEncoding(ctx.headers['accept-encoding'], available);
+  const header = ctx.headers['accept-encoding'];
+  if (header === undefined) return 'identity';
+  // Almost every response has both forms, and browsers send a handful of distinct headers: the
+  // answer is remembered (a bounded few, so varied headers cost a parse, never memory).
+  if (available.length !== COMPRESSIONS.length || !available.every((coding, i) => coding === COMPRESSIONS[i])) {
+    return negotiateEncoding(header, available);
+  }
+  let coding = BOTH_FORMS.get(header);
+  if (coding === undefined) {
+    coding = negotiateEncoding(header, COMPRESSIONS);
+    if (BOTH_FORMS.size >= 64) BOTH_FORMS.clear();
+    BOTH_FORMS.set(header, coding);
+  }
+  return coding;
 }
+
+/** The coding each recent `Accept-Encoding` header gets when both compressions are available. */
+const BOTH_FORMS = new Map<string, ContentCoding>();
