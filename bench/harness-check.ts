@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { COMPRESSION_ROWS } from './compression.ts';
 import { renderReport, verdicts } from './report.ts';
 import { quickOptions, runSuite, sharedRedisUp, type SuiteOptions } from './suite.ts';
 
@@ -29,11 +30,16 @@ async function main(argv: readonly string[]): Promise<void> {
 
   assert.ok(results.bare.rps > 0, 'bare Koa answered');
   const backends = redis ? ['null', 'memory', 'filesystem', 'redis'] : ['null', 'memory', 'filesystem'];
-  assert.deepEqual(results.rows.map((r) => r.name), backends.map((b) => `kiln ${b}`));
+  const compressed: string[] = [COMPRESSION_ROWS.memory, ...(redis ? [COMPRESSION_ROWS.redis] : []), COMPRESSION_ROWS.koaCompress];
+  const plain = results.rows.filter((r) => !compressed.includes(r.name));
+  assert.deepEqual(plain.map((r) => r.name), backends.map((b) => `kiln ${b}`));
+  assert.deepEqual(results.rows.filter((r) => compressed.includes(r.name)).map((r) => r.name), compressed);
+  assert.ok(results.compression && results.compression.br < results.compression.identity, 'the stored brotli form of / is smaller');
   for (const row of results.rows) {
     assert.ok(row.rps > 0, `${row.name} answered`);
     assert.equal(row.errors + row.badStatus, 0, `${row.name} had errors`);
     // Cached pages are measured as hits: nothing rendered while loading them.
+    if (row.name === COMPRESSION_ROWS.koaCompress) continue;
     assert.equal(row.xCache, row.name === 'kiln null' ? 'MISS' : 'HIT', `${row.name} X-Cache`);
     if (row.name !== 'kiln null') assert.equal(row.renders, 0, `${row.name} rendered under load`);
   }
@@ -51,7 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (results.outage) assert.equal(results.outage.redisDown.xCache, 'MISS');
 
   const markdown = renderReport(results, 'npm run bench:check');
-  for (const heading of ['## Throughput', '## Stampede', '## Memory bound', '## Redis outage', '## Targets (this run)']) {
+  for (const heading of ['## Throughput', '## Compression', '## Stampede', '## Memory bound', '## Redis outage', '## Targets (this run)']) {
     assert.ok(markdown.includes(heading), `the report has ${heading}`);
   }
   assert.ok(verdicts(results).length > 5, 'the report judges the targets');

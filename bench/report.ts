@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { compressionTable, compressionVerdicts } from './compression.ts';
 import { GROWTH_CEILING, IMPORT_FLOOR, growthMarkdown, growthRatios } from './growth-report.ts';
 import type { BenchResults } from './suite.ts';
 import { ratio } from './stats.ts';
@@ -110,6 +111,7 @@ export function verdicts(results: BenchResults): Verdict[] {
       out.push({ target: `${database}: import of ${fmt(largest)} posts ≥ ${fmt(IMPORT_FLOOR)} posts/s`, measured: `${fmt(rate)} posts/s`, met: rate >= IMPORT_FLOOR });
     }
   }
+  out.push(...compressionVerdicts(bare, results.rows, results.compression));
   if (results.outage) {
     const { nullCache, redisDown } = results.outage;
     out.push({
@@ -162,6 +164,12 @@ export function renderReport(results: BenchResults, command: string, notesFile?:
     '## Throughput',
     '',
     ...throughputTable(results),
+    '',
+    '## Compression',
+    '',
+    'The index page `/` asked for with `Accept-Encoding: br, gzip` (interleaved with the rows above): Kiln answers a hit with the brotli form stored with the page (made once, at store), koa-compress (its defaults) compresses the same bytes on every request. Ratios are to the bare Koa server writing the identity bytes.',
+    '',
+    ...compressionTable(results.bare, results.rows, results.compression),
     '',
     '## Stampede',
     '',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderReport } from './report.ts';
 import { ROOT } from './servers.ts';
-import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptions } from './suite.ts';
+import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptions, type SuitePhase } from './suite.ts';
 
 /**
  * `npm run bench` — Kiln's benchmark suite: about 20 minutes, writes BENCHMARKS.md and
@@ -11,10 +11,16 @@ import { fullOptions, quickOptions, runSuite, type BenchResults, type SuiteOptio
  * only prints (add `--out FILE` to write it). Other flags: `--duration S`, `--warmup S`,
  * `--rounds N`, `--pages N` (memory bound), `--routes /,/about`, `--backends null,memory`,
  * `--posts FILE` (the posts to import instead of ../shared/bench/posts.json),
- * `--growth-sizes 300,20000` and `--growth-db sqlite` (the data-growth phase, bench/growth.ts).
+ * `--growth-sizes 300,20000` and `--growth-db sqlite` (the data-growth phase, bench/growth.ts),
+ * `--skip growth,varnish` (phases left out: stampede, outage, memory, varnish, compression, growth).
  * Every run also keeps its raw results in the temp folder (kiln-bench-results.json), so
  * `--rerender FILE` rebuilds the report (e.g. after editing bench/notes.md) without measuring.
  */
+
+/** The phases `--skip` may leave out. */
+const PHASES: readonly SuitePhase[] = ['stampede', 'outage', 'memory', 'varnish', 'compression', 'growth'];
+
+const isPhase = (name: string): name is SuitePhase => PHASES.some((phase) => phase === name);
 
 /** Where each run keeps its raw results. */
 const RESULTS_FILE = join(tmpdir(), 'kiln-bench-results.json');
@@ -78,6 +84,13 @@ function parseArgs(argv: readonly string[]): { options: SuiteOptions; out: strin
         break;
       case '--backends':
         options.backends = (value ?? '').split(',').filter(Boolean) as SuiteOptions['backends'];
+        i++;
+        break;
+      case '--skip':
+        options.skip = (value ?? '').split(',').filter(Boolean).map((phase) => {
+          if (!isPhase(phase)) throw new Error(`--skip takes ${PHASES.join(', ')}, got ${phase}`);
+          return phase;
+        });
         i++;
         break;
       default:

@@ -187,6 +187,12 @@ export async function startBareKoa(bodyFile: string): Promise<ServerProcess> {
   return { name: server.name, url: server.url, pid: server.pid, stop: server.stop };
 }
 
+/** Starts the bare Koa baseline behind koa-compress (bench/bare-koa-compress.ts), answering the bytes in `bodyFile`, on a free port. */
+export async function startBareKoaCompress(bodyFile: string): Promise<ServerProcess> {
+  const server = await startServer('koa-compress', join(ROOT, 'bench/bare-koa-compress.ts'), { BODY_FILE: bodyFile });
+  return { name: server.name, url: server.url, pid: server.pid, stop: server.stop };
+}
+
 /**
  * Makes a fresh SQLite database in `dir` with the benchmark posts (default: {@link benchPostsFile})
  * imported through the `npm run import` CLI (migrations first), and resolves its path.

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compressionSizes, compressionTargets, type CompressionSizes } from './compression.ts';
 import { GROWTH_FULL, GROWTH_QUICK, measureGrowth, type GrowthOptions, type GrowthResult } from './growth.ts';
 import type { MemoryBoundResult } from './memory-bound.ts';
 import { memoryBound, redisOutage, stampede, type OutageResult, type StampedeResult } from './scenarios.ts';
-import { prepareDatabase, startBareKoa, startKiln, type BenchCacheType, type KilnProcess, type ServerProcess } from './servers.ts';
+import { prepareDatabase, startBareKoa, startBareKoaCompress, startKiln, type BenchCacheType, type KilnProcess, type ServerProcess } from './servers.ts';
 import { measureInterleaved, mergeResults, type Target, type TargetResult } from './throughput.ts';
 import { freePort } from '../test/support/children.ts';
 import { requireVarnish } from '../test/support/services.ts';
@@ -19,7 +20,7 @@ export const ROUTES: readonly string[] = ['/', '/posts/150', '/about', '/api/v1/
 export const BACKENDS: readonly BenchCacheType[] = ['null', 'memory', 'filesystem', 'redis'];
 
 /** The phases after the throughput one, which a run may leave out. */
-export type SuitePhase = 'stampede' | 'outage' | 'memory' | 'varnish' | 'growth';
+export type SuitePhase = 'stampede' | 'outage' | 'memory' | 'varnish' | 'compression' | 'growth';
 
 /** How a run is shaped; `quickOptions` and `fullOptions` are the two presets. */
 export interface SuiteOptions {
@@ -90,6 +91,8 @@ export interface BenchResults {
   outage: OutageResult | undefined;
   /** Kiln (memory) behind Varnish: the author's 303 to the first fresh read through Varnish. */
   varnish?: VarnishFreshness;
+  /** The body of `/` in each coding (absent when the compression rows did not run). */
+  compression?: CompressionSizes;
   /** Uncached pages and the import at growing numbers of posts (absent from runs made before the phase existed). */
   growth?: GrowthResult;
   /** Why a part did not run (e.g. no Redis). */
@@ -189,6 +192,9 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     servers.push(bare);
     log(`bare Koa answers the ${index.length} bytes of Kiln's index page`);
 
+    // `/` asked for br, gzip: Kiln's stored forms beside koa-compress compressing per request.
+    const koaCompress = options.routes.includes('/') && runs('compression', 'Compression rows') ? await startBareKoaCompress(bodyFile) : undefined;
+    if (koaCompress) servers.push(koaCompress);
     const measured = options.backends.filter((b) => kilns.has(b));
     const targets: Target[] = options.routes.flatMap((path) => [
       { name: 'bare koa', server: bare, path: '/' },
@@ -197,9 +203,12 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
         return { name: `kiln ${b}`, server: kiln, path, kiln };
       }),
       ...(varnish && path === '/' ? [{ name: 'varnish → kiln memory', server: varnish, path, cacheHeader: 'x-varnish-cache' }] : []),
+      ...(koaCompress && path === '/' ? compressionTargets(new Map([...kilns].filter(([b]) => measured.includes(b))), koaCompress) : []),
     ]);
     log(`throughput: ${targets.length} targets × ${options.rounds} rounds × ${options.durationS} s (${options.tool})`);
     const results = await measureInterleaved(targets, options);
+    const sizeSource = kilns.get('memory') ?? kilns.get('redis');
+    const compression = koaCompress && sizeSource ? await compressionSizes(sizeSource.url, koaCompress.url) : undefined;
     const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
     const rows = results.filter((r) => r.name !== 'bare koa');
 
@@ -253,6 +262,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       memory,
       outage,
       varnish: varnishFreshness,
+      compression,
       growth,
       skipped,
       seconds: (performance.now() - started) / 1000,

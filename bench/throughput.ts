@@ -12,6 +12,8 @@ export interface Target {
   kiln?: KilnProcess;
   /** The response header whose value is reported as `xCache` (default `X-Cache`, for Kiln servers only). */
   cacheHeader?: string;
+  /** Request headers sent with every request (e.g. `Accept-Encoding: br, gzip`); default none. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Medians over the rounds of one target. */
@@ -25,6 +27,8 @@ export interface TargetResult {
   cpuUs: number;
   /** Resident set size after the round's load, in bytes. */
   rss: number;
+  /** Bytes received per response, headers included (NaN in results kept from before it was measured). */
+  bytesPerResponse: number;
   /** `X-Cache` (or the target's `cacheHeader`) of a request sent before measuring (after warm-up), or `-` for the bare server. */
   xCache: string;
   /** Page templates rendered while measuring (0 for a page served from the cache); -1 when unknown. */
@@ -72,9 +76,9 @@ function add(into: Record<string, number>, more: Record<string, number>): void {
   for (const [name, count] of Object.entries(more)) into[name] = (into[name] ?? 0) + count;
 }
 
-/** The `X-Cache` header (or `header`) of one GET (after checking it answers 200). */
-export async function probe(url: string, header = 'x-cache'): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+/** The `X-Cache` header (or `header`) of one GET with `headers` (after checking it answers 200). */
+export async function probe(url: string, header = 'x-cache', headers: Readonly<Record<string, string>> = {}): Promise<string> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   await response.arrayBuffer();
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   return response.headers.get(header) ?? '-';
@@ -87,13 +91,13 @@ export async function probe(url: string, header = 'x-cache'): Promise<string> {
  */
 export async function measureInterleaved(targets: readonly Target[], options: ThroughputOptions): Promise<TargetResult[]> {
   const load = (target: Target, seconds: number) =>
-    runLoad(target.server.url + target.path, { connections: options.connections, durationS: seconds, tool: options.tool });
+    runLoad(target.server.url + target.path, { connections: options.connections, durationS: seconds, tool: options.tool, headers: target.headers });
   const samples = targets.map(() => ({ loads: [] as LoadResult[], rss: [] as number[], cpuUs: [] as number[], renders: 0, known: true, pages: {} as Record<string, number> }));
   const xCache: string[] = [];
   for (const target of targets) {
-    await probe(target.server.url + target.path);
+    await probe(target.server.url + target.path, undefined, target.headers);
     if (options.warmupS > 0) await load(target, options.warmupS);
-    xCache.push(target.kiln || target.cacheHeader ? await probe(target.server.url + target.path, target.cacheHeader) : '-');
+    xCache.push(target.kiln || target.cacheHeader ? await probe(target.server.url + target.path, target.cacheHeader, target.headers) : '-');
   }
   for (let round = 1; round <= options.rounds; round++) {
     options.log(`round ${round}/${options.rounds}`);
@@ -110,7 +114,7 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       } else samples[i].known = false;
       samples[i].loads.push(result);
       const cpu = samples[i].cpuUs[samples[i].cpuUs.length - 1];
-      options.log(`  ${target.name.padEnd(18)} ${target.path.padEnd(14)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${cpu.toFixed(0).padStart(5)} µs CPU/req`);
+      options.log(`  ${target.name.padEnd(20)} ${target.path.padEnd(14)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${cpu.toFixed(0).padStart(5)} µs CPU/req`);
     }
   }
   return targets.map((target, i) => {
@@ -123,6 +127,7 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       p99Ms: median(loads.map((l) => l.p99Ms)),
       cpuUs: median(cpuUs),
       rss: median(rss),
+      bytesPerResponse: median(loads.map((l) => l.bytesPerResponse)),
       xCache: xCache[i],
       renders: known ? renders : -1,
       pageResults: pages,
@@ -155,6 +160,7 @@ export function mergeResults(name: string, results: readonly TargetResult[]): Ta
     p99Ms: median(samples.p99Ms),
     cpuUs: median(samples.cpuUs),
     rss: median(samples.rss),
+    bytesPerResponse: median(results.map((r) => r.bytesPerResponse)),
     xCache: results[0]?.xCache ?? '-',
     renders: results.some((r) => r.renders < 0) ? -1 : results.reduce((sum, r) => sum + r.renders, 0),
     pageResults: pages,

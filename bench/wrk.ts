@@ -14,6 +14,8 @@ export interface LoadResult {
   errors: number;
   /** Responses with a status outside 2xx/3xx. */
   badStatus: number;
+  /** Bytes received per response, headers included (what went over the wire). */
+  bytesPerResponse: number;
   /** Which load generator ran: `wrk`, or `node` (bench/load.ts) when wrk is missing. */
   tool: LoadTool;
 }
@@ -28,6 +30,8 @@ export interface LoadOptions {
   /** Whole seconds of load (wrk takes whole seconds). */
   durationS: number;
   tool: LoadTool;
+  /** Request headers sent with every request (e.g. `Accept-Encoding`); default none. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 const LUA = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
@@ -57,6 +61,7 @@ export function parseWrkOutput(text: string): LoadResult {
     requests: s.requests,
     errors: s.connectErrors + s.readErrors + s.writeErrors + s.timeouts,
     badStatus: s.statusErrors,
+    bytesPerResponse: s.requests > 0 ? s.bytes / s.requests : Number.NaN,
     tool: 'wrk',
   };
 }
@@ -97,11 +102,13 @@ function capture(cmd: string, args: readonly string[], limitMs: number): Promise
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   const seconds = Math.max(1, Math.round(options.durationS));
   const limitMs = (seconds + 20) * 1000;
+  const headers = Object.entries(options.headers ?? {});
   if (options.tool === 'wrk') {
-    const args = ['-t1', `-c${options.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', LUA, url];
-    return parseWrkOutput(await capture('wrk', args, limitMs));
+    const args = ['-t1', `-c${options.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', LUA];
+    for (const [name, value] of headers) args.push('-H', `${name}: ${value}`);
+    return parseWrkOutput(await capture('wrk', [...args, url], limitMs));
   }
-  const args = ['--import', 'tsx', NODE_LOADER, url, String(options.connections), String(seconds * 1000)];
+  const args = ['--import', 'tsx', NODE_LOADER, url, String(options.connections), String(seconds * 1000), JSON.stringify(Object.fromEntries(headers))];
   return parseNodeLoaderOutput(await capture(process.execPath, args, limitMs));
 }
 

@@ -36,7 +36,7 @@ import { LoginThrottle } from './blog/web/throttle.ts';
 import { createViews } from './blog/web/views.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { CacheMetrics, createCache, HttpPurger, purgeOpEvent, systemClock, type Cache, type Clock, type PurgeEvent } from './cache/index.ts';
-import { requestFrame } from './cache/koa/index.ts';
+import { requestFrame, responseCompression } from './cache/koa/index.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
 import { createToolbar, LOCAL_HOST_NAMES, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
@@ -151,6 +151,9 @@ function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCachin
     earlyAnswers: pages.pageCache.prepared,
     // Around the error handler (error pages get the bar) and the page cache (stored pages never do).
     inspector: toolbar.inspector,
+    // Cached pages carry their compressed forms (made once, when stored); any other response of
+    // 1 KB or more is compressed here, after the toolbar put its bar in.
+    compression: responseCompression(),
   });
 }
 

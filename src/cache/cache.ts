@@ -80,6 +80,11 @@ export class Cache {
   private readonly tagStore: TagStore;
   private readonly reader: EntryReader;
   private readonly flights = new SingleFlight();
+  /**
+   * Bumped by every invalidation and clear: part of each flight's key, so a `getOrSet` after an
+   * invalidation never joins a computation that started before it (and may have read old data).
+   */
+  private generation = 0;
   /** Invalidations that failed and are replayed until the backend takes them (pending.ts). */
   private readonly pending = new PendingInvalidations();
   private readonly lockTtlMs: number;
@@ -183,6 +188,7 @@ export class Cache {
   /** Removes every entry under the backend's prefix (and nothing else); resolves false on failure. */
   async clear(): Promise<boolean> {
     const start = now();
+    this.generation += 1;
     const cleared = await this.telemetry.attempt(() => this.store.clear());
     if (!cleared.ok) {
       this.pending.addClear();
@@ -221,12 +227,14 @@ export class Cache {
     if (opts.unless?.()) return compute();
     const forced = opts.forcedUpdate?.() ?? false;
     checkTimeout(opts.timeout ?? this.defaultTimeout, 'timeout');
-    return this.flights.run(forced ? `\u0000forced\u0000${key}` : key, () => this.fill(key, compute, opts, forced));
+    const flight = `${this.generation}\u0000${forced ? 'forced' : ''}\u0000${key}`;
+    return this.flights.run(flight, () => this.fill(key, compute, opts, forced));
   }
 
   /** Makes every entry stored with any of these tags a miss, on every backend, without a key scan. */
   async invalidateTags(tags: readonly string[], opts: GetOptions = {}): Promise<boolean> {
     const start = now();
+    this.generation += 1;
     const done = await this.telemetry.attempt(() => this.tagStore.invalidate(tags));
     if (!done.ok) this.pending.addTags(tags);
     for (const tag of tags) {

@@ -25,7 +25,7 @@ function writePosts(count: number): string {
 }
 
 describe('runSuite()', () => {
-  it('measures the cached index page as hits, with nothing rendered under load', { timeout: 60_000 }, async () => {
+  it('measures the cached index page as hits, with nothing rendered under load, in identity and in br beside koa-compress', { timeout: 60_000 }, async () => {
     const results = await runSuite({
       ...quickOptions(() => {}),
       backends: ['memory'],
@@ -36,6 +36,14 @@ describe('runSuite()', () => {
       skip: ['stampede', 'outage', 'memory', 'varnish', 'growth'],
       postsFile: writePosts(12),
     });
-    expect(results.rows.map((row) => [row.name, row.xCache, row.renders])).toEqual([['kiln memory', 'HIT', 0]]);
+    expect(results.rows.map((row) => [row.name, row.xCache, row.renders])).toEqual([
+      ['kiln memory', 'HIT', 0],
+      ['kiln memory br', 'HIT', 0],
+      ['koa-compress br', '-', -1],
+    ]);
+    const sizes = results.compression;
+    expect(sizes && sizes.br < sizes.identity && sizes.gzip < sizes.identity && sizes.koaCompress < sizes.identity).toBe(true);
+    const [identity, br] = results.rows;
+    expect(br.bytesPerResponse).toBeLessThan(identity.bytesPerResponse);
   });
 });

@@ -98,4 +98,27 @@ describe('cache.getOrSet() single-flight', () => {
     expect(forced).toBe('new 1');
     expect(await cache.get('k')).toBe('new 1');
   });
+
+  it('does not let a call after an invalidation join a computation that started before it', async () => {
+    const cache = new Cache({ backend: new MemoryBackend() });
+    const gate = deferred<void>();
+    let version = 'old';
+    let calls = 0;
+    const compute = async () => {
+      calls += 1;
+      // Reads its data at once, then takes a while (a render, compressing it) before it is stored.
+      const read = version;
+      await gate.promise;
+      return read;
+    };
+    const before = cache.getOrSet('page', compute, { tags: ['posts'] });
+    await new Promise((resolve) => setImmediate(resolve));
+    version = 'new';
+    await cache.invalidateTags(['posts']);
+    const after = cache.getOrSet('page', compute, { tags: ['posts'] });
+    gate.resolve();
+    expect([await before, await after, calls]).toEqual(['old', 'new', 2]);
+    // The old computation was stored with the tag versions it started under: a miss now.
+    expect(await cache.getOrSet('page', compute, { tags: ['posts'] })).toBe('new');
+  });
 });

@@ -4,7 +4,10 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 export interface Reply {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The body as UTF-8 text. */
   text: string;
+  /** The body's bytes as they came (still compressed when the response has a Content-Encoding). */
+  bytes: Buffer;
 }
 
 /** Options of {@link sendOnce}. */
@@ -32,10 +35,12 @@ export function sendOnce(base: string, path: string, options: SendOptions = {}):
   }
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, base), { method: options.method ?? (body === undefined ? 'GET' : 'POST'), agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: bytes.toString('utf8'), bytes });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import { COMPRESSIONS, type Compression, type ContentCoding } from './accept-encoding.ts';
+import { COMPRESSIONS, type Compression, type ContentCoding } from '../../cache/koa/index.ts';
 import { hashedPath, staticFile, URL_HASH_LENGTH } from './static-path.ts';
 
 /** How a file of one extension is served: its media type, and whether compressing it pays. */

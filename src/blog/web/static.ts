@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { negotiateEncoding } from './accept-encoding.ts';
+import { negotiateEncoding } from '../../cache/koa/index.ts';
 import { httpDate, notModified } from './conditional.ts';
 import type { StaticAssets } from './static-assets.ts';
 import { isPlainPath, parseAssetPath } from './static-path.ts';
@@ -62,6 +62,8 @@ export function staticFiles(assets: StaticAssets, options: StaticFilesOptions = 
     }
     const variant = await asset.variant(negotiateEncoding(ctx.headers['accept-encoding'], asset.compressions));
     const cacheControl = path.hash === undefined ? 'plain' : path.hash === asset.hash ? 'hashed' : 'outdated';
+    // Chosen here, from the files' own variants: the request frame does not compress it again.
+    ctx.state.contentCoding = variant.encoding;
     ctx.set('Cache-Control', STATIC_CACHE_CONTROL[cacheControl]);
     ctx.set('ETag', variant.etag);
     ctx.set('Last-Modified', httpDate(asset.lastModifiedMs));

@@ -18,6 +18,8 @@ export {
   type FreshnessWindows,
   type PageBodiesOptions,
   type PageCacheOptions,
+  type PageCompression,
+  type PageForm,
   type PageCacheOutcome,
   type PageCacheReason,
   type PageCacheStatus,
@@ -28,6 +30,7 @@ export {
   type StoredHeader,
   type StoredPage,
   type StoredPageRecord,
+  type StoredFormRecord,
   type UncacheableReason,
 } from './page-cache/index.ts';
 export {
@@ -40,4 +43,21 @@ export {
   type RequestReporter,
 } from './request-frame.ts';
 export { matchedRoute } from './route-name.ts';
+export {
+  COMPRESSIONS,
+  isCompression,
+  negotiateEncoding,
+  parseAcceptEncoding,
+  type Compression,
+  type ContentCoding,
+} from './accept-encoding.ts';
+export {
+  codingFor,
+  COMPRESSION_THRESHOLD,
+  fastCompressor,
+  isCompressibleType,
+  smallestCompressor,
+  type Compressor,
+} from './compression.ts';
+export { responseCompression, type ResponseCompression, type ResponseCompressionOptions } from './response-compression.ts';
 export { ipAllowed, isLoopbackClient, LOOPBACK_IPS, normalizeIp, trustedClientIp } from './client-address.ts';

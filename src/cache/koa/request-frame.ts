@@ -1,4 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
+import './compression.ts';
+import type { ResponseCompression } from './response-compression.ts';
 import type { PageCacheOutcome } from './page-cache/decide.ts';
 import './page-cache/state.ts';
 import { matchedRoute, setMatchedRoute } from './route-name.ts';
@@ -12,7 +14,9 @@ import { matchedRoute, setMatchedRoute } from './route-name.ts';
  *   next(): the app's middleware and routes ─────────────────────────────┘ every reporter
  *
  * A request the inspector wants (the dev toolbar) takes the same early answer, written as a Koa
- * response so the inspector can rewrite it. Nothing may be mounted before the frame: a header
+ * response so the inspector can rewrite it: in identity, so the page can be rewritten, and then
+ * compressed on the fly like any response nothing compressed before. The chain's responses go
+ * through `compression` too, after the inspector and before the frame headers. Nothing may be mounted before the frame: a header
  * every response needs is a frame header or a `personalize` rule, and so reaches early answers
  * by construction.
  */
@@ -82,6 +86,8 @@ export interface RequestFrameOptions {
   reporters?: readonly RequestReporter[];
   earlyAnswers?: EarlyAnswers;
   inspector?: RequestInspector;
+  /** Compresses the responses of the chain and of the inspector that are not compressed yet (`responseCompression()`). */
+  compression?: ResponseCompression;
 }
 
 /** The options checked, with what is prepared once. */
@@ -99,6 +105,7 @@ interface Frame {
   readonly reporters: readonly RequestReporter[];
   readonly earlyAnswers: EarlyAnswers | undefined;
   readonly inspector: RequestInspector | undefined;
+  readonly compression: ResponseCompression | undefined;
 }
 
 const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'early-fresh' });
@@ -142,10 +149,13 @@ function frameOf(options: RequestFrameOptions): Frame {
   if (options.inspector !== undefined && (typeof options.inspector?.wants !== 'function' || typeof options.inspector.inspect !== 'function')) {
     throw new TypeError('requestFrame: `inspector` must have wants() and inspect() methods');
   }
+  if (options.compression !== undefined && typeof options.compression?.encode !== 'function') {
+    throw new TypeError('requestFrame: `compression` must have an encode() method');
+  }
   const pairs = Object.entries(options.headers).flat();
   const names = new Set(Object.keys(options.headers).map((name) => name.toLowerCase()));
-  const { normalize, admit, personalize, earlyAnswers, inspector } = options;
-  return { headers: options.headers, pairs, names, lists: new WeakMap(), normalize, admit, personalize, reporters, earlyAnswers, inspector };
+  const { normalize, admit, personalize, earlyAnswers, inspector, compression } = options;
+  return { headers: options.headers, pairs, names, lists: new WeakMap(), normalize, admit, personalize, reporters, earlyAnswers, inspector, compression };
 }
 
 /** The early answer for this request, if any; a failing page cache is no answer. */
@@ -173,6 +183,7 @@ async function throughChain(frame: Frame, ctx: Context, next: Next, started: num
   let status = 500;
   try {
     await next();
+    await frame.compression?.encode(ctx);
     status = ctx.status;
   } finally {
     finishKoaResponse(frame, ctx);
@@ -184,6 +195,8 @@ async function throughChain(frame: Frame, ctx: Context, next: Next, started: num
 async function inspected(frame: Frame, inspector: RequestInspector, ctx: Context, next: Next, started: number): Promise<void> {
   let status = 500;
   let early: EarlyAnswer | undefined;
+  // The inspector may rewrite the body, so the answer is made in identity and compressed after it.
+  ctx.state.deferCompression = true;
   try {
     await inspector.inspect(ctx, async () => {
       early = await findEarly(frame, ctx);
@@ -192,6 +205,7 @@ async function inspected(frame: Frame, inspector: RequestInspector, ctx: Context
       if (early.route !== undefined) setMatchedRoute(ctx, early.route);
       asKoaResponse(ctx, early);
     });
+    await frame.compression?.encode(ctx);
     status = ctx.status;
   } finally {
     finishKoaResponse(frame, ctx);

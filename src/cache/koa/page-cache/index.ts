@@ -17,6 +17,7 @@ export {
   type UncacheableReason,
 } from './decide.ts';
 export { PageBodies, type PageBodiesOptions } from './page-bodies.ts';
-export { loadPage, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
+export { loadPage, type PageForm, type StoredFormRecord, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
 export { createPageCache, PageCache, type PageCacheOptions, type PageViewOptions } from './page-cache.ts';
+export type { PageCompression } from './route.ts';
 export { PreparedPages, type PreparablePage, type PreparedPagesOptions } from './prepared-pages.ts';

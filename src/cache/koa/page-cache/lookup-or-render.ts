@@ -1,5 +1,7 @@
 import type { Context, Next } from 'koa';
 import { pageBodyKey } from '../../keys.ts';
+import { COMPRESSIONS, type Compression } from '../accept-encoding.ts';
+import { isCompressibleType } from '../compression.ts';
 import { bodyBytes, sharedCacheHeaders, storedHeaders, uncacheableReason, type UncacheableReason } from './decide.ts';
 import { isServerError } from './respond.ts';
 import { renderPage, tagsOf, type ViewRoute } from './route.ts';
@@ -9,6 +11,7 @@ import {
   readStoredPageRecord,
   storedPageFrom,
   storedPageOf,
+  type PageForm,
   type StoredPage,
   type StoredPageRecord,
 } from './stored-page.ts';
@@ -85,26 +88,88 @@ async function renderForStore(route: ViewRoute, ctx: Context, next: Next, key: s
   for (const [name, value] of Object.entries(sharedCacheHeaders(config.windows, tagsOf(route, ctx)))) {
     if (name !== 'cache-control' || !ctx.response.get('Cache-Control')) ctx.set(name, value);
   }
-  const page = storedPageOf(body, storedHeaders(ctx.response.headers), config.clock.now());
-  const { record, text } = encodeStoredPage(page);
+  const forms = await compressedForms(route, ctx, body);
+  // The page is stored with its compressed forms, so its response varies on Accept-Encoding.
+  if (forms.length > 0) ctx.vary('Accept-Encoding');
+  const page = storedPageOf(body, storedHeaders(ctx.response.headers), config.clock.now(), forms);
+  const encoded = encodeStoredPage(page);
   route.bodies.remember(page.etag, page.body);
-  // The body goes first, so a reader that finds the record finds its body.
-  await config.cache.set(pageBodyKey(page.etag), text, { timeout: route.bodyTtl, origin: 'view', detail: ctx.path });
-  return record;
+  for (const form of page.forms) route.bodies.remember(form.etag, form.body);
+  // The bodies go first, so a reader that finds the record finds its bodies.
+  const events = { timeout: route.bodyTtl, origin: 'view', detail: ctx.path } as const;
+  await Promise.all([
+    config.cache.set(pageBodyKey(page.etag), encoded.text, events),
+    ...encoded.forms.map((form) => config.cache.set(pageBodyKey(form.etag), form.text, events)),
+  ]);
+  return encoded.record;
+}
+
+/**
+ * The compressed forms of a body about to be stored, made once here so no hit ever compresses:
+ * one per coding, for a compressible type at or above the threshold, each kept only when smaller
+ * than the body. A compressor that fails leaves its form out (the page is still stored).
+ */
+async function compressedForms(route: ViewRoute, ctx: Context, body: Buffer): Promise<{ coding: Compression; body: Buffer }[]> {
+  const { compression } = route;
+  if (compression === undefined || body.length < compression.threshold || !isCompressibleType(ctx.response.get('Content-Type'))) return [];
+  const made = await Promise.all(
+    COMPRESSIONS.map((coding) =>
+      compression.compressor(coding, body).then(
+        (bytes) => ({ coding, body: bytes }),
+        () => undefined,
+      ),
+    ),
+  );
+  return made.filter((form): form is { coding: Compression; body: Buffer } => form !== undefined && form.body.length < body.length);
 }
 
 async function drop(route: ViewRoute, ctx: Context, key: string): Promise<void> {
   await route.config.cache.delete(key, { origin: 'view', detail: ctx.path });
 }
 
-/** The page a value read under a page key describes, with its body; undefined when there is none. */
+/**
+ * The page a value read under a page key describes, with its body and compressed forms;
+ * undefined when there is none. A form whose bytes are missing is left out: the page is served
+ * in the codings it still has.
+ */
 export async function entryOf(route: ViewRoute, ctx: Context, value: unknown): Promise<StoredPage | undefined> {
   const record = readStoredPageRecord(value);
   if (!record) return undefined;
-  const kept = route.bodies.get(record.etag);
-  if (kept) return storedPageFrom(record, kept);
-  const body = decodePageBody(record, await route.config.cache.get(pageBodyKey(record.etag), { origin: 'view', detail: ctx.path }));
+  const kept = keptPage(route, record);
+  if (kept) return kept;
+  const [body, ...forms] = await Promise.all([
+    bodyOf(route, ctx, record),
+    ...(record.forms ?? []).map(async (form): Promise<PageForm | undefined> => {
+      const bytes = await bodyOf(route, ctx, form);
+      return bytes && { coding: form.coding, etag: form.etag, body: bytes };
+    }),
+  ]);
   if (!body) return undefined;
-  route.bodies.remember(record.etag, body);
-  return storedPageFrom(record, body);
+  return storedPageFrom(record, body, forms.filter((form) => form !== undefined));
+}
+
+/** The page when its body and every form are kept in memory (a hit's usual case, with no wait); else undefined. */
+function keptPage(route: ViewRoute, record: StoredPageRecord): StoredPage | undefined {
+  const body = route.bodies.get(record.etag);
+  if (!body) return undefined;
+  const forms: PageForm[] = [];
+  for (const form of record.forms ?? []) {
+    const bytes = route.bodies.get(form.etag);
+    if (!bytes) return undefined;
+    forms.push({ coding: form.coding, etag: form.etag, body: bytes });
+  }
+  return storedPageFrom(record, body, forms);
+}
+
+/** One body named by a record, from the bodies kept in memory or else from the cache. */
+async function bodyOf(
+  route: ViewRoute,
+  ctx: Context,
+  record: { etag: string; bodyLength: number; bodyEncoding?: 'utf8' | 'latin1' },
+): Promise<Buffer | undefined> {
+  const kept = route.bodies.get(record.etag);
+  if (kept) return kept;
+  const body = decodePageBody(record, await route.config.cache.get(pageBodyKey(record.etag), { origin: 'view', detail: ctx.path }));
+  if (body) route.bodies.remember(record.etag, body);
+  return body;
 }

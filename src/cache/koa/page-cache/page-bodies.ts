@@ -2,7 +2,7 @@ import type { Cache } from '../../cache.ts';
 
 /** Bounds of {@link PageBodies}. */
 export interface PageBodiesOptions {
-  /** Most bodies kept (default 256). */
+  /** Most bodies kept (default 768: a page keeps up to three, its identity body and two compressed forms). */
   maxEntries?: number;
   /** Most bytes kept (default 8 MiB). */
   maxBytes?: number;
@@ -22,7 +22,7 @@ export class PageBodies {
   private bytes = 0;
 
   constructor(options: PageBodiesOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 256;
+    this.maxEntries = options.maxEntries ?? 768;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   }
 

@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import type { Cache } from '../../cache.ts';
 import type { Clock, GetOptions } from '../../types.ts';
+import type { Compression, ContentCoding } from '../accept-encoding.ts';
+import { codingFor } from '../compression.ts';
 import type { EarlyAnswer, EarlyAnswers } from '../request-frame.ts';
 import { matchedRoute } from '../route-name.ts';
 import { etagMatches, freshness, type FreshnessWindows } from './decide.ts';
@@ -45,18 +47,30 @@ export interface PreparablePage {
   unless: (ctx: Context) => boolean;
 }
 
+/** A page's answers in one coding: with its bytes, and the 304 for a request that has them. */
+interface PreparedAnswers {
+  readonly ok: EarlyAnswer;
+  readonly notModified: EarlyAnswer;
+  /** The ETag of the bytes in this coding. */
+  readonly etag: string;
+}
+
 interface Prepared extends PreparablePage {
   /** The last value read from the page's key that proved to be this page's record (peeks share it, frozen). */
   lastVerifiedRecord: unknown;
   /** How the reads are reported (origin `view`, the path as detail). */
   events: GetOptions;
-  /** The answers to a request without and with a matching `If-None-Match`. */
-  answer200: EarlyAnswer;
-  answer304: EarlyAnswer;
+  /** The codings the page has compressed forms in, best first. */
+  codings: readonly Compression[];
+  /** The answers in each coding the page is stored in, to a request without and with a matching `If-None-Match`. */
+  answers: ReadonlyMap<ContentCoding, PreparedAnswers>;
+  /** Body bytes held, over every coding. */
+  bytes: number;
 }
 
-// Not sent with a 304 (Koa drops them for an empty body, so the full chain does not send them either).
-const BODY_HEADERS = new Set(['content-type', 'content-length']);
+// Not sent with a 304 (Koa drops the first two for an empty body, and the page cache sends a
+// coding only with the bytes in it, so the full chain does not send them either).
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding']);
 
 /** Prepared pages by request URL, answered before the middleware chain; see the module comment. */
 export class PreparedPages implements EarlyAnswers {
@@ -72,29 +86,28 @@ export class PreparedPages implements EarlyAnswers {
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
   }
 
-  /** Prepares the response of a page just served or stored for `ctx`'s URL. */
+  /** Prepares the response of a page just served or stored for `ctx`'s URL, in every coding it is stored in. */
   prepare(ctx: Context, page: PreparablePage): void {
     const { entry } = page;
-    if (entry.body.length > this.maxBytes) return;
-    const headers200: string[] = [];
+    const bytes = entry.forms.reduce((sum, form) => sum + form.body.length, entry.body.length);
+    if (bytes > this.maxBytes) return;
+    const stored: string[] = [];
     for (const [name, value] of entry.headers) {
-      for (const one of typeof value === 'string' ? [value] : value) headers200.push(name, one);
-    }
-    headers200.push('X-Cache', 'HIT', 'ETag', entry.etag, 'Content-Length', String(entry.body.length));
-    const headers304: string[] = [];
-    for (let i = 0; i < headers200.length; i += 2) {
-      if (!BODY_HEADERS.has(headers200[i].toLowerCase())) headers304.push(headers200[i], headers200[i + 1]);
+      for (const one of typeof value === 'string' ? [value] : value) stored.push(name, one);
     }
     const route = matchedRoute(ctx);
+    const answers = new Map<ContentCoding, PreparedAnswers>([['identity', answersFor(stored, entry.etag, entry.body, undefined, route)]]);
+    for (const form of entry.forms) answers.set(form.coding, answersFor(stored, form.etag, form.body, form.coding, route));
     this.forget(ctx.url);
     this.pages.set(ctx.url, {
       ...page,
       lastVerifiedRecord: undefined,
       events: { origin: 'view', detail: ctx.path },
-      answer200: { status: 200, headers: headers200, body: entry.body, route },
-      answer304: { status: 304, headers: headers304, body: undefined, route },
+      codings: entry.forms.map((form) => form.coding),
+      answers,
+      bytes,
     });
-    this.bytes += entry.body.length;
+    this.bytes += bytes;
     while (this.pages.size > this.maxEntries || this.bytes > this.maxBytes) {
       const oldest = this.pages.keys().next();
       if (oldest.done) break;
@@ -172,7 +185,9 @@ export class PreparedPages implements EarlyAnswers {
       this.pages.delete(ctx.url);
       this.pages.set(ctx.url, page);
       this.answers += 1;
-      return etagMatches(ctx.get('If-None-Match'), entry.etag) ? page.answer304 : page.answer200;
+      const answer = page.answers.get(codingFor(ctx, page.codings)) ?? page.answers.get('identity');
+      if (answer === undefined) return undefined;
+      return etagMatches(ctx.get('If-None-Match'), answer.etag) ? answer.notModified : answer.ok;
     } catch {
       return undefined;
     }
@@ -182,6 +197,22 @@ export class PreparedPages implements EarlyAnswers {
     const page = this.pages.get(url);
     if (page === undefined) return;
     this.pages.delete(url);
-    this.bytes -= page.entry.body.length;
+    this.bytes -= page.bytes;
   }
+}
+
+/**
+ * The answers in one coding: the stored headers, then `X-Cache`, the coding's ETag,
+ * `Content-Encoding` (200 only) and `Content-Length` (200 only).
+ */
+function answersFor(stored: readonly string[], etag: string, body: Buffer, coding: Compression | undefined, route: string | undefined): PreparedAnswers {
+  const encoding = coding === undefined ? [] : ['Content-Encoding', coding];
+  const headers200 = [...stored, 'X-Cache', 'HIT', 'ETag', etag, ...encoding, 'Content-Length', String(body.length)];
+  const headers304: string[] = [];
+  for (let i = 0; i < headers200.length; i += 2) {
+    if (!BODY_HEADERS.has(headers200[i].toLowerCase())) headers304.push(headers200[i], headers200[i + 1]);
+  }
+  const ok: EarlyAnswer = { status: 200, headers: headers200, body, route };
+  const notModified: EarlyAnswer = { status: 304, headers: headers304, body: undefined, route };
+  return { ok, notModified, etag };
 }

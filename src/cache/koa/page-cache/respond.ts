@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
+import { codingFor } from '../compression.ts';
 import { etagMatches, type PageCacheOutcome } from './decide.ts';
 import './state.ts';
-import type { StoredPage } from './stored-page.ts';
+import type { PageForm, StoredPage } from './stored-page.ts';
 
 /**
  * How `cacheView` writes what it decided onto the Koa response: a stored page replayed (its
@@ -23,15 +24,30 @@ export function serveStored(ctx: Context, entry: StoredPage, outcome: PageCacheO
   replay(ctx, entry);
 }
 
-/** Sends a stored page's ETag and bytes, or a 304 without a body when `If-None-Match` matches it. */
+/**
+ * Sends a stored page in the coding the request prefers among the forms it has (identity when
+ * compression is deferred to the request frame): that form's ETag and bytes, or a 304 without a
+ * body when `If-None-Match` matches that form's ETag.
+ */
 export function replay(ctx: Context, entry: StoredPage): void {
-  ctx.set('ETag', entry.etag);
-  if (etagMatches(ctx.get('If-None-Match'), entry.etag)) {
+  const form = formFor(ctx, entry);
+  ctx.set('ETag', form.etag);
+  if (entry.forms.length > 0) ctx.vary('Accept-Encoding');
+  if (!ctx.state.deferCompression) ctx.state.contentCoding = form.coding;
+  if (etagMatches(ctx.get('If-None-Match'), form.etag)) {
     ctx.status = 304;
     ctx.body = null;
     return;
   }
-  ctx.body = entry.body;
+  if (form.coding !== 'identity') ctx.set('Content-Encoding', form.coding);
+  ctx.body = form.body;
+}
+
+/** The stored form (or the identity body) a request gets. */
+export function formFor(ctx: Context, entry: StoredPage): PageForm | { coding: 'identity'; etag: string; body: Buffer } {
+  if (entry.forms.length === 0) return { coding: 'identity', etag: entry.etag, body: entry.body };
+  const coding = codingFor(ctx, entry.forms.map((form) => form.coding));
+  return entry.forms.find((form) => form.coding === coding) ?? { coding: 'identity', etag: entry.etag, body: entry.body };
 }
 
 /** The response headers as they are now, to roll back to with {@link restoreHeaders}. */

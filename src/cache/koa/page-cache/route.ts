@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Cache } from '../../cache.ts';
 import { viewKey } from '../../keys.ts';
 import type { Seconds } from '../../types.ts';
+import { COMPRESSION_THRESHOLD, smallestCompressor, type Compressor } from '../compression.ts';
 import { storageTimeout } from './decide.ts';
 import { resolveOptions, type CacheViewConfig, type CacheViewOptions } from './options.ts';
 import { PageBodies } from './page-bodies.ts';
@@ -16,7 +17,20 @@ export interface ViewShared {
   readonly prepared: PreparedPages | undefined;
   /** The background renders of stale pages. */
   readonly revalidation: BackgroundRevalidation;
+  /** How stored pages get their compressed forms; undefined when they get none. */
+  readonly compression: PageCompression | undefined;
 }
+
+/** How the page cache makes the compressed forms of a page it stores (once, at store). */
+export interface PageCompression {
+  /** Makes one form (default: the smallest output, as it is made once and served many times). */
+  readonly compressor: Compressor;
+  /** Bodies below this many bytes get no compressed forms (default 1 KB). */
+  readonly threshold: number;
+}
+
+/** The page compression of a page cache made without options: brotli and gzip at their smallest, from 1 KB. */
+export const DEFAULT_PAGE_COMPRESSION: PageCompression = { compressor: smallestCompressor, threshold: COMPRESSION_THRESHOLD };
 
 /** One cached route: its options checked once, and what it shares with the other routes of its page cache. */
 export interface ViewRoute extends ViewShared {
@@ -33,14 +47,14 @@ const defaults = new WeakMap<Cache, ViewShared>();
 export function makeRoute(options: CacheViewOptions, shared: ViewShared | undefined): ViewRoute {
   const config = resolveOptions(options);
   const ttl = storageTimeout(config.windows);
-  const { bodies, prepared, revalidation } = shared ?? defaultShared(config.cache);
-  return { config, bodies, prepared, revalidation, ttl, bodyTtl: ttl === 0 ? 0 : ttl + 60 };
+  const { bodies, prepared, revalidation, compression } = shared ?? defaultShared(config.cache);
+  return { config, bodies, prepared, revalidation, compression, ttl, bodyTtl: ttl === 0 ? 0 : ttl + 60 };
 }
 
 function defaultShared(cache: Cache): ViewShared {
   let shared = defaults.get(cache);
   if (!shared) {
-    shared = { bodies: PageBodies.of(cache), prepared: undefined, revalidation: new BackgroundRevalidation() };
+    shared = { bodies: PageBodies.of(cache), prepared: undefined, revalidation: new BackgroundRevalidation(), compression: DEFAULT_PAGE_COMPRESSION };
     defaults.set(cache, shared);
   }
   return shared;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateEncoding, parseAcceptEncoding } from '../../../src/blog/web/accept-encoding.ts';
+import { negotiateEncoding, parseAcceptEncoding } from '../../../src/cache/koa/accept-encoding.ts';
 
 const BOTH = ['br', 'gzip'] as const;
 

@@ -1,11 +1,16 @@
-/** A content coding Kiln can send a static file in; `identity` is the file as it is. */
+/** A content coding a response can be sent in; `identity` is the body as it is. */
 export type ContentCoding = 'br' | 'gzip' | 'identity';
 
-/** A coding other than identity, which a file may have a precompressed variant in. */
+/** A coding other than identity, which a body may have a compressed form in. */
 export type Compression = Exclude<ContentCoding, 'identity'>;
 
-/** The compressions Kiln makes, best first: brotli wins a tie with gzip (smaller for text). */
+/** The compressions made, best first: brotli wins a tie with gzip (smaller for text). */
 export const COMPRESSIONS: readonly Compression[] = ['br', 'gzip'];
+
+/** Whether a value names one of the {@link COMPRESSIONS}. */
+export function isCompression(value: unknown): value is Compression {
+  return value === 'br' || value === 'gzip';
+}
 
 /** A weight: `0`, `1`, or up to three decimals between them (RFC 9110 §12.4.2). */
 const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
