@@ -9,13 +9,16 @@ import { wirePostWrites } from './blog/writes.ts';
 import { createCache, describeCacheConfig } from './cache/index.ts';
 import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
 import { EXIT_CANNOT_LISTEN, listenFailure, probeListen } from './listen-failure.ts';
-import { consoleLogger } from './log.ts';
+import { consoleLogger, stdoutLines, type Logger } from './log.ts';
 import { runPrimary } from './workers.ts';
 
 // The only module with side effects at import: read the configuration, prepare the database,
 // then either serve in this process (KILN_WORKERS=1) or fork the workers, each of which runs
 // this file again and serves.
-const log = consoleLogger();
+let log: Logger = consoleLogger();
+
+/** This process's worker number (cluster ids start at 1; 0 is the only process or the primary). */
+const worker = cluster.worker?.id ?? 0;
 
 /** Migrates the database and creates the author and demo posts: once, before anyone serves. */
 async function prepare(config: Config): Promise<DataSource> {
@@ -42,7 +45,7 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const sessions = createSessionStore(config.session, { dataSource, logger: log });
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, logger: log });
   if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
-  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log });
+  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log, worker });
   // Invalidations a crash or a cache outage left behind, and writes of processes that cannot reach
   // this cache (the import command beside a memory cache): replayed before serving, then every second.
   const { outbox } = app.context.services;
@@ -75,6 +78,8 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Information is buffered (one write per event-loop turn, with the access log's lines); warnings and errors are not.
+  log = consoleLogger({ level: config.logLevel, format: config.logFormat, worker, out: stdoutLines() });
   if (cluster.isWorker) {
     // The primary has migrated: workers never race on the schema.
     return serve(config, await openDatabase(config.databaseUrl, { migrate: false }));
