@@ -43,6 +43,8 @@ import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
 import { createToolbar, LOCAL_HOST_NAMES, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
+import { localExposition, type FamilySource, type MetricsExposition } from './fleet-metrics.ts';
+import { processFamilies } from './process-metrics.ts';
 import { PROJECT_ROOT } from './root.ts';
 
 /** What `createApp` needs from outside: the opened (migrated) database, and optional doubles. */
@@ -60,8 +62,10 @@ export interface AppDeps {
   passwords?: PasswordHasher;
   /** Where access log lines go (default: buffered standard output); `null` writes none (a command that is not a server). */
   accessLog?: LineWriter | null;
-  /** This process's worker number, written in the access log and as the `worker` label (default 0: the only process). */
+  /** This process's worker number, written in the access log (default 0: the only process). */
   worker?: number;
+  /** What /metrics shows of this process's families (default: them alone; a cluster worker passes `workerExposition`, which shows the fleet's). */
+  exposeMetrics?: (source: FamilySource) => MetricsExposition;
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
@@ -133,7 +137,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     apiRoutes({ cached }),
     authRoutes({ loginCsrf, throttle }),
     admin,
-    metricsRoutes({ metrics, token: config.metricsToken }),
+    metricsRoutes({ metrics: (deps.exposeMetrics ?? localExposition)(async () => [...(await metrics.families()), ...processFamilies()]), token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
   ]);
   return app;

@@ -8,6 +8,7 @@ import { UserService } from './blog/services/users.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { createCache, describeCacheConfig } from './cache/index.ts';
 import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
+import { workerExposition } from './fleet-metrics.ts';
 import { EXIT_CANNOT_LISTEN, listenFailure, probeListen } from './listen-failure.ts';
 import { consoleLogger, stdoutLines, type Logger } from './log.ts';
 import { runPrimary } from './workers.ts';
@@ -45,7 +46,9 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const sessions = createSessionStore(config.session, { dataSource, logger: log });
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, logger: log });
   if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
-  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log, worker });
+  // A worker's /metrics shows the whole cluster's, added up by the primary (src/fleet-metrics.ts).
+  const exposeMetrics = cluster.isWorker ? workerExposition : undefined;
+  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log, worker, exposeMetrics });
   // Invalidations a crash or a cache outage left behind, and writes of processes that cannot reach
   // this cache (the import command beside a memory cache): replayed before serving, then every second.
   const { outbox } = app.context.services;

@@ -32,11 +32,19 @@ export function accessLog(options: AccessLogOptions): RequestReporter | undefine
   const details = logs(level, 'debug');
   const info = logs(level, 'info');
   const line = format === 'json' ? jsonLine : textLine;
+  // Many requests end in the same millisecond under load: the timestamp is formatted once for them.
+  let stampedAt = Number.NaN;
+  let stamp = '';
   return {
     report(report: RequestReport): void {
       const at: LineLevel = report.status >= 500 ? 'error' : 'info';
       if (at === 'info' && !info) return;
-      out.write(line(report, at, new Date(now()).toISOString(), worker, details));
+      const ms = now();
+      if (ms !== stampedAt) {
+        stampedAt = ms;
+        stamp = new Date(ms).toISOString();
+      }
+      out.write(line(report, at, stamp, worker, details));
     },
   };
 }
