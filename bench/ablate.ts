@@ -11,7 +11,8 @@ import { hasWrk } from './wrk.ts';
  * cost on a page, measured interleaved against bare Koa: Kiln as it is, twice (the spread
  * between two identical servers is the noise floor), then with the cache's event listeners
  * removed (the /metrics bookkeeping per cache operation; KILN_BENCH_ABLATE, see
- * bench/kiln-server.ts), then without the access log (LOG_LEVEL=silent). Prints req/s, ratio to bare Koa and server CPU per request.
+ * bench/kiln-server.ts), then without the access log (LOG_LEVEL=silent), and with its lines
+ * written one by one instead of once per event-loop turn. Prints req/s, ratio to bare Koa and server CPU per request.
  */
 
 const VARIANTS: readonly [string, string, Record<string, string>?][] = [
@@ -19,6 +20,7 @@ const VARIANTS: readonly [string, string, Record<string, string>?][] = [
   ['Kiln as is (again)', ''],
   ['without cache-event listeners', 'cache-events'],
   ['without the access log', '', { LOG_LEVEL: 'silent' }],
+  ['access log written line by line', 'log-unbuffered'],
 ];
 
 async function main(cacheType: BenchCacheType, path: string, rounds: number): Promise<void> {

@@ -81,7 +81,7 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // Information is buffered (one write per event-loop turn, with the access log's lines); warnings and errors are not.
+  // Information is buffered (written with the access log's lines, at 32 KB or after 50 ms); warnings and errors are not.
   log = consoleLogger({ level: config.logLevel, format: config.logFormat, worker, out: stdoutLines() });
   if (cluster.isWorker) {
     // The primary has migrated: workers never race on the schema.

@@ -55,12 +55,18 @@ function cut(path: string): string {
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
+/** Printable ASCII without `"` and `\`: written inside quotes as it is, in JSON and in text alike. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string, without JSON.stringify for the plain text nearly every path and id is. */
+const quoted = (text: string): string => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
+
 /** `{"time":…,"level":…,"worker":…,"msg":"request",…}`: the keys of the logger's own lines, then the request's. */
 export function jsonLine(report: RequestReport, at: LineLevel, time: string, worker: number, details: boolean): string {
   const cache = report.pageCache === undefined ? '' : `,"cache":"${report.pageCache.status}"`;
   const bytes = report.bytes === undefined ? '' : `,"bytes":${report.bytes}`;
-  const id = report.requestId === undefined ? '' : `,"id":${JSON.stringify(report.requestId)}`;
-  let line = `{"time":"${time}","level":"${at}","worker":${worker},"msg":"request","method":${JSON.stringify(report.method)},"path":${JSON.stringify(cut(report.path))},"status":${report.status}${cache}${bytes},"ms":${round(report.durationMs)}${id}`;
+  const id = report.requestId === undefined ? '' : `,"id":${quoted(report.requestId)}`;
+  let line = `{"time":"${time}","level":"${at}","worker":${worker},"msg":"request","method":${quoted(report.method)},"path":${quoted(cut(report.path))},"status":${report.status}${cache}${bytes},"ms":${round(report.durationMs)}${id}`;
   if (details) {
     const reason = report.pageCache !== undefined && 'reason' in report.pageCache ? `,"reason":${JSON.stringify(report.pageCache.reason)}` : '';
     line += `,"route":${JSON.stringify(report.route)}${reason},"early":${report.early}`;
