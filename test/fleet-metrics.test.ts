@@ -45,8 +45,9 @@ describe('/metrics with KILN_WORKERS=2 (a real server process)', () => {
       METRICS_TOKEN: TOKEN,
       LOG_LEVEL: 'info',
     });
-    const first = await kiln.waitForLine(LISTENING);
-    const second = await kiln.waitForLine(LISTENING, { after: first.index });
+    // Two workers compile and start at once: on a loaded machine that can take a while.
+    const first = await kiln.waitForLine(LISTENING, { timeoutMs: 90_000 });
+    const second = await kiln.waitForLine(LISTENING, { after: first.index, timeoutMs: 90_000 });
     return { base: first.match[2], pids: [Number(first.match[1]), Number(second.match[1])] };
   }
 
@@ -76,12 +77,12 @@ describe('/metrics with KILN_WORKERS=2 (a real server process)', () => {
 
     const lines = kiln?.lines.length ?? 0;
     process.kill(pids[0], 'SIGKILL');
-    await kiln?.waitForLine(LISTENING, { after: lines });
+    await kiln?.waitForLine(LISTENING, { after: lines, timeoutMs: 90_000 });
     const after = await scrape(base);
     expect(sample(after, 'kiln_http_requests_total', ABOUT)).toBe(17);
     await about(base, 3);
     expect(sample(await scrape(base), 'kiln_http_requests_total', ABOUT)).toBe(20);
-  }, 90_000);
+  }, 240_000);
 
   it('gives each worker its process metrics under a worker label, and keeps METRICS_TOKEN', async () => {
     const { base } = await start();
@@ -101,7 +102,7 @@ describe('/metrics with KILN_WORKERS=2 (a real server process)', () => {
       expect(allowed.status).toBe(200);
       expect(allowed.text).toContain('process_resident_memory_bytes{worker="2"}');
     }
-  }, 90_000);
+  }, 240_000);
 });
 
 describe('FleetMetrics', () => {
