@@ -11,13 +11,16 @@ import { hasWrk } from './wrk.ts';
  * cost on a page, measured interleaved against bare Koa: Kiln as it is, twice (the spread
  * between two identical servers is the noise floor), then with the cache's event listeners
  * removed (the /metrics bookkeeping per cache operation; KILN_BENCH_ABLATE, see
- * bench/kiln-server.ts). Prints req/s, ratio to bare Koa and server CPU per request.
+ * bench/kiln-server.ts), then without the access log (LOG_LEVEL=silent), and with its lines
+ * written one by one instead of once per event-loop turn. Prints req/s, ratio to bare Koa and server CPU per request.
  */
 
-const VARIANTS: readonly [string, string][] = [
+const VARIANTS: readonly [string, string, Record<string, string>?][] = [
   ['Kiln as is', ''],
   ['Kiln as is (again)', ''],
   ['without cache-event listeners', 'cache-events'],
+  ['without the access log', '', { LOG_LEVEL: 'silent' }],
+  ['access log written line by line', 'log-unbuffered'],
 ];
 
 async function main(cacheType: BenchCacheType, path: string, rounds: number): Promise<void> {
@@ -26,8 +29,8 @@ async function main(cacheType: BenchCacheType, path: string, rounds: number): Pr
   try {
     const database = await prepareDatabase(join(dir, 'import'));
     const targets: Target[] = [];
-    for (const [i, [name, ablate]] of VARIANTS.entries()) {
-      const kiln = await startKiln({ cacheType, database, dir: join(dir, String(i)), keyPrefix: `kiln-ablate-${process.pid}-${i}:`, env: { KILN_BENCH_ABLATE: ablate } });
+    for (const [i, [name, ablate, env]] of VARIANTS.entries()) {
+      const kiln = await startKiln({ cacheType, database, dir: join(dir, String(i)), keyPrefix: `kiln-ablate-${process.pid}-${i}:`, env: { KILN_BENCH_ABLATE: ablate, ...env } });
       servers.push(kiln);
       targets.push({ name, server: kiln, path, kiln });
     }

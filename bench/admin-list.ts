@@ -88,7 +88,7 @@ async function main(count: number, runs: number): Promise<void> {
       await posts.saveBatch({ creates });
     }
     process.stdout.write(`${count} posts written in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-    const app = await createApp(config, { dataSource, logger: silent });
+    const app = await createApp(config, { dataSource, logger: silent, accessLog: null });
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

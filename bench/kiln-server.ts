@@ -20,7 +20,8 @@ import { consoleLogger } from '../src/log.ts';
  *
  * `KILN_BENCH_ABLATE` (bench/ablate.ts only) switches parts off to measure what they cost:
  * `cache-events` removes the listeners of the cache's event stream (the /metrics counters of
- * cache operations).
+ * cache operations); `log-unbuffered` writes each access log line to standard output at once
+ * instead of once per event-loop turn.
  */
 
 /** A request from the bench over IPC. */
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   await ensureAuthor(config, new UserService(dataSource), log);
   const cache = await createCache(config.cache, { clock, logger: log });
   // Sessions: createApp's default store for the configuration (readers never touch it).
-  const app = await createApp(config, { dataSource, cache, logger: log, clock });
+  const accessLog = ablate.has('log-unbuffered') ? process.stdout : undefined;
+  const app = await createApp(config, { dataSource, cache, logger: log, clock, accessLog });
   if (ablate.has('cache-events')) cache.events.removeAllListeners('op');
   let renders = 0;
   const render = app.context.render;

@@ -15,11 +15,12 @@ import { pageRoutes } from './blog/routes/pages.ts';
 import { assertCaseSensitive } from './blog/routes/router.ts';
 import type { PasswordHasher } from './blog/password.ts';
 import { PostRendering } from './blog/post-rendering.ts';
-import type { Logger } from './log.ts';
+import { stdoutLines, type LineWriter, type Logger } from './log.ts';
 import type { LoginAttemptStore } from './blog/services/login-attempts.ts';
 import { createLoginAttemptStore, createSessionStore } from './blog/services/session-stores.ts';
 import type { SessionStore } from './blog/services/sessions.ts';
 import { UserService } from './blog/services/users.ts';
+import { accessLog } from './blog/web/access-log.ts';
 import { authorArea, loadAuthor } from './blog/web/auth.ts';
 import { bodyParser } from './blog/web/body.ts';
 import { isCanonicalPath } from './blog/web/canonical-path.ts';
@@ -27,6 +28,7 @@ import { LoginCsrf, csrfProtection } from './blog/web/csrf.ts';
 import { errorHandler } from './blog/web/errors.ts';
 import { takeFlash } from './blog/web/flash.ts';
 import { forwardedHeaders } from './blog/web/forwarded.ts';
+import { requestIds } from './blog/web/request-id.ts';
 import { privateWhenPersonal, securityHeadersFor } from './blog/web/security-headers.ts';
 import { sessionMiddleware } from './blog/web/session.ts';
 import { attachSqlLogger } from './blog/web/sql-logger.ts';
@@ -41,6 +43,8 @@ import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
 import { createToolbar, LOCAL_HOST_NAMES, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
+import { localExposition, type FamilySource, type MetricsExposition } from './fleet-metrics.ts';
+import { processFamilies } from './process-metrics.ts';
 import { PROJECT_ROOT } from './root.ts';
 
 /** What `createApp` needs from outside: the opened (migrated) database, and optional doubles. */
@@ -56,6 +60,12 @@ export interface AppDeps {
   loginAttempts?: LoginAttemptStore;
   /** How passwords are hashed (default scrypt at OWASP's parameters; only tests pass a cheaper one). */
   passwords?: PasswordHasher;
+  /** Where access log lines go (default: buffered standard output); `null` writes none (a command that is not a server). */
+  accessLog?: LineWriter | null;
+  /** This process's worker number, written in the access log (default 0: the only process). */
+  worker?: number;
+  /** What /metrics shows of this process's families (default: them alone; a cluster worker passes `workerExposition`, which shows the fleet's). */
+  exposeMetrics?: (source: FamilySource) => MetricsExposition;
 }
 
 /** Where the Nunjucks templates live (the repository's views/). */
@@ -105,7 +115,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.context.services = { posts, users, caching: pages, rendering, outbox, loginThrottle: throttle };
   app.context.render = pageRenderer(config, cache, toolbar, statics);
 
-  app.use(outermostFrame(config, metrics, pages, toolbar));
+  app.use(outermostFrame(config, deps, { metrics, pages, toolbar }));
   app.use(errorHandler(logger));
   // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
   app.use(toolbar.routes);
@@ -127,7 +137,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     apiRoutes({ cached }),
     authRoutes({ loginCsrf, throttle }),
     admin,
-    metricsRoutes({ metrics, token: config.metricsToken }),
+    metricsRoutes({ metrics: (deps.exposeMetrics ?? localExposition)(async () => [...(await metrics.families()), ...processFamilies()]), token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
   ]);
   return app;
@@ -137,7 +147,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
  * The one outermost middleware: the request normalised once, the headers and personal rule of
  * every response, metrics, the page cache's early answers and the toolbar (src/cache/koa/request-frame.ts).
  */
-function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCaching, toolbar: Toolbar): Middleware {
+function outermostFrame(config: Config, deps: AppDeps, parts: { metrics: CacheMetrics; pages: BlogCaching; toolbar: Toolbar }): Middleware {
+  const { metrics, pages, toolbar } = parts;
+  const out = deps.accessLog === undefined ? stdoutLines() : deps.accessLog;
+  const log = out === null ? undefined : accessLog({ level: config.logLevel, format: config.logFormat, worker: deps.worker ?? 0, out });
   return requestFrame({
     headers: securityHeadersFor(config.siteUrl),
     // Before anything reads the client's address, scheme or host.
@@ -146,7 +159,9 @@ function outermostFrame(config: Config, metrics: CacheMetrics, pages: BlogCachin
     // keys, the toolbar's asset guard, the static files, the author's area, the routers).
     admit: (ctx) => isCanonicalPath(ctx.path),
     personalize: privateWhenPersonal,
-    reporters: [metrics.requestReporter()],
+    reporters: log === undefined ? [metrics.requestReporter()] : [metrics.requestReporter(), log],
+    // A trusted proxy's X-Request-Id, else a new one; on every response and in the access log.
+    requestId: requestIds({ trustProxy: config.trustProxy }),
     // Readers' cached pages, answered before sessions, CSRF and routing (src/blog/caching.ts).
     earlyAnswers: pages.pageCache.prepared,
     // Around the error handler (error pages get the bar) and the page cache (stored pages never do).

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheConfigFromEnv, ConfigError, EnvReader, type CacheConfig, type Env } from './cache/index.ts';
 import { LOOPBACK_IPS, type ToolbarConfig } from './cache/toolbar/index.ts';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from './log.ts';
 
 export { ConfigError, type Env };
 
@@ -33,6 +34,10 @@ export interface Config {
   cache: CacheConfig;
   /** The dev toolbar: `KILN_TOOLBAR` (default on in development only) and `KILN_TOOLBAR_IPS` (default loopback). */
   toolbar: ToolbarConfig;
+  /** `LOG_LEVEL`: the least severe line written (`silent`, `error`, `warn`, `info`, `debug`); default `info`. */
+  logLevel: LogLevel;
+  /** How log lines look: one JSON object each in production, a readable line otherwise. */
+  logFormat: LogFormat;
   /** `METRICS_TOKEN`: bearer token for /metrics from non-loopback clients; unset = loopback only. */
   metricsToken?: string;
   session: SessionConfig;
@@ -89,6 +94,7 @@ const DEFAULTS = {
   SESSION_REDIS_URL: 'redis://127.0.0.1:6379',
   SESSION_REDIS_PREFIX: 'kiln:sess:',
   KILN_TOOLBAR_IPS: LOOPBACK_IPS,
+  LOG_LEVEL: 'info',
 } as const;
 
 /** Shortest `METRICS_TOKEN` accepted: a guessable token would open /metrics to anyone. */
@@ -129,6 +135,8 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', { fallback: DEFAULTS.BODY_LIMIT_BYTES, min: 1024 }),
     cache,
     toolbar: parseToolbar(read, nodeEnv),
+    logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
+    logFormat: nodeEnv === 'production' ? 'json' : 'text',
     metricsToken: parseMetricsToken(read),
     session: parseSession(read),
     workers: parseWorkers(read, nodeEnv, cache),

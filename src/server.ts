@@ -8,14 +8,18 @@ import { UserService } from './blog/services/users.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { createCache, describeCacheConfig } from './cache/index.ts';
 import { ConfigError, StartupError, loadConfig, type Config } from './config.ts';
+import { workerExposition } from './fleet-metrics.ts';
 import { EXIT_CANNOT_LISTEN, listenFailure, probeListen } from './listen-failure.ts';
-import { consoleLogger } from './log.ts';
+import { consoleLogger, stdoutLines, type Logger } from './log.ts';
 import { runPrimary } from './workers.ts';
 
 // The only module with side effects at import: read the configuration, prepare the database,
 // then either serve in this process (KILN_WORKERS=1) or fork the workers, each of which runs
 // this file again and serves.
-const log = consoleLogger();
+let log: Logger = consoleLogger();
+
+/** This process's worker number (cluster ids start at 1; 0 is the only process or the primary). */
+const worker = cluster.worker?.id ?? 0;
 
 /** Migrates the database and creates the author and demo posts: once, before anyone serves. */
 async function prepare(config: Config): Promise<DataSource> {
@@ -42,7 +46,9 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
   const sessions = createSessionStore(config.session, { dataSource, logger: log });
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, logger: log });
   if (!cluster.isWorker) log.info(`${describeCacheConfig(config.cache)}; sessions: ${config.session.store}`);
-  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log });
+  // A worker's /metrics shows the whole cluster's, added up by the primary (src/fleet-metrics.ts).
+  const exposeMetrics = cluster.isWorker ? workerExposition : undefined;
+  const app = await createApp(config, { dataSource, cache, sessions, loginAttempts, logger: log, worker, exposeMetrics });
   // Invalidations a crash or a cache outage left behind, and writes of processes that cannot reach
   // this cache (the import command beside a memory cache): replayed before serving, then every second.
   const { outbox } = app.context.services;
@@ -75,6 +81,8 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Information is buffered (written with the access log's lines, at 32 KB or after 50 ms); warnings and errors are not.
+  log = consoleLogger({ level: config.logLevel, format: config.logFormat, worker, out: stdoutLines() });
   if (cluster.isWorker) {
     // The primary has migrated: workers never race on the schema.
     return serve(config, await openDatabase(config.databaseUrl, { migrate: false }));

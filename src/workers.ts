@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { systemClock, type Clock } from './cache/index.ts';
+import { serveFleetMetrics } from './fleet-metrics.ts';
 import { EXIT_CANNOT_LISTEN } from './listen-failure.ts';
 import type { Logger } from './log.ts';
 
@@ -108,6 +109,8 @@ export function runPrimary(options: PrimaryOptions): Primary {
     await Promise.all(exits);
   };
 
+  // The workers' /metrics scrapes are answered here with the sums over all of them.
+  serveFleetMetrics(cluster);
   logger.info(`Kiln primary ${process.pid} starting ${count} workers`);
   for (const slot of slots) fork(slot);
   return { stop };

@@ -172,6 +172,24 @@ describe('loadConfig(): METRICS_TOKEN', () => {
   });
 });
 
+describe('loadConfig(): LOG_LEVEL', () => {
+  it('defaults to info, reads every level in any letter case, and writes JSON in production only', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('info');
+    for (const level of ['silent', 'error', 'warn', 'info', 'debug']) expect(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: ` ${level.toUpperCase()} ` }).logLevel).toBe(level);
+    expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('text');
+    expect(loadConfig({ NODE_ENV: 'development' }).logFormat).toBe('text');
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'production-secret-0123' }).logFormat).toBe('json');
+  });
+
+  it('refuses any other word, naming LOG_LEVEL and the levels', () => {
+    for (const bad of ['verbose', 'trace', '3']) {
+      const error = refusal({ LOG_LEVEL: bad });
+      expect(error.variable).toBe('LOG_LEVEL');
+      expect(error.message).toContain('silent, error, warn, info, debug');
+    }
+  });
+});
+
 describe('loadConfig(): one ConfigError for the cache and the app', () => {
   it('throws the same ConfigError class for a CACHE_* variable as for its own', () => {
     expect(refusal({ CACHE_THRESHOLD: 'lots' }).variable).toBe('CACHE_THRESHOLD');

@@ -87,9 +87,28 @@ async function takePort(): Promise<{ server: Server; port: number }> {
   return { server, port: typeof address === 'object' && address !== null ? address.port : 0 };
 }
 
+/** A server's output line as its level and message: a JSON line (production) or `time level message`; other lines as they are. */
+function message(line: string): { level: string; msg: string } {
+  if (line.startsWith('{')) {
+    const parsed = JSON.parse(line) as { level: string; msg: string };
+    return { level: parsed.level, msg: parsed.msg };
+  }
+  const match = /^\S+ (debug|info|warn|error) (.*)$/.exec(line);
+  return match === null ? { level: '', msg: line } : { level: match[1], msg: match[2] };
+}
+
 /** The warnings and errors among a server's output lines, without their timestamp and level; a stack trace shows as its lines. */
 function problems(lines: readonly string[]): string[] {
-  return lines.filter((line) => / (warn|error) /.test(line) || /^\s+at /.test(line)).map((line) => line.replace(/^\S+ (warn|error) /, ''));
+  return lines
+    .filter((line) => line.trim() !== '')
+    .map(message)
+    .filter(({ level, msg }) => level === 'warn' || level === 'error' || /^\s+at /.test(msg))
+    .map(({ msg }) => msg);
+}
+
+/** The messages of a server's output, in order. */
+function messages(output: string): string[] {
+  return output.split('\n').filter((line) => line.trim() !== '').map((line) => message(line).msg);
 }
 
 describe('KILN_WORKERS=2 (node:cluster, a real server process)', () => {
@@ -230,7 +249,9 @@ describe('start-up checks (a real server process)', () => {
     const env = production();
     const first = await startServerProcess({ env: { ...env, AUTHOR_USERNAME: AUTHOR.username, AUTHOR_PASSWORD: AUTHOR.password }, readyTimeoutMs: 60_000 });
     try {
-      expect(first.output).toContain('Created the author account "author"');
+      // Production writes JSON lines.
+      expect(first.output.split('\n').filter((l) => /^\{"time":"[^"]+","level":"info","worker":0,"msg":"Kiln listening on /.test(l))).toHaveLength(1);
+      expect(messages(first.output)).toContain('Created the author account "author"');
       expect(first.output).not.toContain('demo posts');
       const index = await (await fetch(`${first.url}/`)).text();
       expect(index).not.toContain('Why a cache needs an invalidation plan');

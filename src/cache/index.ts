@@ -51,6 +51,8 @@ export { type CachedFunction, type CachedOptions, type MemoizedFunction, type Me
 export { distributedFlight, SingleFlight, type DistributedFlightOptions } from './single-flight.ts';
 export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
 export { CacheMetrics, METRICS_CONTENT_TYPE } from './metrics/cache-metrics.ts';
+export { combineFamilies, isPerProcess, labelPerProcess, renderFamilies, type GaugeSample, type MetricFamily } from './metrics/families.ts';
+export type { CounterSnapshot, HistogramSnapshot, Labels } from './metrics/registry.ts';
 export { type RequestReport, type RequestReporter } from './metrics/request-reporter.ts';
 export { TagStore } from './tags.ts';
 export { CACHE_DEFAULTS } from './defaults.ts';

@@ -11,6 +11,7 @@ import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
 import { requestFrame } from '../../src/cache/koa/request-frame.ts';
 import { Counter, escapeLabelValue, Histogram } from '../../src/cache/metrics/registry.ts';
+import { combineFamilies, renderFamilies } from '../../src/cache/metrics/families.ts';
 import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
 import { FlakyBackend } from './helpers.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -242,5 +243,27 @@ describe('counter.series() and histogram.series()', () => {
     histogram.observe({ op: 'get' }, 9);
     expect(histogram.snapshot()).toEqual([{ labels: { op: 'get' }, counts: [1, 2], sum: 12.5, count: 3 }]);
     expect(histogram.render()).toContain('h_bucket{op="get",le="5"} 2\nh_bucket{op="get",le="+Inf"} 3\n');
+  });
+});
+
+describe('renderFamilies() and combineFamilies()', () => {
+  it('render a counter and a histogram exactly as they render themselves', () => {
+    const counter = new Counter('c_total', 'A counter.');
+    counter.inc({ a: 'x"y' }, 2);
+    const histogram = new Histogram('h', 'A histogram.', [1, 5]);
+    histogram.observe({ op: 'get' }, 3);
+    expect(renderFamilies([counter.family(), histogram.family()])).toBe(counter.render() + histogram.render());
+  });
+
+  it('add up the same series of two processes and keep the rest', () => {
+    const a = new Counter('c_total', 'A counter.');
+    a.inc({ k: '1' }, 2);
+    const b = new Counter('c_total', 'A counter.');
+    b.inc({ k: '1' }, 3);
+    b.inc({ k: '2' });
+    expect(combineFamilies([a.family()], [b.family()])[0].series).toEqual([
+      { labels: { k: '1' }, value: 5 },
+      { labels: { k: '2' }, value: 1 },
+    ]);
   });
 });

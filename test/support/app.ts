@@ -79,6 +79,8 @@ export interface TestApp {
   posts: PostService;
   clock: FakeClock;
   logger: MemoryLogger;
+  /** The access log's lines, in order (kept here instead of written to standard output). */
+  accessLines: string[];
   /** A fresh supertest client with no cookies. */
   request(): supertest.Agent;
   /** Creates a post through the app's PostService (so it invalidates like any write), dated `daysAgo` days before the clock. */
@@ -114,7 +116,9 @@ export async function startTestApp(options: { env?: Env; demo?: boolean; passwor
   if (options.demo) await seedDemo(new PostService(dataSource, clock), clock.now());
   const sessions = createSessionStore(config.session, { dataSource, clock, logger });
   const loginAttempts = createLoginAttemptStore(config.session, { dataSource, clock, logger });
-  const app = await createApp(config, { dataSource, clock, logger, sessions, loginAttempts, passwords });
+  const accessLines: string[] = [];
+  const accessLog = { write: (line: string) => void accessLines.push(line) };
+  const app = await createApp(config, { dataSource, clock, logger, sessions, loginAttempts, passwords, accessLog });
   // The app's own service: a test's writes announce themselves like the author's.
   const { posts } = app.context.services;
   const server = app.listen(0, '127.0.0.1');
@@ -128,6 +132,7 @@ export async function startTestApp(options: { env?: Env; demo?: boolean; passwor
     posts,
     clock,
     logger,
+    accessLines,
     request: () => supertest.agent(server),
     addPost: (input = {}, daysAgo) => {
       created += 1;

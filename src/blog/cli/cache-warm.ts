@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const dataSource = await openDatabase(config.databaseUrl);
   const cache = await createCache(config.cache, { logger: log });
-  const app = await createApp(config, { dataSource, cache, logger: log });
+  const app = await createApp(config, { dataSource, cache, logger: log, accessLog: null });
   const server = app.listen(0, '127.0.0.1');
   try {
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

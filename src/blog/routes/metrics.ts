@@ -1,6 +1,6 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
-import { METRICS_CONTENT_TYPE, type CacheMetrics } from '../../cache/index.ts';
+import { METRICS_CONTENT_TYPE } from '../../cache/index.ts';
 import { isLoopbackClient } from '../../cache/koa/index.ts';
 import { tokensEqual } from '../web/csrf.ts';
 import { createRouter } from './router.ts';
@@ -21,8 +21,17 @@ export function metricsAccess(ctx: Context, token: string | undefined): MetricsA
   return sent !== undefined && tokensEqual(sent, token) ? 'ok' : 'unauthorized';
 }
 
-/** `GET /metrics`: the Prometheus text exposition, guarded by {@link metricsAccess}. */
-export function metricsRoutes(options: { metrics: CacheMetrics; token?: string }): Router {
+/** What the route writes: this process's metrics, or the whole cluster's (src/fleet-metrics.ts). */
+export interface MetricsText {
+  render(): Promise<string>;
+}
+
+/**
+ * `GET /metrics`: the Prometheus text exposition, guarded by {@link metricsAccess}; 503 when the
+ * numbers cannot be had (a cluster primary that does not answer), since a partial sum would
+ * look like a counter reset.
+ */
+export function metricsRoutes(options: { metrics: MetricsText; token?: string }): Router {
   const router = createRouter();
   router.get('/metrics', async (ctx) => {
     const access = metricsAccess(ctx, options.token);
@@ -38,8 +47,17 @@ export function metricsRoutes(options: { metrics: CacheMetrics; token?: string }
       return;
     }
     ctx.set('Cache-Control', 'no-store');
+    let text: string;
+    try {
+      text = await options.metrics.render();
+    } catch (err) {
+      ctx.status = 503;
+      ctx.type = 'text';
+      ctx.body = `Metrics are unavailable: ${err instanceof Error ? err.message : String(err)}\n`;
+      return;
+    }
     ctx.set('Content-Type', METRICS_CONTENT_TYPE);
-    ctx.body = await options.metrics.render();
+    ctx.body = text;
   });
   return router;
 }

@@ -82,6 +82,15 @@ export class EnvReader {
     throw new ConfigError(name, `expected 1 or 0, got "${raw}"`);
   }
 
+  /** One of `choices`, in any letter case (returned as listed); `fallback` when unset. */
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const raw = this.present(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    const found = choices.find((choice) => choice.toLowerCase() === raw);
+    if (found === undefined) throw new ConfigError(name, `expected one of ${choices.join(', ')}, got "${raw}"`);
+    return found;
+  }
+
   /** A number from 0 to 1. */
   fraction(name: string, fallback: number): number {
     const raw = this.present(name);

@@ -34,6 +34,7 @@ export {
   type UncacheableReason,
 } from './page-cache/index.ts';
 export {
+  REQUEST_ID_HEADER,
   requestFrame,
   type EarlyAnswer,
   type EarlyAnswers,

@@ -5,6 +5,16 @@ import type { PageCacheOutcome } from './page-cache/decide.ts';
 import './page-cache/state.ts';
 import { matchedRoute, setMatchedRoute } from './route-name.ts';
 
+declare module 'koa' {
+  interface DefaultState {
+    /** This request's id, also sent as `X-Request-Id`; set by the request frame when it has a `requestId` option. */
+    requestId?: string;
+  }
+}
+
+/** The response header that carries the request id. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
 /**
  * The outermost middleware of an app: the one place that says which headers every response
  * carries, reports every response, and lets the page cache answer before the rest of the chain:
@@ -35,6 +45,8 @@ export interface RequestReport {
   pageCache: PageCacheOutcome | undefined;
   /** Whether it was answered before the middleware chain ran. */
   early: boolean;
+  /** The request id sent as `X-Request-Id`, when the frame gives ids. */
+  requestId: string | undefined;
 }
 
 /** Told about every finished response; must not throw (a throw is ignored). */
@@ -84,6 +96,12 @@ export interface RequestFrameOptions {
   /** Rules run on every response before it is sent (e.g. `private, no-store` for a signed-in user); what they set wins. */
   personalize?: (ctx: Context) => void;
   reporters?: readonly RequestReporter[];
+  /**
+   * The id of a request (e.g. a trusted proxy's `X-Request-Id`, or a new one), run once after
+   * `normalize`; it is kept in `ctx.state.requestId`, sent as `X-Request-Id` on every response,
+   * early answers and refusals included, and reported.
+   */
+  requestId?: (ctx: Context) => string;
   earlyAnswers?: EarlyAnswers;
   inspector?: RequestInspector;
   /** Compresses the responses of the chain and of the inspector that are not compressed yet (`responseCompression()`). */
@@ -103,6 +121,7 @@ interface Frame {
   readonly admit: ((ctx: Context) => boolean) | undefined;
   readonly personalize: ((ctx: Context) => void) | undefined;
   readonly reporters: readonly RequestReporter[];
+  readonly requestId: ((ctx: Context) => string) | undefined;
   readonly earlyAnswers: EarlyAnswers | undefined;
   readonly inspector: RequestInspector | undefined;
   readonly compression: ResponseCompression | undefined;
@@ -121,6 +140,7 @@ export function requestFrame(options: RequestFrameOptions): Middleware {
   return function requestFrame(ctx: Context, next: Next): Promise<void> | void {
     const started = performance.now();
     frame.normalize?.(ctx);
+    if (frame.requestId !== undefined) ctx.state.requestId = frame.requestId(ctx);
     if (frame.admit !== undefined && !frame.admit(ctx)) return refuse(frame, ctx, started);
     if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return inspected(frame, frame.inspector, ctx, next, started);
     const found = findEarly(frame, ctx);
@@ -136,7 +156,7 @@ function frameOf(options: RequestFrameOptions): Frame {
   if (options === null || typeof options !== 'object' || options.headers === null || typeof options.headers !== 'object') {
     throw new TypeError('requestFrame: `headers` must be an object of header names and values');
   }
-  for (const name of ['normalize', 'admit', 'personalize'] as const) {
+  for (const name of ['normalize', 'admit', 'personalize', 'requestId'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`requestFrame: \`${name}\` must be a function`);
   }
   const reporters = options.reporters ?? [];
@@ -154,8 +174,8 @@ function frameOf(options: RequestFrameOptions): Frame {
   }
   const pairs = Object.entries(options.headers).flat();
   const names = new Set(Object.keys(options.headers).map((name) => name.toLowerCase()));
-  const { normalize, admit, personalize, earlyAnswers, inspector, compression } = options;
-  return { headers: options.headers, pairs, names, lists: new WeakMap(), normalize, admit, personalize, reporters, earlyAnswers, inspector, compression };
+  const { normalize, admit, personalize, requestId, earlyAnswers, inspector, compression } = options;
+  return { headers: options.headers, pairs, names, lists: new WeakMap(), normalize, admit, personalize, reporters, requestId, earlyAnswers, inspector, compression };
 }
 
 /** The early answer for this request, if any; a failing page cache is no answer. */
@@ -230,7 +250,9 @@ function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, 
   }
   try {
     ctx.respond = false;
-    ctx.res.writeHead(found.status, withFrameHeaders(frame, found.headers));
+    const list = withFrameHeaders(frame, found.headers);
+    const id = ctx.state.requestId;
+    ctx.res.writeHead(found.status, id === undefined ? list : [...list, REQUEST_ID_HEADER, id]);
     ctx.res.end(ctx.method === 'GET' ? found.body : undefined);
   } catch {
     if (!ctx.res.headersSent) {
@@ -266,6 +288,7 @@ function asKoaResponse(ctx: Context, found: EarlyAnswer): void {
 function finishKoaResponse(frame: Frame, ctx: Context): void {
   if (ctx.headerSent) return;
   ctx.set(frame.headers);
+  if (ctx.state.requestId !== undefined) ctx.set(REQUEST_ID_HEADER, ctx.state.requestId);
   frame.personalize?.(ctx);
 }
 
@@ -281,6 +304,7 @@ function report(frame: Frame, ctx: Context, started: number, status: number, ear
     bytes: bytesSent(ctx, status, early),
     pageCache: ctx.state.pageCache,
     early: answeredEarly,
+    requestId: ctx.state.requestId,
   };
   for (const reporter of frame.reporters) {
     try {

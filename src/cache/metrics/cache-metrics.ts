@@ -2,7 +2,8 @@ import type { BreakerState } from '../backends/capabilities.ts';
 import type { Cache } from '../cache.ts';
 import type { HttpPurger, PurgeEvent } from '../http-purge.ts';
 import type { CacheEvent, CacheOp, CacheOrigin, CacheResult, PageCacheStatus } from '../types.ts';
-import { Counter, header, Histogram, labelText, type CounterSeries, type HistogramSeries } from './registry.ts';
+import { renderFamilies, type GaugeSample, type MetricFamily } from './families.ts';
+import { Counter, Histogram, type CounterSeries, type HistogramSeries } from './registry.ts';
 import { RequestMetrics, type RequestReporter } from './request-reporter.ts';
 
 /** Upper bounds of the cache operation latency buckets, in seconds. */
@@ -135,38 +136,42 @@ export class CacheMetrics {
 
   /** The exposition text, with the gauges read now. */
   async render(): Promise<string> {
+    return renderFamilies(await this.families());
+  }
+
+  /** Every family as plain data, with the gauges read now: what another process adds up (see `combineFamilies`). */
+  async families(): Promise<MetricFamily[]> {
     const p = this.prefix;
-    let health = header(`${p}cache_backend_up`, 'gauge', 'Whether the last call to the cache backend succeeded (1) or it is degraded (0).');
-    let breaker = header(`${p}cache_circuit_breaker_state`, 'gauge', 'Circuit-breaker state of the backend (1 for the current state); absent for backends without one.');
-    let entries = header(`${p}cache_entries`, 'gauge', 'Entries the backend holds, where it knows.');
-    let size = header(`${p}cache_stored_bytes`, 'gauge', 'Bytes the backend holds, where it knows.');
-    let corrupt = header(`${p}cache_corrupt_entries_total`, 'counter', 'Entries that failed to decode and were deleted.');
+    const gauge = (name: string, help: string) => ({ type: 'gauge' as const, name: `${p}${name}`, help, series: [] as GaugeSample[] });
+    const health = gauge('cache_backend_up', 'Whether the last call to the cache backend succeeded (1) or it is degraded (0).');
+    const breaker = gauge('cache_circuit_breaker_state', 'Circuit-breaker state of the backend (1 for the current state); absent for backends without one.');
+    const entries = gauge('cache_entries', 'Entries the backend holds, where it knows.');
+    const size = gauge('cache_stored_bytes', 'Bytes the backend holds, where it knows.');
+    const corrupt = { type: 'counter' as const, name: `${p}cache_corrupt_entries_total`, help: 'Entries that failed to decode and were deleted.', series: [] as GaugeSample[] };
     for (const cache of this.caches) {
       const backend = cache.backend.name;
       const stats = await cache.stats();
-      health += `${p}cache_backend_up${labelText({ backend })} ${stats.health === 'ok' ? 1 : 0}\n`;
+      health.series.push({ labels: { backend }, value: stats.health === 'ok' ? 1 : 0 });
       const state = cache.store.breaker?.breakerState;
-      if (state !== undefined) {
-        for (const s of BREAKER_STATES) breaker += `${p}cache_circuit_breaker_state${labelText({ backend, state: s })} ${s === state ? 1 : 0}\n`;
-      }
-      if (stats.backend.entries !== undefined) entries += `${p}cache_entries${labelText({ backend })} ${stats.backend.entries}\n`;
-      if (stats.backend.bytes !== undefined) size += `${p}cache_stored_bytes${labelText({ backend })} ${stats.backend.bytes}\n`;
-      corrupt += `${p}cache_corrupt_entries_total${labelText({ backend })} ${stats.corrupt}\n`;
+      if (state !== undefined) for (const s of BREAKER_STATES) breaker.series.push({ labels: { backend, state: s }, value: s === state ? 1 : 0 });
+      if (stats.backend.entries !== undefined) entries.series.push({ labels: { backend }, value: stats.backend.entries });
+      if (stats.backend.bytes !== undefined) size.series.push({ labels: { backend }, value: stats.backend.bytes });
+      corrupt.series.push({ labels: { backend }, value: stats.corrupt });
     }
     return [
-      this.ops.render(),
-      this.latency.render(),
-      this.bytes.render(),
-      this.errors.render(),
+      this.ops.family(),
+      this.latency.family(),
+      this.bytes.family(),
+      this.errors.family(),
       health,
       breaker,
       entries,
       size,
       corrupt,
-      this.http.pages.render(),
-      this.http.requests.render(),
-      this.http.latency.render(),
-      this.purges.render(),
-    ].join('');
+      this.http.pages.family(),
+      this.http.requests.family(),
+      this.http.latency.family(),
+      this.purges.family(),
+    ];
   }
 }

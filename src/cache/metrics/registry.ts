@@ -101,6 +101,11 @@ export class Counter {
     return Array.from(this.entries.values(), ({ labels, value }) => ({ labels, value }));
   }
 
+  /** The family as plain data (see `MetricFamily`). */
+  family(): { type: 'counter'; name: string; help: string; series: CounterSnapshot[] } {
+    return { type: 'counter', name: this.name, help: this.help, series: this.snapshot() };
+  }
+
   /** The family in the exposition format. */
   render(): string {
     let out = header(this.name, 'counter', this.help);
@@ -166,6 +171,11 @@ export class Histogram {
   /** The series observed so far, in the order they were first observed. */
   snapshot(): HistogramSnapshot[] {
     return Array.from(this.entries.values(), ({ labels, counts, sum, count }) => ({ labels, counts: cumulative(counts, this.buckets.length), sum, count }));
+  }
+
+  /** The family as plain data (see `MetricFamily`). */
+  family(): { type: 'histogram'; name: string; help: string; buckets: number[]; series: HistogramSnapshot[] } {
+    return { type: 'histogram', name: this.name, help: this.help, buckets: [...this.buckets], series: this.snapshot() };
   }
 
   /** The family in the exposition format. */

@@ -16,6 +16,8 @@ export interface RequestReport {
   pageCache: { readonly status: PageCacheStatus } | undefined;
   /** Answered before the middleware chain ran. */
   early: boolean;
+  /** The request id sent as `X-Request-Id`, when the request frame gives ids. */
+  requestId?: string;
 }
 
 /** Something told of every finished response: metrics, an access log. */

@@ -45,6 +45,8 @@ export interface RequestTimings {
 export interface RequestRecord {
   /** Random id, put on the bar as `data-request-id`. */
   readonly id: string;
+  /** The id the response carries as `X-Request-Id` (and the access log writes), when the app gives ids. */
+  readonly requestId?: string;
   method: string;
   url: string;
   /** Wall-clock start in milliseconds since the epoch. */
@@ -133,9 +135,10 @@ export class RequestCollector {
    * Runs `fn` inside a new request scope whose record is remembered at once, as a request of
    * `browser` (see browser.ts); a record without one is shown to no browser.
    */
-  run<T>(request: { method: string; url: string; browser?: string }, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
+  run<T>(request: { method: string; url: string; browser?: string; requestId?: string }, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
     const record: RequestRecord = {
       id: randomBytes(12).toString('base64url'),
+      requestId: request.requestId,
       method: request.method,
       url: request.url,
       startedAt: this.clock.now(),

@@ -151,7 +151,7 @@ export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspe
     async inspect(ctx, answer) {
       const known = browserIdOf(ctx);
       const browser = known ?? newBrowserId();
-      await collector.run({ method: ctx.method, url: ctx.originalUrl, browser }, async (record) => {
+      await collector.run({ method: ctx.method, url: ctx.originalUrl, browser, requestId: ctx.state.requestId }, async (record) => {
         try {
           await answer();
         } finally {

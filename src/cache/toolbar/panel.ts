@@ -113,6 +113,8 @@ function requestPanel(record: RequestRecord): string {
     ['Request', `<code>${escapeHtml(`${record.method} ${record.url}`)}</code>`],
     ['Route', record.route === undefined ? '<span class="kiln-tb-empty">no route matched</span>' : `<code>${escapeHtml(record.route)}</code>`],
     ['Status', escapeHtml(record.status ?? '…')],
+    // The id to look for in the access log.
+    ...(record.requestId === undefined ? [] : [['X-Request-Id', `<code>${escapeHtml(record.requestId)}</code>`] as const]),
     ['Page cache', pageBadge(record)],
     ['Total', formatMs(timings.totalMs)],
     ['Render', formatMs(timings.renderMs)],

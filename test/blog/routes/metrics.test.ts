@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricsRoutes } from '../../../src/blog/routes/metrics.ts';
+import { metricsRoutes, type MetricsText } from '../../../src/blog/routes/metrics.ts';
 import { CacheMetrics } from '../../../src/cache/index.ts';
 
 const TOKEN = 'scrape-token-0123456789';
@@ -16,9 +16,9 @@ afterEach(async () => {
 });
 
 /** A Koa app serving only /metrics; with `proxy` it trusts X-Forwarded-For, as behind TLS proxy. */
-async function start(options: { token?: string; proxy?: boolean } = {}) {
+async function start(options: { token?: string; proxy?: boolean; metrics?: MetricsText } = {}) {
   const app = new Koa({ proxy: options.proxy ?? false, maxIpsCount: 1 });
-  const router = metricsRoutes({ metrics: new CacheMetrics(), token: options.token });
+  const router = metricsRoutes({ metrics: options.metrics ?? new CacheMetrics(), token: options.token });
   app.use(router.routes());
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -26,6 +26,13 @@ async function start(options: { token?: string; proxy?: boolean } = {}) {
 }
 
 describe('GET /metrics', () => {
+  it('answers 503 with the reason, not a partial count, when the numbers cannot be had', async () => {
+    const http = await start({ metrics: { render: () => Promise.reject(new Error('the cluster primary did not answer within 5000 ms')) } });
+    const res = await http.get('/metrics').expect(503);
+    expect(res.text).toBe('Metrics are unavailable: the cluster primary did not answer within 5000 ms\n');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
   it('answers a loopback client with the Prometheus text format, uncached', async () => {
     const http = await start();
     const res = await http.get('/metrics').expect(200);

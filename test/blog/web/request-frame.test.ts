@@ -15,11 +15,11 @@ function preparedOf(t: TestApp): PreparedPages {
   return prepared;
 }
 
-/** A response's headers, except those that differ between any two responses (date, connection). */
+/** A response's headers, except those that differ between any two responses (date, connection, the request id). */
 function headersOf(res: supertest.Response, without: readonly string[] = []): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(res.headers)) {
-    if (!['date', 'connection', 'keep-alive', ...without].includes(name)) kept[name] = value;
+    if (!['date', 'connection', 'keep-alive', 'x-request-id', ...without].includes(name)) kept[name] = value;
   }
   return kept;
 }
@@ -72,6 +72,8 @@ describe('the request frame of the blog', () => {
     const early304 = await t.request().get('/category/general').set('If-None-Match', String(earlyHit.headers.etag)).expect(304);
     expect([miss, chainHit, earlyHit, early304].map((res) => res.headers['x-cache'])).toEqual(['MISS', 'HIT', 'HIT', 'HIT']);
     expect(front.answered).toBe(before + 2);
+    // Each answer has its own request id, early ones too.
+    expect(new Set([miss, chainHit, earlyHit, early304].map((res) => res.headers['x-request-id'])).size).toBe(4);
     const page = headersOf(miss, ['x-cache']);
     expect(headersOf(chainHit, ['x-cache'])).toEqual(page);
     expect(headersOf(earlyHit, ['x-cache'])).toEqual(page);

@@ -81,6 +81,15 @@ describe('the dev toolbar of the blog', () => {
     await author.post('/_toolbar/cache/clear').set('Origin', 'http://kiln.test').set('X-Kiln-Toolbar-Token', token).expect(200);
   });
 
+  it('shows the X-Request-Id of the response, the id the access log writes', async () => {
+    const page = await author.get('/about').expect(200);
+    const id = String(page.headers['x-request-id']);
+    expect(page.text).toContain(`<dt>X-Request-Id</dt><dd><code>${id}</code></dd>`);
+    const record = await author.get(`/_toolbar/${String(page.headers['x-kiln-toolbar-id'])}`).expect(200);
+    expect(record.body.request.requestId).toBe(id);
+    expect(t.accessLines.some((line) => line.includes(` id=${id} `))).toBe(true);
+  });
+
   it('never stores its browser cookie with a cached page', async () => {
     for (const path of ['/', '/about', '/feed.xml', '/api/v1/posts']) await t.request().get(path).expect(200);
     const stored = await storedValues(t, written);

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { consoleLogger, LineSink, logs } from '../src/log.ts';
+
+function writer() {
+  const writes: string[] = [];
+  return { writes, write: (text: string) => void writes.push(text) };
+}
+
+describe('LineSink', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('writes the lines of many requests in one write, 50 ms after the first', () => {
+    vi.useFakeTimers();
+    const out = writer();
+    const sink = new LineSink(out);
+    sink.write('a\n');
+    sink.write('b\n');
+    vi.advanceTimersByTime(49);
+    expect(out.writes).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(out.writes).toEqual(['a\nb\n']);
+    sink.write('c\n');
+    vi.advanceTimersByTime(50);
+    expect(out.writes).toEqual(['a\nb\n', 'c\n']);
+  });
+
+  it('writes at once past 32 KB, and on flush()', () => {
+    vi.useFakeTimers();
+    const out = writer();
+    const sink = new LineSink(out);
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let i = 0; i < 32; i++) sink.write(line);
+    expect(out.writes).toHaveLength(1);
+    sink.write('tail\n');
+    sink.flush();
+    expect(out.writes).toEqual([line.repeat(32), 'tail\n']);
+    vi.advanceTimersByTime(100);
+    expect(out.writes).toHaveLength(2);
+  });
+});
+
+describe('consoleLogger()', () => {
+  it('writes JSON lines with the worker, and follows the level', () => {
+    const out = writer();
+    const err = writer();
+    const log = consoleLogger({ level: 'warn', format: 'json', worker: 3, out, err, now: () => 0 });
+    log.info('hidden');
+    log.debug?.('hidden too');
+    log.warn('say "this"');
+    log.error('and this');
+    expect(out.writes).toEqual([]);
+    expect(err.writes.map((l) => JSON.parse(l))).toEqual([
+      { time: '1970-01-01T00:00:00.000Z', level: 'warn', worker: 3, msg: 'say "this"' },
+      { time: '1970-01-01T00:00:00.000Z', level: 'error', worker: 3, msg: 'and this' },
+    ]);
+  });
+
+  it('keeps the readable line of development and test, and writes nothing when silent', () => {
+    const out = writer();
+    consoleLogger({ out, now: () => 0 }).info('Kiln listening on http://127.0.0.1:3000 (test)');
+    expect(out.writes).toEqual(['1970-01-01T00:00:00.000Z info Kiln listening on http://127.0.0.1:3000 (test)\n']);
+    const quiet = writer();
+    const silent = consoleLogger({ level: 'silent', out: quiet, err: quiet });
+    silent.info('x');
+    silent.error('y');
+    expect(quiet.writes).toEqual([]);
+    expect([logs('debug', 'debug'), logs('info', 'debug'), logs('error', 'error'), logs('silent', 'error')]).toEqual([true, false, true, false]);
+  });
+});
