@@ -56,7 +56,7 @@ export function cacheTotals(ops: readonly CollectedCacheOp[]): { calls: number; 
 
 /** The page cache's result as a badge. */
 function pageBadge(record: RequestRecord): string {
-  if (record.kind === 'action') return badge('toolbar action', 'action');
+  if (record.kind === 'action') return badge('toolbar action', 'toolbar-action');
   return record.pageCache ? badge(record.pageCache) : badge('not cached', 'none');
 }
 
