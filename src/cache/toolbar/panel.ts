@@ -154,9 +154,12 @@ function templatesPanel(record: RequestRecord): string {
   );
 }
 
+const COUNTER_COLUMNS = ['Hits', 'Misses', 'Sets', 'Deletes', 'Errors', 'Hit ratio', 'Bytes'] as const;
+
 function countersRow(name: string, c: CacheCounters): string {
-  const cells = [c.hits, c.misses, c.sets, c.deletes, c.errors].map((n) => `<td class="kiln-tb-num">${n}</td>`).join('');
-  return `<tr><th scope="row">${escapeHtml(name)}</th>${cells}<td class="kiln-tb-num">${hitRatio(c.hits, c.misses)}</td><td class="kiln-tb-num">${formatBytes(c.bytes)}</td></tr>`;
+  const values = [c.hits, c.misses, c.sets, c.deletes, c.errors, hitRatio(c.hits, c.misses), formatBytes(c.bytes)];
+  const cells = values.map((v, i) => `<td class="kiln-tb-num" data-label="${COUNTER_COLUMNS[i]}">${v}</td>`).join('');
+  return `<tr><th scope="row">${escapeHtml(name)}</th>${cells}</tr>`;
 }
 
 function statsPanel(view: ToolbarView): string {
@@ -164,7 +167,7 @@ function statsPanel(view: ToolbarView): string {
     '<p><button type="button" class="kiln-tb-clear">Clear cache</button> <span class="kiln-tb-clear-result" role="status"></span></p>';
   const { stats } = view;
   if (!stats) return `<p class="kiln-tb-empty">The cache's counters could not be read.</p>${clear}`;
-  const head = `<tr><th></th>${['Hits', 'Misses', 'Sets', 'Deletes', 'Errors', 'Hit ratio', 'Bytes'].map((h) => `<th class="kiln-tb-num">${h}</th>`).join('')}</tr>`;
+  const head = `<thead><tr><th></th>${COUNTER_COLUMNS.map((h) => `<th class="kiln-tb-num">${h}</th>`).join('')}</tr></thead>`;
   const origins = Object.entries(stats.origins).map(([name, c]) => countersRow(name, c)).join('');
   const backends = Object.entries(stats.backends).map(([name, c]) => countersRow(name, c)).join('');
   const size = [
@@ -173,8 +176,8 @@ function statsPanel(view: ToolbarView): string {
   ].join(', ');
   const breaker = view.breakerState === undefined ? 'no circuit breaker' : `circuit breaker ${escapeHtml(view.breakerState)}`;
   return (
-    `<h3>Per origin, since start</h3><table class="kiln-tb-table">${head}${origins}</table>` +
-    `<h3>Per backend, since start</h3><table class="kiln-tb-table">${head}${backends}</table>` +
+    `<h3>Per origin, since start</h3><table class="kiln-tb-table kiln-tb-stack">${head}<tbody>${origins}</tbody></table>` +
+    `<h3>Per backend, since start</h3><table class="kiln-tb-table kiln-tb-stack">${head}<tbody>${backends}</tbody></table>` +
     `<p class="kiln-tb-summary">Backend holds ${size} · health <b>${escapeHtml(stats.health)}</b> · ${breaker} · ` +
     `${stats.corrupt} corrupt entries dropped</p>${clear}`
   );

@@ -11,7 +11,7 @@ import {
 import { pageCacheReasonText } from '../../../src/cache/koa/page-cache/reasons.ts';
 
 /** Every reason decide.ts can return, spelled out so a new one without words fails to compile here. */
-const NOT_STORED: Record<UncacheableReason | 'filtered', true> = {
+const NOT_STORED: Record<UncacheableReason | 'filtered' | 'thrown', true> = {
   status: true,
   'set-cookie': true,
   'cache-control': true,
@@ -20,6 +20,7 @@ const NOT_STORED: Record<UncacheableReason | 'filtered', true> = {
   body: true,
   'not-replayable': true,
   filtered: true,
+  thrown: true,
 };
 const REASONS: Record<Exclude<PageCacheReason, `not-stored:${string}`>, true> = {
   'early-fresh': true,

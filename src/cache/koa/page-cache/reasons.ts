@@ -5,7 +5,7 @@ import type { PageCacheReason, UncacheableReason } from './decide.ts';
  * place that says them. The rules stay in decide.ts; this only names what they returned.
  */
 
-const NOT_STORED: Record<UncacheableReason | 'filtered', string> = {
+const NOT_STORED: Record<UncacheableReason | 'filtered' | 'thrown', string> = {
   status: 'the status was not 200, and only 200 responses are stored',
   'set-cookie': 'the response sets a cookie (Set-Cookie), so it is personal',
   'cache-control': 'the response says Cache-Control: private, no-store or no-cache',
@@ -14,6 +14,7 @@ const NOT_STORED: Record<UncacheableReason | 'filtered', string> = {
   body: 'the body is a stream or other non-data value that cannot be replayed',
   'not-replayable': 'the handler wrote the response itself, outside Koa',
   filtered: "the route's store filter (shouldCache) refused it",
+  thrown: 'the handler answered with an error (such as 404 Not Found), and error pages are never stored',
 };
 
 const WORDS: Record<Exclude<PageCacheReason, `not-stored:${string}`>, string> = {
@@ -34,7 +35,7 @@ const WORDS: Record<Exclude<PageCacheReason, `not-stored:${string}`>, string> = 
 /** Why the page cache did what it did, in a sentence fragment; `not cached` routes have no reason. */
 export function pageCacheReasonText(reason: PageCacheReason): string {
   if (reason.startsWith('not-stored:')) {
-    const why = reason.slice('not-stored:'.length) as UncacheableReason | 'filtered';
+    const why = reason.slice('not-stored:'.length) as keyof typeof NOT_STORED;
     return `rendered and not stored: ${NOT_STORED[why] ?? why}`;
   }
   return WORDS[reason as keyof typeof WORDS] ?? reason;
