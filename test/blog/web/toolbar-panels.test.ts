@@ -1,6 +1,8 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { AUTHOR, login, setCookies, SITE_URL, startTestApp, type TestApp } from '../../support/app.ts';
+import { requireRedis, SHARED_REDIS_URL } from '../../support/services.ts';
 
 // The toolbar's tabs through the real blog: what each shows, what its JSON says, and that no
 // secret of the configuration ever reaches a toolbar answer, whichever route or tab.
@@ -182,6 +184,33 @@ describe('the dev toolbar\'s key actions, EXPLAIN and History in the blog', () =
     await dev.post(`/_toolbar/${id}/sql/${select}/explain`).set('Origin', SITE_URL).expect(403);
     await dev.post(`/_toolbar/${id}/sql/9999/explain`).set('Origin', SITE_URL).set(TOKEN_HEADER, token).expect(400);
     await supertest(t.server).post(`/_toolbar/${id}/sql/${select}/explain`).set('Origin', SITE_URL).set(TOKEN_HEADER, token).expect(404);
+  });
+});
+
+const hasRedis = await requireRedis();
+
+describe.skipIf(!hasRedis)('the dev toolbar over the Redis backend', () => {
+  it.each(['0', '1048576'])('shows the Redis server\'s version and an entry\'s remaining TTL from Redis (near cache bytes %s)', async (near) => {
+    const prefix = `kiln-toolbar-test-${randomBytes(6).toString('hex')}:`;
+    const env = { CACHE_TYPE: 'redis', CACHE_REDIS_URL: SHARED_REDIS_URL, CACHE_KEY_PREFIX: prefix, CACHE_NEAR_MAX_BYTES: near, KILN_TOOLBAR: '1' };
+    const t = await startTestApp({ env });
+    try {
+      await t.addPost({ title: 'On Redis' });
+      const dev = t.request();
+      await dev.get('/about').expect(200);
+      const page = await dev.get('/about').expect(200);
+      const id = String(page.headers['x-kiln-toolbar-id']);
+      const data = (await dev.get(`/_toolbar/${id}`).expect(200)).body;
+      expect(data.versions['Redis server']).toMatch(/^\d+\.\d+\.\d+$/);
+      const index = data.request.cache.findIndex((op: { origin: string; op: string }) => op.origin === 'view' && op.op === 'get');
+      const entry = (await dev.get(`/_toolbar/${id}/cache/${index}`).expect(200)).body;
+      expect(entry).toMatchObject({ exists: true, ttlText: expect.stringMatching(/s left$/) });
+      // The remote's TTL (the page's storage time), not a near copy's few seconds.
+      expect(entry.ttlSeconds).toBeGreaterThan(60);
+    } finally {
+      await t.app.context.services.caching.cache.clear();
+      await t.close();
+    }
   });
 });
 

@@ -118,7 +118,7 @@ describe('renderToolbar()', () => {
     expect(html).toContain('<code>/posts/:id</code>');
     expect(html).toContain('<code class="kiln-tb-sql">SELECT 1</code>');
     expect(html).toContain('<li><code>partials/sidebar.njk</code> ×2</li>');
-    expect(html).toMatch(/<th scope="row">view<\/th><td class="kiln-tb-num">3<\/td><td class="kiln-tb-num">1<\/td>.*75%/);
+    expect(html).toMatch(/<th scope="row">view<\/th><td class="kiln-tb-num" data-label="Hits">3<\/td><td class="kiln-tb-num" data-label="Misses">1<\/td>.*75%/);
     expect(html).toContain('Backend holds 4 entries, 4.0 KiB');
     expect(html).toContain('circuit breaker closed');
     expect(html).toContain('class="kiln-tb-clear"');
