@@ -35,12 +35,13 @@ import { attachSqlLogger } from './blog/web/sql-logger.ts';
 import { staticFiles } from './blog/web/static.ts';
 import { StaticAssets } from './blog/web/static-assets.ts';
 import { LoginThrottle } from './blog/web/throttle.ts';
+import { blogExplainer, blogSecrets, blogVersions } from './blog/web/toolbar-info.ts';
 import { createViews } from './blog/web/views.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { CacheMetrics, createCache, HttpPurger, purgeOpEvent, systemClock, type Cache, type Clock, type PurgeEvent } from './cache/index.ts';
 import { requestFrame, responseCompression } from './cache/koa/index.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
-import { createToolbar, LOCAL_HOST_NAMES, type Toolbar } from './cache/toolbar/index.ts';
+import { createToolbar, LOCAL_HOST_NAMES, RequestCollector, watchLogger, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
 import { consoleLogger } from './log.ts';
 import { localExposition, type FamilySource, type MetricsExposition } from './fleet-metrics.ts';
@@ -92,7 +93,9 @@ function crashAfterCommit(config: Config): (() => void) | undefined {
  */
 export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const clock = deps.clock ?? systemClock;
-  const logger = deps.logger ?? consoleLogger();
+  // Made first so the logger the cache and services get also notes lines on the toolbar's request.
+  const collector = new RequestCollector({ clock: deps.clock });
+  const logger = config.toolbar.enabled ? watchLogger(deps.logger ?? consoleLogger(), collector) : (deps.logger ?? consoleLogger());
   // Forwarding headers count only from the proxies TRUST_PROXY names; forwardedHeaders() drops
   // them from every other peer and leaves one X-Forwarded-For address from a trusted one.
   const app = new Koa({ proxy: config.trustProxy.kind !== 'none', maxIpsCount: 1, keys: [config.sessionSecret] });
@@ -100,7 +103,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   const cache = deps.cache ?? (await createCache(config.cache, { clock, logger }));
   // Static files and their content-hashed URLs (`asset('css/site.css')` in templates).
   const statics = new StaticAssets({ root: STATIC_DIR });
-  const toolbar = devToolbar(config, cache, statics, deps.dataSource, clock);
+  const toolbar = devToolbar(config, { cache, statics, dataSource: deps.dataSource, clock, collector });
   const metrics = new CacheMetrics();
   metrics.watch(cache);
   const rendering = new PostRendering(logger);
@@ -131,7 +134,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.use(csrfProtection({ siteUrl: config.siteUrl, login: loginCsrf, staleForms }));
   // Page caching and memoized post HTML (src/blog/caching.ts).
   const cached: CachedRoute = (name, handler) => pages.page(name, handler);
-  mountRouters(app, [
+  const routers = [
     pageRoutes({ cached }),
     feedRoutes({ siteUrl: config.siteUrl, cached }),
     apiRoutes({ cached }),
@@ -139,7 +142,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
     admin,
     metricsRoutes({ metrics: (deps.exposeMetrics ?? localExposition)(async () => [...(await metrics.families()), ...processFamilies()]), token: config.metricsToken }),
     healthRoutes({ cache, dataSource: deps.dataSource }),
-  ]);
+  ];
+  mountRouters(app, routers);
+  toolbar.showRoutes(routers);
   return app;
 }
 
@@ -172,8 +177,22 @@ function outermostFrame(config: Config, deps: AppDeps, parts: { metrics: CacheMe
   });
 }
 
-/** The dev toolbar (per-request cache ops, SQL, templates); off, it answers nothing and costs nothing. */
-function devToolbar(config: Config, cache: Cache, statics: StaticAssets, dataSource: DataSource, clock: Clock): Toolbar {
+/** What the toolbar is built from. */
+interface ToolbarParts {
+  cache: Cache;
+  statics: StaticAssets;
+  dataSource: DataSource;
+  clock: Clock;
+  collector: RequestCollector;
+}
+
+/**
+ * The dev toolbar (per-request cache ops, SQL, templates, headers, logs; settings, versions,
+ * routes); off, it answers nothing and costs nothing. Its key actions and EXPLAIN are offered
+ * outside production only.
+ */
+function devToolbar(config: Config, { cache, statics, dataSource, clock, collector }: ToolbarParts): Toolbar {
+  const development = config.nodeEnv !== 'production';
   const toolbar = createToolbar({
     config: config.toolbar,
     cache,
@@ -181,7 +200,12 @@ function devToolbar(config: Config, cache: Cache, statics: StaticAssets, dataSou
     // The names the toolbar answers for: the site's own and loopback (DNS rebinding gets a 404).
     hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES],
     clock,
+    collector,
     assetUrl: (file) => statics.url(`toolbar/${file}`),
+    info: { settings: config, versions: blogVersions(config, dataSource) },
+    secrets: blogSecrets(config),
+    keyActions: development,
+    explain: development ? blogExplainer(dataSource) : undefined,
   });
   if (config.toolbar.enabled) attachSqlLogger(dataSource, toolbar.collector);
   return toolbar;

@@ -9,6 +9,8 @@ export interface QuerySink {
 interface Pending {
   sql: string;
   parameters: number;
+  /** Passed on only to be digested (the sink never keeps values: they can hold session ids). */
+  values: readonly unknown[] | undefined;
   start: number;
 }
 
@@ -36,7 +38,7 @@ export class SqlLogger implements Logger, EntitySubscriberInterface {
   logQuery(query: string, parameters?: QueryParameters, queryRunner?: QueryRunner): void {
     const owner = queryRunner ?? this.shared;
     const list = this.pending.get(owner) ?? [];
-    list.push({ sql: query, parameters: countParameters(parameters), start: performance.now() });
+    list.push({ sql: query, parameters: countParameters(parameters), values: valuesOf(parameters), start: performance.now() });
     this.pending.set(owner, list);
     this.inner?.logQuery(query, parameters, queryRunner);
   }
@@ -53,6 +55,7 @@ export class SqlLogger implements Logger, EntitySubscriberInterface {
     this.sink.recordQuery({
       sql: started.sql,
       parameters: started.parameters,
+      values: started.values,
       durationMs: end - started.start,
       ...(error === undefined ? {} : { error }),
     });
@@ -104,6 +107,12 @@ function countParameters(parameters: QueryParameters | undefined): number {
   if (Array.isArray(parameters)) return parameters.length;
   if (parameters !== null && typeof parameters === 'object') return Object.keys(parameters).length;
   return 0;
+}
+
+function valuesOf(parameters: QueryParameters | undefined): readonly unknown[] | undefined {
+  if (Array.isArray(parameters)) return parameters;
+  if (parameters !== null && typeof parameters === 'object') return Object.entries(parameters);
+  return undefined;
 }
 
 function messageOf(error: unknown): string {

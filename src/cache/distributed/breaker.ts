@@ -149,6 +149,8 @@ export class BreakerGuardedBackend implements CacheBackend, BreakerStatus {
   stats?: () => Promise<BackendStats>;
   close?: () => Promise<void>;
   lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
+  /** The backend's remaining-TTL reads, through the breaker, where it has them. */
+  getManyWithTtl?: (keys: readonly string[]) => Promise<({ value: string; ttl: Seconds } | undefined)[]>;
   private readonly inner: NormalizedBackend;
 
   constructor(
@@ -168,6 +170,8 @@ export class BreakerGuardedBackend implements CacheBackend, BreakerStatus {
     if (backend.close) this.close = () => inner.close();
     const locks = inner.locks;
     if (locks) this.lock = (key, ttlMs) => breaker.run(() => locks.lock(key, ttlMs));
+    const expiring = inner.expiringReads;
+    if (expiring) this.getManyWithTtl = (keys) => breaker.run(() => expiring.getManyWithTtl(keys));
   }
 
   /** The breaker's current state. */

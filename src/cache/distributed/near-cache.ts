@@ -64,6 +64,8 @@ export class NearCacheBackend implements CacheBackend, SyncReads, ChangeNotifica
   readonly remote: AnyBackend;
   /** The remote's distributed lock, when it has one. */
   readonly lock?: (key: string, ttlMs: number) => Promise<CacheLock | undefined>;
+  /** Values with the remote's remaining TTL (not the near copy's), where the remote can tell: for inspection (the dev toolbar). */
+  readonly getManyWithTtl?: (keys: readonly string[]) => Promise<({ value: string; ttl: Seconds } | undefined)[]>;
   /** The remote's atomic counter, keeping near copies coherent, when it has one. */
   readonly incr?: (key: string, delta: number) => Promise<number>;
   /** The remote's own size figures, when it reports them. */
@@ -91,6 +93,8 @@ export class NearCacheBackend implements CacheBackend, SyncReads, ChangeNotifica
     this.clock = options.clock ?? systemClock;
     this.coherence = options.coherence;
     this.reads = options.reads ?? store.expiringReads;
+    const reads = this.reads;
+    if (reads) this.getManyWithTtl = (keys) => reads.getManyWithTtl(keys);
     const locks = store.locks;
     if (locks) this.lock = (key, ttlMs) => locks.lock(key, ttlMs);
     // Offered only where the remote offers them, so the cache derives the others through this layer.

@@ -7,6 +7,8 @@ export {
   isCacheableResponse,
   isKeyedUrl,
   loadPage,
+  NOT_CACHED_TEXT,
+  pageCacheReasonText,
   PageBodies,
   PageCache,
   PreparedPages,

@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Cache } from '../cache.ts';
 import type { PageCacheReason, PageCacheStatus } from '../koa/page-cache/decide.ts';
 import { now } from '../telemetry.ts';
 import { systemClock, type CacheEvent, type Clock } from '../types.ts';
+import type { HeaderPair } from './mask.ts';
 import { readableKey } from './readable-key.ts';
 
 /** One cache operation seen during a request, in the order it finished. */
@@ -23,11 +24,40 @@ export interface CollectedQuery {
   durationMs: number;
   /** Milliseconds from the start of the request to the end of the query. */
   atMs: number;
+  /**
+   * A keyed digest of the parameter values (HMAC under a key made at start, so values cannot be
+   * guessed back): equal for equal values, which tells identical queries from similar ones.
+   */
+  paramsDigest?: string;
   error?: string;
 }
 
-/** What a query sink is told (see src/blog/web/sql-logger.ts). */
-export type QueryReport = Omit<CollectedQuery, 'atMs'>;
+/** One line the application logged while handling a request. */
+export interface CollectedLog {
+  level: string;
+  msg: string;
+  /** Milliseconds from the start of the request. */
+  atMs: number;
+}
+
+/** What a query sink is told (see src/blog/web/sql-logger.ts): `values` are digested, never kept. */
+export interface QueryReport extends Omit<CollectedQuery, 'atMs' | 'paramsDigest'> {
+  values?: readonly unknown[];
+}
+
+/** Key of the parameter digests, new in every process. */
+const DIGEST_KEY = randomBytes(32);
+
+function paramsDigest(values: readonly unknown[] | undefined): string | undefined {
+  if (values === undefined) return undefined;
+  let text: string;
+  try {
+    text = JSON.stringify(values, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+  } catch {
+    return undefined;
+  }
+  return createHmac('sha256', DIGEST_KEY).update(text).digest('base64url').slice(0, 16);
+}
 
 /** Where the time of a request went, in milliseconds. */
 export interface RequestTimings {
@@ -54,6 +84,8 @@ export interface RequestRecord {
   /** The matched route pattern (e.g. `/posts/:id`), when one matched. */
   route?: string;
   status?: number;
+  /** `request` for a page or API request; `action` for something done from the bar (clear cache, drop a key). */
+  kind: 'request' | 'action';
   /** What the page cache did, when the route is cached. */
   pageCache?: PageCacheStatus;
   /** Why it did that (see `PageCacheReason`). */
@@ -63,8 +95,14 @@ export interface RequestRecord {
   queries: CollectedQuery[];
   /** Templates loaded for rendering, in order (includes and parents too), repeats kept. */
   templates: string[];
+  /** Log lines the application wrote during the request (see logger.ts). */
+  logs: CollectedLog[];
+  /** The request's and the response's headers, secrets masked (mask.ts). */
+  headers: { request: HeaderPair[]; response: HeaderPair[] };
+  /** Bytes of the response body before the bar went in (for a page served from the cache: the page's size). */
+  responseBytes?: number;
   /** Items not kept because a list reached its bound (they still count in the timings). */
-  dropped: { cache: number; queries: number; templates: number };
+  dropped: { cache: number; queries: number; templates: number; logs: number };
   /** False while the request is still running. */
   finished: boolean;
 }
@@ -72,6 +110,9 @@ export interface RequestRecord {
 /** What the middleware knows once the rest of the chain has run. */
 export interface RequestOutcome {
   status: number;
+  /** Headers of the request and of the response, already masked. */
+  headers?: { request: HeaderPair[]; response: HeaderPair[] };
+  responseBytes?: number;
   route?: string;
   pageCache?: PageCacheStatus;
   pageCacheReason?: PageCacheReason;
@@ -87,6 +128,16 @@ export interface CollectorOptions {
   maxSqlLength?: number;
   /** Wall clock for `startedAt`. */
   clock?: Clock;
+}
+
+/** What {@link RequestCollector.run} is told of a request; `kind` defaults to `request`. */
+export interface NewRecord {
+  method: string;
+  url: string;
+  browser?: string;
+  /** The id the access log and `X-Request-Id` carry. */
+  requestId?: string;
+  kind?: RequestRecord['kind'];
 }
 
 interface Scope {
@@ -135,22 +186,8 @@ export class RequestCollector {
    * Runs `fn` inside a new request scope whose record is remembered at once, as a request of
    * `browser` (see browser.ts); a record without one is shown to no browser.
    */
-  run<T>(request: { method: string; url: string; browser?: string; requestId?: string }, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
-    const record: RequestRecord = {
-      id: randomBytes(12).toString('base64url'),
-      requestId: request.requestId,
-      method: request.method,
-      url: request.url,
-      startedAt: this.clock.now(),
-      timings: { totalMs: 0, renderMs: 0, dbMs: 0, cacheMs: 0 },
-      cache: [],
-      queries: [],
-      templates: [],
-      dropped: { cache: 0, queries: 0, templates: 0 },
-      finished: false,
-    };
-    if (request.browser !== undefined) this.owners.set(record, request.browser);
-    this.remember(record);
+  run<T>(request: NewRecord, fn: (record: RequestRecord) => Promise<T>): Promise<T> {
+    const record = this.newRecord(request);
     return this.scopes.run({ record, start: now(), renderDepth: 0 }, () => fn(record));
   }
 
@@ -190,8 +227,21 @@ export class RequestCollector {
       record.dropped.queries += 1;
       return;
     }
+    const { values, ...kept } = query;
     const sql = query.sql.length > this.maxSqlLength ? `${query.sql.slice(0, this.maxSqlLength)}…` : query.sql;
-    record.queries.push({ ...query, sql, atMs: now() - scope.start });
+    const digest = paramsDigest(values);
+    record.queries.push({ ...kept, sql, atMs: now() - scope.start, ...(digest === undefined ? {} : { paramsDigest: digest }) });
+  }
+
+  /** Notes a line the application logged in the current request. */
+  recordLog(level: string, msg: string): void {
+    const scope = this.scopes.getStore();
+    if (!scope) return;
+    if (scope.record.logs.length >= this.maxItems) {
+      scope.record.dropped.logs += 1;
+      return;
+    }
+    scope.record.logs.push({ level, msg: msg.length > this.maxSqlLength ? `${msg.slice(0, this.maxSqlLength)}…` : msg, atMs: now() - scope.start });
   }
 
   /** Notes that a template was loaded for rendering in the current request. */
@@ -227,6 +277,8 @@ export class RequestCollector {
     if (outcome.route !== undefined) record.route = outcome.route;
     if (outcome.pageCache !== undefined) record.pageCache = outcome.pageCache;
     if (outcome.pageCacheReason !== undefined) record.pageCacheReason = outcome.pageCacheReason;
+    if (outcome.headers !== undefined) record.headers = outcome.headers;
+    if (outcome.responseBytes !== undefined) record.responseBytes = outcome.responseBytes;
     record.finished = true;
   }
 
@@ -244,6 +296,28 @@ export class RequestCollector {
   /** How many records are remembered, of every browser. */
   get size(): number {
     return this.records.size;
+  }
+
+  private newRecord(request: NewRecord): RequestRecord {
+    const record: RequestRecord = {
+      id: randomBytes(12).toString('base64url'),
+      kind: request.kind ?? 'request',
+      requestId: request.requestId,
+      method: request.method,
+      url: request.url,
+      startedAt: this.clock.now(),
+      timings: { totalMs: 0, renderMs: 0, dbMs: 0, cacheMs: 0 },
+      cache: [],
+      queries: [],
+      templates: [],
+      logs: [],
+      headers: { request: [], response: [] },
+      dropped: { cache: 0, queries: 0, templates: 0, logs: 0 },
+      finished: false,
+    };
+    if (request.browser !== undefined) this.owners.set(record, request.browser);
+    this.remember(record);
+    return record;
   }
 
   private remember(record: RequestRecord): void {

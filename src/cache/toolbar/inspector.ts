@@ -5,8 +5,10 @@ import type { RequestInspector } from '../koa/request-frame.ts';
 import { matchedRoute } from '../koa/route-name.ts';
 import type { CacheStats } from '../telemetry.ts';
 import { toolbarAllowed, type ToolbarAccess } from './access.ts';
+import type { AppInfo } from './app-info.ts';
 import { browserIdOf, newBrowserId, setBrowserId } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
+import { maskHeaders, redactSecrets } from './mask.ts';
 import { renderToolbar } from './panel.ts';
 import type { ToolbarToken } from './token.ts';
 
@@ -50,6 +52,12 @@ export interface ToolbarInspectorOptions {
   historySize?: number;
   /** Requests not worth recording (default {@link skipAssets}: `/favicon.ico` and `/static/…`). */
   skip?: (path: string) => boolean;
+  /** Settings, versions and routes for their tabs. */
+  info?: AppInfo;
+  /** Exact secret values that must never appear in the bar (see `redactSecrets`). */
+  secrets?: readonly string[];
+  /** Whether the bar offers the key actions and EXPLAIN (the routes answer them). */
+  actions?: { keys: boolean; explain: boolean };
 }
 
 /** The default of `skip`: the browser's favicon request and static files, which would crowd the History tab. */
@@ -86,6 +94,43 @@ function responseHeader(ctx: Context, name: string): string {
   return value === undefined || value === null ? '' : String(value);
 }
 
+/** The bar's HTML for one request of `browser`, with its history, the cache's counters and the app's info; named secrets replaced. */
+async function barFor(
+  options: ToolbarInspectorOptions & { base: string; assetUrl: ToolbarAssetUrl; historySize: number },
+  record: RequestRecord,
+  browser: string,
+): Promise<string> {
+  const { cache, collector, info } = options;
+  let stats: CacheStats | undefined;
+  try {
+    stats = await cache.stats();
+  } catch {
+    stats = undefined;
+  }
+  const history = collector.recent(browser).filter((other) => other !== record).slice(0, options.historySize);
+  const versions = info === undefined ? undefined : await collector.outside(() => info.versions());
+  const bar = renderToolbar({
+    record,
+    history,
+    stats,
+    breakerState: cache.store.breaker?.breakerState,
+    clearToken: options.token.issue(),
+    urls: { base: options.base, css: options.assetUrl('toolbar.css'), js: options.assetUrl('toolbar.js') },
+    settings: info?.settings,
+    versions,
+    routes: info?.routes(),
+    actions: options.actions?.keys,
+    explain: options.actions?.explain,
+  });
+  return redactSecrets(bar, options.secrets ?? []);
+}
+
+/** Bytes of a body Koa will send as it is, undefined for streams and other objects. */
+function bodySize(body: unknown): number | undefined {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  return Buffer.isBuffer(body) ? body.length : undefined;
+}
+
 /** `html` with `bar` inserted just before its last `</body>`, or undefined when it has none. */
 export function injectBeforeBodyEnd(html: string, bar: string): string | undefined {
   let at = -1;
@@ -109,7 +154,7 @@ export function injectBeforeBodyEnd(html: string, bar: string): string | undefin
  * app.use(requestFrame({ headers, inspector: toolbarInspector({ access, collector, cache, token }) }));
  */
 export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspector {
-  const { access, collector, cache, token } = options;
+  const { access, collector } = options;
   const base = options.base ?? TOOLBAR_PATHS.base;
   const assets = options.assets ?? TOOLBAR_PATHS.assets;
   const historySize = options.historySize ?? 10;
@@ -117,28 +162,14 @@ export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspe
   if (!assets.endsWith('/')) throw new TypeError('toolbarInspector: `assets` must end with /');
   const assetUrl = options.assetUrl ?? plainAssetUrl(assets);
 
+  const bar = (record: RequestRecord, browser: string) => barFor({ ...options, base, assetUrl, historySize }, record, browser);
   /** Puts the bar into an HTML response; returns whether it did. */
   async function inject(ctx: Context, record: RequestRecord, browser: string): Promise<boolean> {
     if (!isInjectable(ctx)) return false;
     const body: unknown = ctx.body;
     const html = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
     if (html === undefined) return false;
-    let stats: CacheStats | undefined;
-    try {
-      stats = await cache.stats();
-    } catch {
-      stats = undefined;
-    }
-    const history = collector.recent(browser).filter((other) => other !== record).slice(0, historySize);
-    const bar = renderToolbar({
-      record,
-      history,
-      stats,
-      breakerState: cache.store.breaker?.breakerState,
-      clearToken: token.issue(),
-      urls: { base, css: assetUrl('toolbar.css'), js: assetUrl('toolbar.js') },
-    });
-    const injected = injectBeforeBodyEnd(html, bar);
+    const injected = injectBeforeBodyEnd(html, await bar(record, browser));
     if (injected === undefined) return false;
     ctx.body = injected;
     ctx.remove('ETag');
@@ -156,7 +187,15 @@ export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspe
           await answer();
         } finally {
           const page = ctx.state.pageCache;
-          collector.finish(record, { status: ctx.status, route: matchedRoute(ctx), pageCache: page?.status, pageCacheReason: page?.reason });
+          collector.finish(record, {
+            status: ctx.status,
+            route: matchedRoute(ctx),
+            pageCache: page?.status,
+            pageCacheReason: page?.reason,
+            responseBytes: bodySize(ctx.body),
+            // The response's headers as the app made them, before the bar's own changes (ETag, no-store).
+            headers: { request: maskHeaders(ctx.request.headers), response: maskHeaders(ctx.response.headers) },
+          });
         }
         ctx.set(TOOLBAR_ID_HEADER, record.id);
         // The id goes only on a page that shows the bar: it already is no-store, past the page cache.

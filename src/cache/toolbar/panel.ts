@@ -1,5 +1,12 @@
+import { NOT_CACHED_TEXT, pageCacheReasonText } from '../koa/page-cache/reasons.ts';
 import type { CacheCounters, CacheStats } from '../telemetry.ts';
+import type { RouteRow, Versions } from './app-info.ts';
+import { headersPanel, loggingPanel, routesPanel, settingsPanel, versionsPanel } from './app-panels.ts';
 import type { CollectedCacheOp, RequestRecord } from './collector.ts';
+import { badge, escapeHtml, formatBytes, formatMs, hitRatio } from './html.ts';
+import { sqlPanel } from './sql-panel.ts';
+
+export { escapeHtml, formatBytes, formatMs, hitRatio } from './html.ts';
 
 /**
  * The bar's HTML, rendered on the server from a request's record. Every value that came from a
@@ -21,31 +28,16 @@ export interface ToolbarView {
   clearToken: string;
   /** Where the toolbar's routes (`/_toolbar`) and its stylesheet and script are. */
   urls: { base: string; css: string; js: string };
-}
-
-/** Escapes text for HTML content and double- or single-quoted attributes. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** A duration for people: `0.42 ms`, `12.3 ms`, `250 ms`. */
-export function formatMs(ms: number): string {
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 100) return `${ms.toFixed(1)} ms`;
-  return `${Math.round(ms)} ms`;
-}
-
-/** A size for people: `512 B`, `3.1 KiB`, `2.0 MiB`. */
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** `hits / (hits + misses)` as a percentage, or an em dash when there were no lookups. */
-export function hitRatio(hits: number, misses: number): string {
-  return hits + misses === 0 ? '—' : `${Math.round((hits / (hits + misses)) * 100)}%`;
+  /** The app's settings, already masked (Settings tab). */
+  settings?: unknown;
+  /** Versions of Node, the app, its libraries and servers (Versions tab). */
+  versions?: Versions;
+  /** The app's route table (Routes tab). */
+  routes?: readonly RouteRow[];
+  /** Whether the key actions (TTL and tags, drop a key, invalidate a tag) are offered. */
+  actions?: boolean;
+  /** Whether the SQL tab offers EXPLAIN. */
+  explain?: boolean;
 }
 
 /** Per-request totals of the Cache tab; hits and misses count lookups (`get`, `has`) only. */
@@ -62,12 +54,24 @@ export function cacheTotals(ops: readonly CollectedCacheOp[]): { calls: number; 
   return { calls: ops.length, hits, misses, timeMs };
 }
 
-const badge = (label: string) => `<span class="kiln-tb-badge kiln-tb-${escapeHtml(label.toLowerCase())}">${escapeHtml(label)}</span>`;
-
+/** The page cache's result as a badge. */
 function pageBadge(record: RequestRecord): string {
-  if (!record.pageCache) return '<span class="kiln-tb-badge kiln-tb-none">not cached</span>';
-  const reason = record.pageCacheReason ? ` <span class="kiln-tb-reason">(${escapeHtml(record.pageCacheReason)})</span>` : '';
-  return `${badge(record.pageCache)}${reason}`;
+  if (record.kind === 'action') return badge('toolbar action', 'toolbar-action');
+  return record.pageCache ? badge(record.pageCache) : badge('not cached', 'none');
+}
+
+/** Why the page cache did that, in words (reasons.ts, next to the decisions themselves). */
+export function pageReason(record: RequestRecord): string {
+  if (record.kind === 'action') return 'done from the toolbar';
+  if (!record.pageCache) return NOT_CACHED_TEXT;
+  return record.pageCacheReason === undefined ? '' : pageCacheReasonText(record.pageCacheReason);
+}
+
+/** The page's badge, its reason and, when it came from the cache, its size. */
+function pageLine(record: RequestRecord): string {
+  const served = (record.pageCache === 'HIT' || record.pageCache === 'STALE') && record.responseBytes !== undefined;
+  const size = served ? ` · page <b>${formatBytes(record.responseBytes)}</b>` : '';
+  return `${pageBadge(record)} <span class="kiln-tb-reason">${escapeHtml(pageReason(record))}</span>${size}`;
 }
 
 function origin(op: CollectedCacheOp): string {
@@ -75,31 +79,42 @@ function origin(op: CollectedCacheOp): string {
   return `${escapeHtml(op.origin)}${detail}`;
 }
 
-/** The table of a request's cache operations, in order. */
-export function renderCacheTable(ops: readonly CollectedCacheOp[], dropped = 0): string {
+/** Operations whose key is one entry's (not a tag list, a purge or the whole cache). */
+const ENTRY_OPS = new Set(['get', 'set', 'add', 'delete', 'has', 'incr']);
+
+/**
+ * The table of a request's cache operations, in order; with `actions`, each entry's row gets a
+ * button that shows its remaining TTL and tags, and offers to drop the key or invalidate a tag.
+ */
+export function renderCacheTable(ops: readonly CollectedCacheOp[], dropped = 0, actions = false): string {
   if (ops.length === 0) return '<p class="kiln-tb-empty">No cache operations.</p>';
   const rows = ops.map((op, i) => {
     const error = op.error === undefined ? '' : `<div class="kiln-tb-errmsg">${escapeHtml(op.error)}</div>`;
+    const entry =
+      actions && ENTRY_OPS.has(op.op) && op.backend !== 'http'
+        ? `<div><button type="button" class="kiln-tb-action kiln-tb-entry" data-index="${i}" aria-expanded="false">TTL &amp; tags</button><div class="kiln-tb-entry-info" hidden></div></div>`
+        : '';
     return (
-      `<tr class="kiln-tb-row-${escapeHtml(op.result)}"><td>${i + 1}</td><td>${escapeHtml(op.op)}</td>` +
-      `<td><code title="${escapeHtml(op.key)}">${escapeHtml(op.readableKey)}</code>${error}</td><td>${origin(op)}</td>` +
-      `<td>${badge(op.result.toUpperCase())}</td><td class="kiln-tb-num">${formatMs(op.durationMs)}</td>` +
-      `<td class="kiln-tb-num">${formatBytes(op.bytes)}</td></tr>`
+      `<tr class="kiln-tb-row-${escapeHtml(op.result)}"><td data-label="#">${i + 1}</td><td data-label="Operation">${escapeHtml(op.op)}</td>` +
+      `<td data-label="Key"><code title="${escapeHtml(op.key)}">${escapeHtml(op.readableKey)}</code>${error}${entry}</td><td data-label="Origin">${origin(op)}</td>` +
+      `<td data-label="Result">${badge(op.result.toUpperCase())}</td><td data-label="Time" class="kiln-tb-num">${formatMs(op.durationMs)}</td>` +
+      `<td data-label="Size" class="kiln-tb-num">${formatBytes(op.bytes)}</td></tr>`
     );
   });
   const more = dropped > 0 ? `<p class="kiln-tb-empty">${dropped} more not kept.</p>` : '';
   return (
-    '<table class="kiln-tb-table kiln-tb-cache-ops"><thead><tr><th>#</th><th>Operation</th><th>Key</th><th>Origin</th>' +
+    '<table class="kiln-tb-table kiln-tb-stack kiln-tb-cache-ops"><thead><tr><th>#</th><th>Operation</th><th>Key</th><th>Origin</th>' +
     `<th>Result</th><th class="kiln-tb-num">Time</th><th class="kiln-tb-num">Size</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}`
   );
 }
 
-function cachePanel(record: RequestRecord): string {
+function cachePanel(record: RequestRecord, actions: boolean): string {
   const t = cacheTotals(record.cache);
   return (
-    `<p class="kiln-tb-summary">Page: ${pageBadge(record)} · <b>${t.calls}</b> calls · <b>${t.hits}</b> hits · ` +
+    `<p class="kiln-tb-summary kiln-tb-page">Page: ${pageLine(record)}</p>` +
+    `<p class="kiln-tb-summary"><b>${t.calls}</b> calls · <b>${t.hits}</b> hits · ` +
     `<b>${t.misses}</b> misses · hit ratio <b>${hitRatio(t.hits, t.misses)}</b> · <b>${formatMs(t.timeMs)}</b> in cache</p>` +
-    renderCacheTable(record.cache, record.dropped.cache)
+    renderCacheTable(record.cache, record.dropped.cache, actions)
   );
 }
 
@@ -115,27 +130,13 @@ function requestPanel(record: RequestRecord): string {
     ['Status', escapeHtml(record.status ?? '…')],
     // The id to look for in the access log.
     ...(record.requestId === undefined ? [] : [['X-Request-Id', `<code>${escapeHtml(record.requestId)}</code>`] as const]),
-    ['Page cache', pageBadge(record)],
+    ['Page cache', pageLine(record)],
     ['Total', formatMs(timings.totalMs)],
     ['Render', formatMs(timings.renderMs)],
     ['Database', `${formatMs(timings.dbMs)} (${record.queries.length + record.dropped.queries} queries)`],
     ['Cache', `${formatMs(timings.cacheMs)} (${record.cache.length + record.dropped.cache} operations)`],
     ['Request id', `<code>${escapeHtml(record.id)}</code>`],
   ]);
-}
-
-function sqlPanel(record: RequestRecord): string {
-  const count = record.queries.length + record.dropped.queries;
-  const head = `<p class="kiln-tb-summary"><b>${count}</b> queries · <b>${formatMs(record.timings.dbMs)}</b> in the database</p>`;
-  if (record.queries.length === 0) return `${head}<p class="kiln-tb-empty">No SQL queries.</p>`;
-  const rows = record.queries.map((q, i) => {
-    const error = q.error === undefined ? '' : `<div class="kiln-tb-errmsg">${escapeHtml(q.error)}</div>`;
-    return (
-      `<tr><td>${i + 1}</td><td class="kiln-tb-num">${formatMs(q.durationMs)}</td>` +
-      `<td><code class="kiln-tb-sql">${escapeHtml(q.sql)}</code>${error}</td><td class="kiln-tb-num">${q.parameters}</td></tr>`
-    );
-  });
-  return `${head}<table class="kiln-tb-table"><thead><tr><th>#</th><th class="kiln-tb-num">Time</th><th>SQL</th><th class="kiln-tb-num">Params</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function templatesPanel(record: RequestRecord): string {
@@ -155,9 +156,12 @@ function templatesPanel(record: RequestRecord): string {
   );
 }
 
+const COUNTER_COLUMNS = ['Hits', 'Misses', 'Sets', 'Deletes', 'Errors', 'Hit ratio', 'Bytes'] as const;
+
 function countersRow(name: string, c: CacheCounters): string {
-  const cells = [c.hits, c.misses, c.sets, c.deletes, c.errors].map((n) => `<td class="kiln-tb-num">${n}</td>`).join('');
-  return `<tr><th scope="row">${escapeHtml(name)}</th>${cells}<td class="kiln-tb-num">${hitRatio(c.hits, c.misses)}</td><td class="kiln-tb-num">${formatBytes(c.bytes)}</td></tr>`;
+  const values = [c.hits, c.misses, c.sets, c.deletes, c.errors, hitRatio(c.hits, c.misses), formatBytes(c.bytes)];
+  const cells = values.map((v, i) => `<td class="kiln-tb-num" data-label="${COUNTER_COLUMNS[i]}">${v}</td>`).join('');
+  return `<tr><th scope="row">${escapeHtml(name)}</th>${cells}</tr>`;
 }
 
 function statsPanel(view: ToolbarView): string {
@@ -165,7 +169,7 @@ function statsPanel(view: ToolbarView): string {
     '<p><button type="button" class="kiln-tb-clear">Clear cache</button> <span class="kiln-tb-clear-result" role="status"></span></p>';
   const { stats } = view;
   if (!stats) return `<p class="kiln-tb-empty">The cache's counters could not be read.</p>${clear}`;
-  const head = `<tr><th></th>${['Hits', 'Misses', 'Sets', 'Deletes', 'Errors', 'Hit ratio', 'Bytes'].map((h) => `<th class="kiln-tb-num">${h}</th>`).join('')}</tr>`;
+  const head = `<thead><tr><th></th>${COUNTER_COLUMNS.map((h) => `<th class="kiln-tb-num">${h}</th>`).join('')}</tr></thead>`;
   const origins = Object.entries(stats.origins).map(([name, c]) => countersRow(name, c)).join('');
   const backends = Object.entries(stats.backends).map(([name, c]) => countersRow(name, c)).join('');
   const size = [
@@ -174,8 +178,8 @@ function statsPanel(view: ToolbarView): string {
   ].join(', ');
   const breaker = view.breakerState === undefined ? 'no circuit breaker' : `circuit breaker ${escapeHtml(view.breakerState)}`;
   return (
-    `<h3>Per origin, since start</h3><table class="kiln-tb-table">${head}${origins}</table>` +
-    `<h3>Per backend, since start</h3><table class="kiln-tb-table">${head}${backends}</table>` +
+    `<h3>Per origin, since start</h3><table class="kiln-tb-table kiln-tb-stack">${head}<tbody>${origins}</tbody></table>` +
+    `<h3>Per backend, since start</h3><table class="kiln-tb-table kiln-tb-stack">${head}<tbody>${backends}</tbody></table>` +
     `<p class="kiln-tb-summary">Backend holds ${size} · health <b>${escapeHtml(stats.health)}</b> · ${breaker} · ` +
     `${stats.corrupt} corrupt entries dropped</p>${clear}`
   );
@@ -188,47 +192,73 @@ function historyPanel(view: ToolbarView): string {
       const writes = r.cache.filter((op) => op.result === 'delete' || op.result === 'set').length;
       return (
         `<details class="kiln-tb-history" data-request-id="${escapeHtml(r.id)}"><summary><code>${escapeHtml(`${r.method} ${r.url}`)}</code> → ` +
-        `${escapeHtml(r.status ?? '…')} ${pageBadge(r)} · ${r.cache.length} cache ops (${writes} writes) · ` +
+        `${escapeHtml(r.status ?? '…')} ${pageBadge(r)} <span class="kiln-tb-reason">${escapeHtml(pageReason(r))}</span> · ${r.cache.length} cache ops (${writes} writes) · ` +
         `${r.queries.length} SQL · ${formatMs(r.timings.totalMs)}</summary>${renderCacheTable(r.cache, r.dropped.cache)}</details>`
       );
     })
     .join('');
 }
 
-const TABS = ['Cache', 'Request', 'SQL', 'Templates', 'Stats', 'History'] as const;
+const TABS = ['Cache', 'Request', 'Headers', 'SQL', 'Templates', 'Logging', 'Settings', 'Versions', 'Routes', 'Stats', 'History'] as const;
+type Tab = (typeof TABS)[number];
+
+/** Each tab's panel for this view. */
+function panelsOf(view: ToolbarView): Record<Tab, string> {
+  const { record } = view;
+  return {
+    Cache: cachePanel(record, view.actions === true),
+    Request: requestPanel(record),
+    Headers: headersPanel(record),
+    SQL: sqlPanel(record, view.explain === true),
+    Templates: templatesPanel(record),
+    Logging: loggingPanel(record),
+    Settings: settingsPanel(view.settings),
+    Versions: versionsPanel(view.versions),
+    Routes: routesPanel(view.routes ?? [], record.route),
+    Stats: statsPanel(view),
+    History: historyPanel(view),
+  };
+}
+
+/**
+ * The tab list and panels, following the WAI-ARIA tabs pattern: each tab names the panel it
+ * controls, only the selected tab is in the Tab order (the arrow keys move between tabs, in
+ * toolbar.js), and each panel is labelled by its tab.
+ */
+function tabsAndPanels(view: ToolbarView): string {
+  const { record } = view;
+  const panels = panelsOf(view);
+  const counts: Partial<Record<Tab, number>> = { Cache: record.cache.length, SQL: record.queries.length, Templates: record.templates.length, Logging: record.logs.length };
+  const tabs = TABS.map((tab, i) => {
+    const name = tab.toLowerCase();
+    const n = counts[tab] === undefined ? '' : ` <small>${counts[tab]}</small>`;
+    return (
+      `<button type="button" role="tab" class="kiln-tb-tab" id="kiln-tb-tab-${name}" data-tab="${name}" aria-controls="kiln-tb-panel-${name}" ` +
+      `aria-selected="${i === 0}" tabindex="${i === 0 ? 0 : -1}">${tab}${n}</button>`
+    );
+  }).join('');
+  const sections = TABS.map((tab, i) => {
+    const name = tab.toLowerCase();
+    return (
+      `<section class="kiln-tb-panel" role="tabpanel" id="kiln-tb-panel-${name}" aria-labelledby="kiln-tb-tab-${name}" tabindex="0" ` +
+      `data-panel="${name}"${i === 0 ? '' : ' hidden'}>${panels[tab]}</section>`
+    );
+  }).join('');
+  return `<div class="kiln-tb-tabs" role="tablist" aria-label="Dev toolbar">${tabs}</div>${sections}`;
+}
 
 /** The whole bar for one request: a collapsed handle, and tabs that the script opens. */
 export function renderToolbar(view: ToolbarView): string {
   const { record, urls } = view;
-  const panels: Record<(typeof TABS)[number], string> = {
-    Cache: cachePanel(record),
-    Request: requestPanel(record),
-    SQL: sqlPanel(record),
-    Templates: templatesPanel(record),
-    Stats: statsPanel(view),
-    History: historyPanel(view),
-  };
-  const counts: Partial<Record<(typeof TABS)[number], number>> = {
-    Cache: record.cache.length,
-    SQL: record.queries.length,
-    Templates: record.templates.length,
-  };
-  const tabs = TABS.map((tab, i) => {
-    const n = counts[tab] === undefined ? '' : ` <small>${counts[tab]}</small>`;
-    return `<button type="button" role="tab" class="kiln-tb-tab" data-tab="${tab.toLowerCase()}" aria-selected="${i === 0}">${tab}${n}</button>`;
-  }).join('');
-  const sections = TABS.map(
-    (tab, i) => `<section class="kiln-tb-panel" role="tabpanel" data-panel="${tab.toLowerCase()}"${i === 0 ? '' : ' hidden'}>${panels[tab]}</section>`,
-  ).join('');
   const handle =
     `<span class="kiln-tb-logo">Kiln</span> ${pageBadge(record)} <span>${formatMs(record.timings.totalMs)}</span> ` +
-    `<span>${record.cache.length} cache · ${record.queries.length} SQL</span>`;
+    `<span class="kiln-tb-counts">${record.cache.length} cache · ${record.queries.length} SQL</span>`;
   return (
     `<div id="kiln-toolbar" class="kiln-tb" data-request-id="${escapeHtml(record.id)}" data-page-cache="${escapeHtml(record.pageCache ?? '')}" ` +
-    `data-data-url="${escapeHtml(`${urls.base}/${record.id}`)}" data-clear-url="${escapeHtml(`${urls.base}/cache/clear`)}" ` +
+    `data-base-url="${escapeHtml(urls.base)}" data-data-url="${escapeHtml(`${urls.base}/${record.id}`)}" data-clear-url="${escapeHtml(`${urls.base}/cache/clear`)}" ` +
     `data-clear-token="${escapeHtml(view.clearToken)}">` +
     `<button type="button" class="kiln-tb-handle" aria-expanded="false" aria-controls="kiln-tb-body" title="Kiln dev toolbar">${handle}</button>` +
-    `<div class="kiln-tb-body" id="kiln-tb-body" hidden><div class="kiln-tb-tabs" role="tablist">${tabs}</div>${sections}</div></div>` +
+    `<div class="kiln-tb-body" id="kiln-tb-body" hidden>${tabsAndPanels(view)}</div></div>` +
     `<link rel="stylesheet" href="${escapeHtml(urls.css)}">` +
     `<script src="${escapeHtml(urls.js)}" defer></script>`
   );

@@ -1,13 +1,26 @@
 import type { Context, Next } from 'koa';
 import type { Cache } from '../cache.ts';
-import { originAllowed, toolbarAllowed, type ToolbarAccess } from './access.ts';
+import { pageCacheReasonText } from '../koa/page-cache/reasons.ts';
+import { toolbarAllowed, type ToolbarAccess } from './access.ts';
+import {
+  clearCache,
+  dropKey,
+  explainQuery,
+  invalidateTag,
+  ownRecord,
+  sendJson,
+  showEntry,
+  type ActionContext,
+  type QueryExplainer,
+} from './actions.ts';
+import type { AppInfo } from './app-info.ts';
 import { browserIdOf } from './browser.ts';
 import type { RequestCollector, RequestRecord } from './collector.ts';
 import { TOOLBAR_PATHS } from './inspector.ts';
+import { analyseQueries } from './sql-insight.ts';
 import type { ToolbarToken } from './token.ts';
 
-/** Header that carries the bar's token on `POST /_toolbar/cache/clear`. */
-export const TOOLBAR_TOKEN_HEADER = 'X-Kiln-Toolbar-Token';
+export { TOOLBAR_TOKEN_HEADER } from './actions.ts';
 
 /** Options of {@link toolbarRoutes}. */
 export interface ToolbarRoutesOptions {
@@ -22,9 +35,18 @@ export interface ToolbarRoutesOptions {
   base?: string;
   /** URL folder of the assets, guarded here and served by the static files middleware (default `/static/toolbar/`). */
   assets?: string;
+  /** Settings, versions and routes of the app. */
+  info?: AppInfo;
+  /** Exact secret values never sent in any answer. */
+  secrets?: readonly string[];
+  /** Whether TTL and tags, drop key and invalidate tag are answered (development only; default off). */
+  keyActions?: boolean;
+  /** EXPLAIN of a recorded SELECT (development only; default none). */
+  explain?: QueryExplainer;
 }
 
 const ID = /^\/([A-Za-z0-9_-]{1,64})$/;
+const SUB = /^\/([A-Za-z0-9_-]{1,64})\/(cache|sql)\/(\d{1,6})(?:\/(drop|invalidate|explain))?$/;
 
 /** A record's headline, for the list of recent requests. */
 function summary(record: RequestRecord) {
@@ -33,7 +55,9 @@ function summary(record: RequestRecord) {
     method: record.method,
     url: record.url,
     status: record.status,
+    kind: record.kind,
     pageCache: record.pageCache,
+    pageCacheReason: record.pageCacheReason,
     totalMs: record.timings.totalMs,
     cacheOps: record.cache.length,
     queries: record.queries.length,
@@ -46,19 +70,32 @@ function summary(record: RequestRecord) {
  * else, and everyone when the toolbar is off, gets a plain 404 from the app's error handler, for
  * the assets too). Each browser reads only its own requests (browser.ts):
  *
- * - `GET /_toolbar` → the browser's recent requests (`{ requests: [...] }`), newest first;
- * - `GET /_toolbar/:requestId` → `{ request, stats, breakerState }`; 404 once forgotten, or when
- *   it is another browser's request;
- * - `POST /_toolbar/cache/clear` → clears the cache. It answers the bar's script, not a form, so it
- *   does not use the author's session CSRF token (an anonymous developer has none): it requires an
- *   `Origin` on one of the site's host names and the bar's HMAC token in `X-Kiln-Toolbar-Token`
- *   (see token.ts), else 403.
+ * - `GET /_toolbar` → the browser's recent requests and toolbar actions (`{ requests: [...] }`), newest first;
+ * - `GET /_toolbar/:requestId` → `{ request, page, sql, settings, versions, routes, stats, breakerState }`:
+ *   every tab's data (headers and log lines are in `request`); 404 once forgotten, or when it is
+ *   another browser's request;
+ * - `GET /_toolbar/:requestId/cache/:index` → that entry's remaining TTL and tags now;
+ * - `POST /_toolbar/cache/clear`, `POST /_toolbar/:requestId/cache/:index/drop`,
+ *   `POST /_toolbar/:requestId/cache/:index/invalidate?tag=…` and
+ *   `POST /_toolbar/:requestId/sql/:index/explain` act and are listed in the browser's History.
+ *   They answer the bar's script, not a form, so they do not use the author's session CSRF token
+ *   (an anonymous developer has none): each requires an `Origin` on one of the site's host names
+ *   and the bar's HMAC token in `X-Kiln-Toolbar-Token` (see token.ts), else 403. Keys and
+ *   queries are named by request and position, never sent as text: only what this browser's
+ *   request touched can be dropped or explained.
  *
- * Mount it inside the error handler and before the static files, body parser and the app's CSRF
- * check (it reads no body and answers its POST itself).
+ * Every answer has the app's named secrets replaced (mask.ts). Mount it inside the error handler
+ * and before the static files, body parser and the app's CSRF check (it reads no body).
  */
 export function toolbarRoutes(options: ToolbarRoutesOptions) {
-  const routes: Routes = { ...options, base: options.base ?? TOOLBAR_PATHS.base, assets: options.assets ?? TOOLBAR_PATHS.assets };
+  const routes: Routes = {
+    ...options,
+    base: options.base ?? TOOLBAR_PATHS.base,
+    assets: options.assets ?? TOOLBAR_PATHS.assets,
+    secrets: options.secrets ?? [],
+    keyActions: options.keyActions ?? false,
+    explain: options.explain,
+  };
   return async function toolbarRoutes(ctx: Context, next: Next): Promise<void> {
     const place = guard(routes, ctx);
     if (place === 'elsewhere' || place === 'asset') return next();
@@ -69,6 +106,8 @@ export function toolbarRoutes(options: ToolbarRoutesOptions) {
     ctx.set('Cache-Control', 'no-store');
     const rest = ctx.path.slice(routes.base.length);
     if (rest === '/cache/clear') return ctx.method === 'POST' ? clearCache(routes, ctx) : wrongMethod(ctx, 'POST');
+    const sub = SUB.exec(rest);
+    if (sub !== null) return subRoute(routes, ctx, sub);
     const id = ID.exec(rest)?.[1];
     if (rest !== '' && rest !== '/' && id === undefined) {
       ctx.status = 404;
@@ -80,9 +119,21 @@ export function toolbarRoutes(options: ToolbarRoutesOptions) {
 }
 
 /** The options with their defaults. */
-interface Routes extends ToolbarRoutesOptions {
+interface Routes extends ActionContext {
   base: string;
   assets: string;
+  info?: AppInfo;
+}
+
+/** `/:id/cache/:index[/drop|/invalidate]` and `/:id/sql/:index/explain`. */
+function subRoute(routes: Routes, ctx: Context, [, id, area, position, verb]: RegExpExecArray): Promise<void> | void {
+  const index = Number(position);
+  if (verb === undefined && area === 'cache') return ctx.method === 'GET' || ctx.method === 'HEAD' ? showEntry(routes, ctx, id, index) : wrongMethod(ctx, 'GET, HEAD');
+  if (ctx.method !== 'POST') return wrongMethod(ctx, 'POST');
+  if (area === 'cache' && verb === 'drop') return dropKey(routes, ctx, id, index);
+  if (area === 'cache' && verb === 'invalidate') return invalidateTag(routes, ctx, id, index);
+  if (area === 'sql' && verb === 'explain') return explainQuery(routes, ctx, id, index);
+  ctx.status = 404;
 }
 
 /**
@@ -106,34 +157,27 @@ function wrongMethod(ctx: Context, allow: 'POST' | 'GET, HEAD'): void {
 /** `GET /_toolbar`: the browser's recent requests, newest first (none for a browser without its cookie). */
 function listRequests(routes: Routes, ctx: Context): void {
   const browser = browserIdOf(ctx);
-  ctx.body = { requests: browser === undefined ? [] : routes.collector.recent(browser).map(summary) };
+  sendJson(ctx, 200, { requests: browser === undefined ? [] : routes.collector.recent(browser).map(summary) }, routes.secrets);
 }
 
-/** `GET /_toolbar/:requestId`: one of the browser's requests, with the cache's stats. */
+/** `GET /_toolbar/:requestId`: one of the browser's requests, with every tab's data. */
 async function showRequest(routes: Routes, ctx: Context, id: string): Promise<void> {
-  const browser = browserIdOf(ctx);
-  const record = browser === undefined ? undefined : routes.collector.get(id, browser);
-  if (!record) {
-    ctx.status = 404;
-    ctx.body = { error: 'No such request (only the most recent ones are kept).' };
-    return;
-  }
-  ctx.body = { request: record, stats: await routes.cache.stats(), breakerState: routes.cache.store.breaker?.breakerState ?? null };
-}
-
-/** `POST /_toolbar/cache/clear`: clears the cache for a same-origin request carrying the bar's token. */
-async function clearCache(routes: Routes, ctx: Context): Promise<void> {
-  if (!originAllowed(ctx, routes.access.hosts)) {
-    ctx.status = 403;
-    ctx.body = { error: 'Cross-origin request refused (an Origin of this site is required).' };
-    return;
-  }
-  if (!routes.token.verify(ctx.get(TOOLBAR_TOKEN_HEADER) || undefined)) {
-    ctx.status = 403;
-    ctx.body = { error: 'Missing or expired toolbar token; reload the page.' };
-    return;
-  }
-  const cleared = await routes.cache.clear();
-  ctx.status = cleared ? 200 : 503;
-  ctx.body = cleared ? { cleared: true } : { cleared: false, error: 'The cache backend failed; see the server log.' };
+  const record = ownRecord(routes, ctx, id);
+  if (!record) return;
+  const reason = record.pageCacheReason;
+  sendJson(
+    ctx,
+    200,
+    {
+      request: record,
+      page: { status: record.pageCache ?? null, reason: reason ?? null, reasonText: reason === undefined ? null : pageCacheReasonText(reason), bytes: record.responseBytes ?? null },
+      sql: analyseQueries(record.queries),
+      settings: routes.info?.settings ?? null,
+      versions: routes.info === undefined ? null : await routes.info.versions(),
+      routes: routes.info?.routes() ?? [],
+      stats: await routes.cache.stats(),
+      breakerState: routes.cache.store.breaker?.breakerState ?? null,
+    },
+    routes.secrets,
+  );
 }

@@ -133,7 +133,7 @@ describe('the request frame with the dev toolbar on', () => {
     expect(again.headers['x-cache']).toBe('HIT');
     expect(again.text).toContain('id="kiln-toolbar"');
     expect(again.text).toContain('data-page-cache="HIT"');
-    expect(again.text).toContain('<span class="kiln-tb-reason">(early-fresh)</span>');
+    expect(again.text).toContain('<span class="kiln-tb-reason">served from a fresh stored page before the app ran</span>');
     expect(again.headers.etag).toBeUndefined();
     expect(again.headers['cache-control']).toBe('no-store');
     expectSecurityHeaders(again);

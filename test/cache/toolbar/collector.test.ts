@@ -121,7 +121,7 @@ describe('RequestCollector store', () => {
       return r;
     });
     expect(record.cache).toHaveLength(2);
-    expect(record.dropped).toEqual({ cache: 3, queries: 1, templates: 2 });
+    expect(record.dropped).toEqual({ cache: 3, queries: 1, templates: 2, logs: 0 });
     expect(record.timings.dbMs).toBe(6);
   });
 

@@ -56,11 +56,15 @@ describe('toolbarInspector() injection', () => {
     expect(app.renders).toBe(1);
     expect(first.text).toContain('data-page-cache="MISS"');
     expect(second.text).toContain('data-page-cache="HIT"');
-    expect(second.text).toMatch(/<tr class="kiln-tb-row-hit"><td>1<\/td><td>get<\/td><td><code [^>]*>view\(&#34;&#34;, &#34;\/page&#34;\)<\/code>/);
+    expect(second.text).toMatch(/<tr class="kiln-tb-row-hit"><td data-label="#">1<\/td><td data-label="Operation">get<\/td><td data-label="Key"><code [^>]*>view\(&#34;&#34;, &#34;\/page&#34;\)<\/code>/);
     const data = await app.http().get(`/_toolbar/${second.headers['x-kiln-toolbar-id']}`).expect(200);
     expect(data.body.request.pageCache).toBe('HIT');
     expect(data.body.request.pageCacheReason).toBe('fresh');
-    expect(second.text).toContain('<span class="kiln-tb-reason">(fresh)</span>');
+    expect(second.text).toContain('<span class="kiln-tb-reason">a stored page younger than its timeout</span>');
+    // The page's own bytes (what was replayed), not the size of the small record that points to them.
+    const pageBytes = Buffer.byteLength(first.text.slice(0, first.text.indexOf('<div id="kiln-toolbar"')) + '</body></html>');
+    expect(data.body.page).toMatchObject({ status: 'HIT', reason: 'fresh', reasonText: 'a stored page younger than its timeout', bytes: pageBytes });
+    expect(second.text).toContain(` · page <b>${pageBytes} B</b>`);
     expect(data.body.request.route).toBe('/page');
     const ops: { op: string; result: string; origin: string }[] = data.body.request.cache;
     expect(ops[0]).toMatchObject({ op: 'get', result: 'hit', origin: 'view', detail: '/page' });

@@ -15,6 +15,7 @@ function op(partial: Partial<CollectedCacheOp> & Pick<CollectedCacheOp, 'op' | '
 function record(partial: Partial<RequestRecord> = {}): RequestRecord {
   return {
     id: 'req-1',
+    kind: 'request',
     method: 'GET',
     url: '/',
     startedAt: 0,
@@ -25,7 +26,9 @@ function record(partial: Partial<RequestRecord> = {}): RequestRecord {
     cache: [],
     queries: [],
     templates: [],
-    dropped: { cache: 0, queries: 0, templates: 0 },
+    logs: [],
+    headers: { request: [], response: [] },
+    dropped: { cache: 0, queries: 0, templates: 0, logs: 0 },
     finished: true,
     ...partial,
   };
@@ -84,8 +87,8 @@ describe('renderToolbar()', () => {
     );
     expect(html).toContain('data-request-id="req-1"');
     expect(html).toContain('data-page-cache="HIT"');
-    expect(html).toContain('Page: <span class="kiln-tb-badge kiln-tb-hit">HIT</span> <span class="kiln-tb-reason">(early-fresh)</span>');
-    const rows = [...html.matchAll(/<tr class="kiln-tb-row-(\w+)"><td>(\d+)<\/td><td>(\w+)<\/td><td><code[^>]*>([^<]*)<\/code>/g)].map((m) => [m[2], m[3], m[1], m[4]]);
+    expect(html).toContain('Page: <span class="kiln-tb-badge kiln-tb-hit">HIT</span> <span class="kiln-tb-reason">served from a fresh stored page before the app ran</span>');
+    const rows = [...html.matchAll(/<tr class="kiln-tb-row-(\w+)"><td data-label="#">(\d+)<\/td><td data-label="Operation">(\w+)<\/td><td data-label="Key"><code[^>]*>([^<]*)<\/code>/g)].map((m) => [m[2], m[3], m[1], m[4]]);
     expect(rows.slice(0, 4)).toEqual([
       ['1', 'get', 'hit', 'view(&#34;&#34;, &#34;/&#34;)'],
       ['2', 'get', 'miss', 'fragment(&#34;sidebar&#34;, [])'],
@@ -115,7 +118,7 @@ describe('renderToolbar()', () => {
     expect(html).toContain('<code>/posts/:id</code>');
     expect(html).toContain('<code class="kiln-tb-sql">SELECT 1</code>');
     expect(html).toContain('<li><code>partials/sidebar.njk</code> ×2</li>');
-    expect(html).toMatch(/<th scope="row">view<\/th><td class="kiln-tb-num">3<\/td><td class="kiln-tb-num">1<\/td>.*75%/);
+    expect(html).toMatch(/<th scope="row">view<\/th><td class="kiln-tb-num" data-label="Hits">3<\/td><td class="kiln-tb-num" data-label="Misses">1<\/td>.*75%/);
     expect(html).toContain('Backend holds 4 entries, 4.0 KiB');
     expect(html).toContain('circuit breaker closed');
     expect(html).toContain('class="kiln-tb-clear"');
@@ -128,7 +131,8 @@ describe('renderToolbar()', () => {
     const html = renderToolbar(view());
     expect(html).toContain('aria-expanded="false"');
     expect(html).toMatch(/<div class="kiln-tb-body" id="kiln-tb-body" hidden>/);
-    expect(html.match(/role="tabpanel" data-panel="\w+" hidden/g)).toHaveLength(5);
+    expect(html.match(/role="tabpanel" [^>]*data-panel="\w+" hidden>/g)).toHaveLength(10);
+    expect(html.match(/role="tabpanel" [^>]*data-panel="\w+">/g)).toHaveLength(1);
   });
 });
 

@@ -25,7 +25,8 @@ export type PageCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE';
  *   for a query string the route's key cannot hold;
  * - `head-miss`: HEAD without a usable stored page, answered by the handler and never stored;
  * - `shared-render-not-stored`: another request's render could not be shared, so this one rendered its own;
- * - `not-stored:<why>`: this request rendered, and its response was not stored (see {@link uncacheableReason}).
+ * - `not-stored:<why>`: this request rendered, and its response was not stored (see {@link uncacheableReason});
+ *   `not-stored:thrown` when the handler threw (a 404 or a server error), which is never stored.
  */
 export type PageCacheReason =
   | 'early-fresh'
@@ -40,7 +41,7 @@ export type PageCacheReason =
   | 'query-string'
   | 'head-miss'
   | 'shared-render-not-stored'
-  | `not-stored:${UncacheableReason | 'filtered'}`;
+  | `not-stored:${UncacheableReason | 'filtered' | 'thrown'}`;
 
 /** What the page cache did for one request and why (`ctx.state.pageCache`). */
 export interface PageCacheOutcome {
@@ -113,9 +114,12 @@ export function decideHead(state: Freshness | undefined): PageCacheOutcome {
   return { status: 'MISS', reason: 'head-miss' };
 }
 
-/** The outcome of a request whose own render was not stored: a non-200 is a MISS, anything else a BYPASS. */
-export function notStoredOutcome(reason: UncacheableReason | 'filtered'): PageCacheOutcome {
-  return { status: reason === 'status' ? 'MISS' : 'BYPASS', reason: `not-stored:${reason}` };
+/**
+ * The outcome of a request whose own render was not stored: a non-200 (or a thrown error, which
+ * becomes one) is a MISS, anything else a BYPASS.
+ */
+export function notStoredOutcome(reason: UncacheableReason | 'filtered' | 'thrown'): PageCacheOutcome {
+  return { status: reason === 'status' || reason === 'thrown' ? 'MISS' : 'BYPASS', reason: `not-stored:${reason}` };
 }
 
 /**

@@ -16,6 +16,7 @@ export {
   type ResponseFacts,
   type UncacheableReason,
 } from './decide.ts';
+export { NOT_CACHED_TEXT, pageCacheReasonText } from './reasons.ts';
 export { PageBodies, type PageBodiesOptions } from './page-bodies.ts';
 export { loadPage, type PageForm, type StoredFormRecord, type StoredHeader, type StoredPage, type StoredPageRecord } from './stored-page.ts';
 export { createPageCache, PageCache, type PageCacheOptions, type PageViewOptions } from './page-cache.ts';

@@ -60,10 +60,18 @@ export function cacheView(options: CacheViewOptions): CacheViewMiddleware {
 export function createView(options: CacheViewOptions, shared: ViewShared | undefined): CacheViewMiddleware {
   const route = makeRoute(options, shared);
   async function cacheView(ctx: Context, next: Next): Promise<void> {
-    return handleRequest(route, ctx, next);
+    try {
+      await handleRequest(route, ctx, next);
+    } catch (error) {
+      // The error page the app renders for it is never stored; outer middleware learns why (no X-Cache: the error handler answers).
+      ctx.state.pageCache ??= THROWN;
+      throw error;
+    }
   }
   return Object.assign(cacheView, { makeCacheKey: (ctx: Context) => keyOf(route, ctx), idle: () => route.revalidation.idle() });
 }
+
+const THROWN = notStoredOutcome('thrown');
 
 /** Decides what the page cache does for one request, and does it. */
 async function handleRequest(route: ViewRoute, ctx: Context, next: Next): Promise<void> {
