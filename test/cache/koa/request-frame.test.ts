@@ -62,6 +62,33 @@ describe('requestFrame()', () => {
     }
   });
 
+  it('gives every response its request id as X-Request-Id, early answers, 304s, errors and refusals included, and reports it', async () => {
+    let n = 0;
+    const t = frameApp({ admit: (ctx) => !ctx.path.endsWith('/'), requestId: () => `id-${++n}` });
+    const responses = [
+      await t.http().get('/page').expect(200),
+      await t.http().get('/page').expect(200),
+      await t.http().get('/page').set('If-None-Match', 'W/"nothing"').expect(200),
+      await t.http().get('/boom').expect(500),
+      await t.http().get('/page/').expect(404),
+    ];
+    expect(t.answered()).toBe(2);
+    expect(responses.map((res) => res.headers['x-request-id'])).toEqual(['id-1', 'id-2', 'id-3', 'id-4', 'id-5']);
+    expect(t.reports.map((r) => [r.requestId, r.early])).toEqual([
+      ['id-1', false],
+      ['id-2', true],
+      ['id-3', true],
+      ['id-4', false],
+      ['id-5', false],
+    ]);
+    const stored = await t.http().get('/page').expect(200);
+    expect(stored.headers['x-request-id']).toBe('id-6');
+  });
+
+  it('refuses a requestId that is not a function', () => {
+    expect(() => requestFrame({ headers: {}, requestId: 'x' as never })).toThrow(/`requestId` must be a function/);
+  });
+
   it('gives a frame header precedence over a stored header of the same name, as on the chain', async () => {
     const t = frameApp({ headers: { 'Content-Language': 'frame' } });
     await t.http().get('/page').expect(200);
