@@ -135,7 +135,7 @@ function requestPanel(record: RequestRecord): string {
     ['Render', formatMs(timings.renderMs)],
     ['Database', `${formatMs(timings.dbMs)} (${record.queries.length + record.dropped.queries} queries)`],
     ['Cache', `${formatMs(timings.cacheMs)} (${record.cache.length + record.dropped.cache} operations)`],
-    ['Request id', `<code>${escapeHtml(record.id)}</code>`],
+    ['Toolbar record', `<code>${escapeHtml(record.id)}</code>`],
   ]);
 }
 
