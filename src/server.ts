@@ -71,7 +71,7 @@ async function serve(config: Config, dataSource: DataSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(cluster.isWorker ? `Kiln worker ${process.pid} shutting down` : 'Shutting down');
-    const close = () => Promise.allSettled([outbox.stop(), cache.close(), sessions.close(), loginAttempts.close()]).then(() => dataSource.destroy());
+    const close = () => Promise.allSettled([outbox.stop(), app.context.services.caching.close(), cache.close(), sessions.close(), loginAttempts.close()]).then(() => dataSource.destroy());
     server.close(() => void close().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -19,7 +19,7 @@ export interface BlogCachingOptions {
   /** Where a failed background render of a page is logged (default: the app's `error` event). */
   logger?: Logger;
   /** The shared HTTP caches in front of Kiln (HTTP_CACHE_PURGE_URLS), purged with every invalidation. */
-  purger?: Pick<HttpPurger, 'purge'>;
+  purger?: Pick<HttpPurger, 'purge' | 'close'>;
 }
 
 /** How long each page stays cached (the Flask blog's figures: index 20 min, posts 30 min, about 2 h). */
@@ -98,7 +98,7 @@ export class BlogCaching {
   readonly pageCache: PageCache;
   private readonly bodyHtml: MemoizedFunction<[BodyVersion], string>;
   private readonly logger: Logger | undefined;
-  private readonly purger: Pick<HttpPurger, 'purge'> | undefined;
+  private readonly purger: Pick<HttpPurger, 'purge' | 'close'> | undefined;
 
   constructor(
     readonly cache: Cache,
@@ -145,6 +145,11 @@ export class BlogCaching {
   /** Login and logout: the index and post pages are rebuilt (as the Flask blog does). */
   async sessionChanged(): Promise<void> {
     await this.invalidate([TAGS.lists, TAGS.postPages]);
+  }
+
+  /** Stops the purges still waiting to be retried or repeated (shutdown). */
+  close(): void {
+    this.purger?.close();
   }
 
   /**

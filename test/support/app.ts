@@ -143,6 +143,7 @@ export async function startTestApp(options: { env?: Env; demo?: boolean; passwor
       );
     },
     close: async () => {
+      app.context.services.caching.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sessions.close();
