@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CacheStats } from '../src/cache/index.ts';
@@ -58,13 +59,32 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...extra };
 }
 
-/** Runs a TypeScript entry point of this repository with Node and tsx, with IPC. */
-function spawnTs(script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
-    cwd: ROOT,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+/**
+ * Runs a TypeScript entry point of this repository with Node and tsx, with IPC. Its standard
+ * output (the access log) goes to `logFile`, as a deployment's log would go to a file or a
+ * collector: read by this process it would take CPU from the server and the load tool.
+ */
+function spawnTs(script: string, env: Record<string, string>, logFile: string, nodeArgs: readonly string[] = []): ChildProcess {
+  const out = openSync(logFile, 'w');
+  try {
+    return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', out, 'pipe', 'ipc'],
+    });
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** The last `bytes` of a file, or nothing when it cannot be read. */
+function tail(file: string, bytes: number): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '';
+  }
 }
 
 const live = new Set<ChildProcess>();
@@ -86,23 +106,23 @@ function exited(child: ChildProcess, ms: number): Promise<void> {
 
 /** Starts a server child and resolves once it reports its port; rejects with its output if it dies first. */
 async function startServer(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]) {
-  const child = spawnTs(script, { ...env, PORT: '0', HOST: '127.0.0.1' }, nodeArgs);
+  const logFile = join(tmpdir(), `kiln-bench-${process.pid}-${randomBytes(4).toString('hex')}.log`);
+  const child = spawnTs(script, { ...env, PORT: '0', HOST: '127.0.0.1' }, logFile, nodeArgs);
   live.add(child);
   child.once('exit', () => live.delete(child));
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString()).slice(-4000);
+  });
+  const output = () => `${tail(logFile, 4000)}${errors}`;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not start within 30 s:\n${output}`));
+      reject(new Error(`${name} did not start within 30 s:\n${output()}`));
     }, 30_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output}`));
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output()}`));
     });
     child.on('message', (message: { type?: string; port?: number }) => {
       if (message.type === 'ready' && typeof message.port === 'number') {
@@ -117,8 +137,9 @@ async function startServer(name: string, script: string, env: Record<string, str
     const done = exited(child, 5000);
     child.kill('SIGTERM');
     await done;
+    rmSync(logFile, { force: true });
   };
-  return { child, name, url: `http://127.0.0.1:${port}`, pid, stop, output: () => output };
+  return { child, name, url: `http://127.0.0.1:${port}`, pid, stop, output };
 }
 
 /** Options of {@link startKiln}. */
