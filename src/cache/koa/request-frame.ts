@@ -251,8 +251,10 @@ function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, 
   try {
     ctx.respond = false;
     const list = withFrameHeaders(frame, found.headers);
-    const id = ctx.state.requestId;
-    ctx.res.writeHead(found.status, id === undefined ? list : [...list, REQUEST_ID_HEADER, id]);
+    // The list ends with the request id's slot when the frame gives ids; Node reads the list
+    // at once, so one list serves every request.
+    if (frame.requestId !== undefined) list[list.length - 1] = ctx.state.requestId ?? '';
+    ctx.res.writeHead(found.status, list);
     ctx.res.end(ctx.method === 'GET' ? found.body : undefined);
   } catch {
     if (!ctx.res.headersSent) {
@@ -264,13 +266,14 @@ function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, 
   report(frame, ctx, started, found.status, found, true);
 }
 
-/** A prepared list with the frame headers after it, made once per list. */
+/** A prepared list with the frame headers (and the request id's slot) after it, made once per list. */
 function withFrameHeaders(frame: Frame, list: readonly string[]): string[] {
   let full = frame.lists.get(list);
   if (full === undefined) {
     full = [];
     for (let i = 0; i < list.length; i += 2) if (!frame.names.has(list[i].toLowerCase())) full.push(list[i], list[i + 1]);
     full.push(...frame.pairs);
+    if (frame.requestId !== undefined) full.push(REQUEST_ID_HEADER, '');
     frame.lists.set(list, full);
   }
   return full;

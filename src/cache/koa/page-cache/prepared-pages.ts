@@ -75,6 +75,8 @@ const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encodin
 /** Prepared pages by request URL, answered before the middleware chain; see the module comment. */
 export class PreparedPages implements EarlyAnswers {
   private readonly pages = new Map<string, Prepared>();
+  /** The page answered last: already last in `pages`, so answering it again needs no move. */
+  private lastAnswered: Prepared | undefined;
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private bytes = 0;
@@ -99,6 +101,7 @@ export class PreparedPages implements EarlyAnswers {
     const answers = new Map<ContentCoding, PreparedAnswers>([['identity', answersFor(stored, entry.etag, entry.body, undefined, route)]]);
     for (const form of entry.forms) answers.set(form.coding, answersFor(stored, form.etag, form.body, form.coding, route));
     this.forget(ctx.url);
+    this.lastAnswered = undefined;
     this.pages.set(ctx.url, {
       ...page,
       lastVerifiedRecord: undefined,
@@ -182,8 +185,11 @@ export class PreparedPages implements EarlyAnswers {
       }
       if (freshness(entry.storedAt, page.clock.now(), page.windows) !== 'fresh') return undefined;
       // Most recently answered last, so the least recently answered are evicted first.
-      this.pages.delete(ctx.url);
-      this.pages.set(ctx.url, page);
+      if (page !== this.lastAnswered) {
+        this.pages.delete(ctx.url);
+        this.pages.set(ctx.url, page);
+        this.lastAnswered = page;
+      }
       this.answers += 1;
       const answer = page.answers.get(codingFor(ctx, page.codings)) ?? page.answers.get('identity');
       if (answer === undefined) return undefined;
