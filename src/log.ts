@@ -29,29 +29,45 @@ export interface LineWriter {
   write(text: string): void;
 }
 
-/** Text kept before it is written at once (about 150 access lines). */
+/** Where a {@link LineSink} writes its gathered bytes (a stream, or a test's array). */
+export interface ChunkWriter {
+  write(chunk: Uint8Array): void;
+}
+
+/** Bytes kept before they are written at once (about 150 access lines). */
 const FLUSH_BYTES = 32 * 1024;
 /** Longest a line waits to be written, in ms. */
 const FLUSH_MS = 50;
+/** Room a line may need as UTF-8 (3 bytes per UTF-16 unit at most). */
+const utf8Room = (text: string): number => text.length * 3;
 
 /**
  * Lines gathered and written together: at 32 KB, or 50 ms after the first pending line. Under
  * load a write then carries a hundred requests' lines instead of one system call each (standard
  * output to a pipe or file is a blocking write in Node), which keeps logging off the cost of a
- * cached hit. What is pending is written when the process exits normally (`stdoutLines`); a
- * SIGKILL loses at most the last 50 ms of lines.
+ * cached hit. Each line is encoded into one buffer as it comes, so a line's string dies young
+ * instead of waiting, with a hundred others, to be joined. What is pending is written when the
+ * process exits normally (`stdoutLines`); a SIGKILL loses at most the last 50 ms of lines.
  */
 export class LineSink implements LineWriter {
-  private pending = '';
+  private buffer = Buffer.allocUnsafe(FLUSH_BYTES);
+  private used = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly out: LineWriter) {}
+  constructor(private readonly out: ChunkWriter) {}
 
   /** Adds one line (`text` ends with a newline). */
   write(text: string): void {
-    this.pending += text;
-    if (this.pending.length >= FLUSH_BYTES) this.flush();
-    else if (this.timer === undefined) {
+    if (this.used + utf8Room(text) > this.buffer.length) {
+      this.flush();
+      // A line longer than the buffer goes out by itself.
+      if (utf8Room(text) > this.buffer.length) {
+        this.out.write(Buffer.from(text));
+        return;
+      }
+    }
+    this.used += this.buffer.write(text, this.used);
+    if (this.timer === undefined) {
       this.timer = setTimeout(this.flushLater, FLUSH_MS);
       // Pending lines never keep a process alive: a normal exit writes them.
       this.timer.unref();
@@ -62,10 +78,12 @@ export class LineSink implements LineWriter {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending === '') return;
-    const text = this.pending;
-    this.pending = '';
-    this.out.write(text);
+    if (this.used === 0) return;
+    // The written bytes are handed over (a pipe writes them later); new lines go to a new buffer.
+    const chunk = this.buffer.subarray(0, this.used);
+    this.buffer = Buffer.allocUnsafe(FLUSH_BYTES);
+    this.used = 0;
+    this.out.write(chunk);
   }
 
   private readonly flushLater = (): void => {
