@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetMetrics } from '../src/fleet-metrics.ts';
 import { renderFamilies, type MetricFamily } from '../src/cache/index.ts';
-import { AUTHOR } from './support/app.ts';
 import { sendOnce } from './support/http-once.ts';
-import { startKilnProcess, type KilnProcess } from './support/kiln-process.ts';
+import { startKilnProcess, twoWorkerEnv, type KilnProcess } from './support/kiln-process.ts';
 
 const LISTENING = /Kiln worker (\d+) listening on (http:\/\/[\d.]+:\d+)/;
 const TOKEN = 'scrape-token-0123456789abcdef';
@@ -30,21 +29,12 @@ describe('/metrics with KILN_WORKERS=2 (a real server process)', () => {
 
   async function start(): Promise<{ base: string; pids: number[] }> {
     dir = mkdtempSync(join(tmpdir(), 'kiln-fleet-metrics-'));
-    kiln = startKilnProcess({
-      NODE_ENV: 'test',
-      KILN_WORKERS: '2',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
-      AUTHOR_USERNAME: AUTHOR.username,
-      AUTHOR_PASSWORD: AUTHOR.password,
-      SEED_DEMO: '1',
-      CACHE_TYPE: 'null',
-      CACHE_NO_NULL_WARNING: '1',
-      METRICS_TOKEN: TOKEN,
-      LOG_LEVEL: 'info',
-    });
+    kiln = startKilnProcess(
+      twoWorkerEnv(dir, {
+        METRICS_TOKEN: TOKEN,
+        LOG_LEVEL: 'info',
+      }),
+    );
     // Two workers compile and start at once: on a loaded machine that can take a while.
     const first = await kiln.waitForLine(LISTENING, { timeoutMs: 90_000 });
     const second = await kiln.waitForLine(LISTENING, { after: first.index, timeoutMs: 90_000 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTHOR, csrfFrom } from './support/app.ts';
-import { startKilnProcess, type KilnProcess } from './support/kiln-process.ts';
+import { startKilnProcess, twoWorkerEnv, type KilnProcess } from './support/kiln-process.ts';
 import { expectStartRefused, startServerProcess } from './support/server-process.ts';
 import { SHARED_REDIS_URL, requireRedis } from './support/services.ts';
 
@@ -123,21 +123,12 @@ describe('KILN_WORKERS=2 (node:cluster, a real server process)', () => {
   /** Starts Kiln with two workers on a fresh SQLite file. */
   function startKiln(env: Record<string, string> = {}): KilnProcess {
     dir = mkdtempSync(join(tmpdir(), 'kiln-workers-'));
-    kiln = startKilnProcess({
-      NODE_ENV: 'test',
-      KILN_WORKERS: '2',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
-      AUTHOR_USERNAME: AUTHOR.username,
-      AUTHOR_PASSWORD: AUTHOR.password,
-      SEED_DEMO: '1',
-      CACHE_TYPE: 'null',
-      CACHE_NO_NULL_WARNING: '1',
-      SESSION_STORE: 'database',
-      ...env,
-    });
+    kiln = startKilnProcess(
+      twoWorkerEnv(dir, {
+        SESSION_STORE: 'database',
+        ...env,
+      }),
+    );
     return kiln;
   }
 

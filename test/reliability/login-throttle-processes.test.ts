@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_ATTEMPTS_KEY_INFIX } from '../../src/blog/services/session-stores.ts';
 import { AUTHOR, csrfFrom } from '../support/app.ts';
 import { startKilnFleet, type KilnFleet } from '../support/kiln-fleet.ts';
-import { startKilnProcess, type KilnProcess } from '../support/kiln-process.ts';
+import { startKilnProcess, twoWorkerEnv, type KilnProcess } from '../support/kiln-process.ts';
 import { SHARED_REDIS_URL, requireRedis } from '../support/services.ts';
 
 // Real servers hash with the real scrypt (N=2^17): every password they evaluate costs 0.3–2 s
@@ -82,20 +82,12 @@ describe('the login throttle with KILN_WORKERS=2 (one SQLite file, counted in it
   let base: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kiln-throttle-workers-'));
-    kiln = startKilnProcess({
-      NODE_ENV: 'test',
-      KILN_WORKERS: '2',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dir,
-      DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
-      AUTHOR_USERNAME: AUTHOR.username,
-      AUTHOR_PASSWORD: AUTHOR.password,
-      SEED_DEMO: '0',
-      CACHE_TYPE: 'null',
-      CACHE_NO_NULL_WARNING: '1',
-      SESSION_STORE: 'database',
-    });
+    kiln = startKilnProcess(
+      twoWorkerEnv(dir, {
+        SEED_DEMO: '0',
+        SESSION_STORE: 'database',
+      }),
+    );
     const first = await kiln.waitForLine(LISTENING, { timeoutMs: 60_000 });
     const second = await kiln.waitForLine(LISTENING, { after: first.index, timeoutMs: 60_000 });
     base = second.match[2];

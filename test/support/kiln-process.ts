@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AUTHOR } from './app.ts';
 import { killOnExit } from './children.ts';
 
 /** The repository root, where `src/server.ts` lives. */
@@ -17,6 +19,27 @@ export interface KilnProcess {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. Safe to call twice. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * The environment of a Kiln with two workers on a fresh SQLite file in `dir`, with the test
+ * author, the demo posts and no cache; `extra` adds to it or overrides it.
+ */
+export function twoWorkerEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    KILN_WORKERS: '2',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    DATABASE_URL: `sqlite:${join(dir, 'kiln.sqlite')}`,
+    AUTHOR_USERNAME: AUTHOR.username,
+    AUTHOR_PASSWORD: AUTHOR.password,
+    SEED_DEMO: '1',
+    CACHE_TYPE: 'null',
+    CACHE_NO_NULL_WARNING: '1',
+    ...extra,
+  };
 }
 
 /** Starts Kiln with `env` added to this process's environment. */
