@@ -208,9 +208,9 @@ export async function startBareKoa(bodyFile: string): Promise<ServerProcess> {
   return { name: server.name, url: server.url, pid: server.pid, stop: server.stop };
 }
 
-/** Starts the bare Koa baseline behind koa-compress (bench/bare-koa-compress.ts), answering the bytes in `bodyFile`, on a free port. */
+/** Starts the bare Koa baseline behind koa-compress (bench/bare-koa.ts with BARE_COMPRESS=1), answering the bytes in `bodyFile`, on a free port. */
 export async function startBareKoaCompress(bodyFile: string): Promise<ServerProcess> {
-  const server = await startServer('koa-compress', join(ROOT, 'bench/bare-koa-compress.ts'), { BODY_FILE: bodyFile });
+  const server = await startServer('koa-compress', join(ROOT, 'bench/bare-koa.ts'), { BODY_FILE: bodyFile, BARE_COMPRESS: '1' });
   return { name: server.name, url: server.url, pid: server.pid, stop: server.stop };
 }
 
