@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { CollectedCacheOp, RequestRecord } from '../../../src/cache/toolbar/collector.ts';
+import type { CollectedCacheOp } from '../../../src/cache/toolbar/collector.ts';
 import { renderToolbar } from '../../../src/cache/toolbar/panel.ts';
+import { requestRecord } from './request-record.ts';
 
 // Every badge the bar can show keeps WCAG AA contrast (4.5:1) for its text, computed from the
 // colours in toolbar.css.
@@ -34,37 +35,17 @@ function declared(name: string, property: string): string | undefined {
 
 const op = (result: CollectedCacheOp['result']): CollectedCacheOp => ({ op: 'get', key: 'k', result, origin: 'direct', backend: 'memory', durationMs: 0, atMs: 0, readableKey: 'k' });
 
-function record(partial: Partial<RequestRecord>): RequestRecord {
-  return {
-    id: 'r',
-    kind: 'request',
-    method: 'GET',
-    url: '/',
-    startedAt: 0,
-    status: 200,
-    timings: { totalMs: 0, renderMs: 0, dbMs: 0, cacheMs: 0 },
-    cache: [],
-    queries: [],
-    templates: [],
-    logs: [],
-    headers: { request: [], response: [] },
-    dropped: { cache: 0, queries: 0, templates: 0, logs: 0 },
-    finished: true,
-    ...partial,
-  };
-}
-
 /** Every badge class the bar renders across the states a request can be in. */
 function badgeClasses(): Set<string> {
   const sql = 'SELECT * FROM post WHERE id = ?';
   const html = renderToolbar({
-    record: record({
+    record: requestRecord({
       pageCache: 'STALE',
       cache: [op('hit'), op('miss'), op('set'), op('delete'), op('error')],
       queries: [0, 1, 2].map((i) => ({ sql, parameters: 1, durationMs: 0, atMs: 0, paramsDigest: i === 2 ? 'b' : 'a' })),
       logs: ['debug', 'info', 'warn', 'error'].map((level) => ({ level, msg: 'm', atMs: 0 })),
     }),
-    history: [record({ pageCache: 'HIT' }), record({ pageCache: 'MISS' }), record({ pageCache: 'BYPASS' }), record({}), record({ kind: 'action' })],
+    history: [requestRecord({ pageCache: 'HIT' }), requestRecord({ pageCache: 'MISS' }), requestRecord({ pageCache: 'BYPASS' }), requestRecord({}), requestRecord({ kind: 'action' })],
     clearToken: 't',
     urls: { base: '/_toolbar', css: '/c.css', js: '/j.js' },
   });

@@ -4,6 +4,7 @@ import { cacheTotals, escapeHtml, formatBytes, formatMs, hitRatio, renderToolbar
 import { readableKey } from '../../../src/cache/toolbar/readable-key.ts';
 import { fragmentKey, makeKey, memoKey, viewKey } from '../../../src/cache/keys.ts';
 import type { CacheStats } from '../../../src/cache/telemetry.ts';
+import { requestRecord } from './request-record.ts';
 
 const EVIL = `<script>alert("x")</script>'&`;
 
@@ -13,25 +14,7 @@ function op(partial: Partial<CollectedCacheOp> & Pick<CollectedCacheOp, 'op' | '
 }
 
 function record(partial: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    id: 'req-1',
-    kind: 'request',
-    method: 'GET',
-    url: '/',
-    startedAt: 0,
-    status: 200,
-    route: '/',
-    pageCache: 'MISS',
-    timings: { totalMs: 12.5, renderMs: 4, dbMs: 3, cacheMs: 1 },
-    cache: [],
-    queries: [],
-    templates: [],
-    logs: [],
-    headers: { request: [], response: [] },
-    dropped: { cache: 0, queries: 0, templates: 0, logs: 0 },
-    finished: true,
-    ...partial,
-  };
+  return requestRecord({ id: 'req-1', route: '/', pageCache: 'MISS', timings: { totalMs: 12.5, renderMs: 4, dbMs: 3, cacheMs: 1 }, ...partial });
 }
 
 const zero = { hits: 0, misses: 0, sets: 0, deletes: 0, errors: 0, bytes: 0 };
