@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewPost } from '../../src/blog/services/posts.ts';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
-import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
+import { launchChromium, requireChromium } from '../support/services.ts';
 
 /**
  * The author's post list and a post's code as a person sees them, in Debian's Chromium through
@@ -74,10 +74,7 @@ describe.skipIf(!hasChromium)('the author’s post list in Chromium', () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
 

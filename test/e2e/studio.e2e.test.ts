@@ -1,16 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
-import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
+import { launchChromium, requireChromium } from '../support/services.ts';
 
 /**
  * The author's studio as a new author uses it: a real Kiln (memory cache) on a real HTTP server,
  * driven in Debian's Chromium through playwright-core, at 1280 and 390 px wide.
  */
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/studio/', import.meta.url));
 const hasChromium = await requireChromium();
 
@@ -92,7 +91,7 @@ describe.skipIf(!hasChromium)('the studio in Chromium', () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
+    browser = await launchChromium();
     profile = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     main = await newTab(profile);
     mkdirSync(SCREENSHOTS, { recursive: true });

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHOR, startTestApp, type TestApp } from '../support/app.ts';
-import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
+import { launchChromium, requireChromium } from '../support/services.ts';
 
 /**
  * The toolbar's newer tabs and actions as a person uses them, in Debian's Chromium: the reasons
@@ -69,10 +69,7 @@ describe.skipIf(!hasChromium)('the dev toolbar\'s tabs and actions in Chromium',
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the test server is not listening');
     base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

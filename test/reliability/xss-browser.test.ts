@@ -1,13 +1,12 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginRaw, login, startTestApp, type TestApp } from '../support/app.ts';
-import { CHROMIUM_PATH, requireChromium } from '../support/services.ts';
+import { launchChromium, requireChromium } from '../support/services.ts';
 import { baseUrl, closeApp } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 import { CONTROL_HTML, hostilePosts } from './xss-corpus.ts';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hasChromium = await requireChromium();
 
 let t: TestApp;
@@ -27,7 +26,7 @@ beforeAll(async () => {
     expect(res.status, `${post.title}: ${res.text.slice(0, 200)}`).toBe(303);
     ids.push(Number(String(res.headers.location).split('/').pop()));
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -3,6 +3,7 @@ import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { chromium, type Browser } from 'playwright-core';
 
 /** The shared Redis every suite may use with its own key prefix (never flushed). */
 export const SHARED_REDIS_URL = process.env.KILN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -58,6 +59,14 @@ export async function requireBinary(name: string, remedy: string): Promise<boole
 
 /** The Chromium the browser suites drive through playwright-core (Debian's package). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Headless {@link CHROMIUM_PATH} as every browser suite runs it (no sandbox, no network of its own). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
 
 /**
  * Checks that {@link CHROMIUM_PATH} is an executable, for the suites that drive a browser. Same
