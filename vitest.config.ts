@@ -48,6 +48,10 @@ export default defineConfig(async () => {
       hookTimeout: 30_000,
       // Suites start their own servers and SQLite files; two cores suit two workers.
       maxWorkers: 2,
+      // A worker runs its files in one module graph: the app's modules load once per worker, not
+      // once per file (about 150 s of loading saved). So no test mocks a module
+      // (test/architecture/shared-modules.test.ts), and state a file changes is its own to undo.
+      isolate: false,
       sequence: { sequencer: SlowFirstSequencer },
       projects: [
         { extends: true as const, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },

@@ -19,13 +19,17 @@ export const REMEMBERED_FAILURES = 1000;
 export class PostRendering {
   private readonly failed = new Set<string>();
 
-  constructor(private readonly logger: Logger) {}
+  /** `render` turns Markdown into sanitized HTML (default {@link renderMarkdown}; a test counts its calls). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly render: (markdown: string) => string = renderMarkdown,
+  ) {}
 
   /** The body as sanitized HTML, or a notice that it could not be rendered followed by its Markdown. */
   html(post: PostBody): string {
     if (this.failed.has(versionOf(post))) return failureNotice(post);
     try {
-      return renderMarkdown(post.body);
+      return this.render(post.body);
     } catch (err) {
       if (!(err instanceof MarkdownError)) throw err;
       this.fail(post, err);

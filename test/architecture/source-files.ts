@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository's root folder. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Every TypeScript file under src/ (declaration files included), as repository-relative paths with `/`, sorted. */
-export function sourceFiles(): string[] {
+/** Every TypeScript file under `folder` (default src/; declaration files included), as repository-relative paths with `/`, sorted. */
+export function sourceFiles(folder = 'src'): string[] {
   const found: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -15,6 +15,6 @@ export function sourceFiles(): string[] {
       else if (entry.name.endsWith('.ts')) found.push(relative(REPO_ROOT, path).split('\\').join('/'));
     }
   };
-  walk(join(REPO_ROOT, 'src'));
+  walk(join(REPO_ROOT, folder));
   return found.sort();
 }
