@@ -44,6 +44,8 @@ export default defineConfig(async () => {
   const postgres = await requirePostgres();
   return {
     test: {
+      // Servers and CLI commands started as processes run compiled, as `npm start` runs them.
+      globalSetup: ['test/support/build.ts'],
       testTimeout: 20_000,
       hookTimeout: 30_000,
       // Suites start their own servers and SQLite files; two cores suit two workers.

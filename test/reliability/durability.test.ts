@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SQLITE_PRAGMAS } from '../../ormconfig.ts';
 import { openDatabase } from '../../src/blog/db.ts';
 import { csrfFrom } from '../support/app.ts';
-import { REPO_ROOT, expectStartRefused, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { expectStartRefused, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { editPost } from './blog.ts';
 import { recordFigures, scaled } from './scale.ts';
 
@@ -67,20 +64,11 @@ function inspect(file: string): { integrity: string; posts: Map<number, { title:
 }
 
 describe('crash after acknowledge (the real server, kill -9)', () => {
-  // The server runs as production runs it, from the tsc build (npm start), which also restarts
-  // several times faster than tsx compiling the sources on every start. The build goes inside
-  // the repository, where the compiled files find node_modules and "type": "module".
-  const build = join(REPO_ROOT, 'test-artifacts', `durability-${randomBytes(4).toString('hex')}`);
-  beforeAll(async () => {
-    await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--out-dir', relative(REPO_ROOT, build)], { cwd: REPO_ROOT });
-  }, 180_000);
-  afterAll(() => rmSync(build, { recursive: true, force: true }));
-
+  // The server runs as production runs it, compiled (test/support/build.ts).
   it('keeps every acknowledged edit and new post, with integrity_check ok, through every crash', async () => {
     const dir = join(scratch, 'crash');
     const file = join(dir, 'kiln.sqlite');
     const server: ServerProcess = await startServerProcess({
-      args: [join(build, 'src', 'server.js')],
       env: {
         NODE_ENV: 'production',
         KILN_WORKERS: '1',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { compiled } from './build.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUTHOR } from './app.ts';
@@ -7,7 +8,7 @@ import { killOnExit } from './children.ts';
 /** The repository root, where `src/server.ts` lives. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A real Kiln server (`node --import tsx src/server.ts`) started by a test. */
+/** A real Kiln server (the compiled `src/server.ts`, test/support/build.ts) started by a test. */
 export interface KilnProcess {
   /** The process id of the started process (the cluster primary when KILN_WORKERS > 1). */
   readonly pid: number;
@@ -44,7 +45,7 @@ export function twoWorkerEnv(dir: string, extra: Record<string, string> = {}): R
 
 /** Starts Kiln with `env` added to this process's environment. */
 export function startKilnProcess(env: Record<string, string>): KilnProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [compiled('src/server.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

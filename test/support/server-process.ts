@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiled } from './build.ts';
 import { freePort, killOnExit } from './children.ts';
 
 /** The repository root, where `src/server.ts` lives. */
@@ -27,14 +28,14 @@ export interface ServerProcess {
 export interface ServerProcessOptions {
   /** Kiln's environment (PORT is chosen here; HOST is 127.0.0.1). */
   env: Record<string, string>;
-  /** How long a start may take before it counts as failed (default 30 s: tsx compiles on start). */
+  /** How long a start may take before it counts as failed (default 30 s). */
   readyTimeoutMs?: number;
-  /** The arguments of `node` that start Kiln, relative to the repository root (default: {@link FROM_SOURCES}). */
+  /** The arguments of `node` that start Kiln (default: {@link KILN_SERVER}). */
   args?: readonly string[];
 }
 
-/** Kiln from its sources: `node --import tsx src/server.ts`. */
-export const FROM_SOURCES: readonly string[] = ['--import', 'tsx', 'src/server.ts'];
+/** Kiln's server as `npm start` runs it: the compiled `src/server.ts` (test/support/build.ts). */
+export const KILN_SERVER: readonly string[] = [compiled('src/server.ts')];
 
 const READY = /Kiln listening on /;
 
@@ -61,15 +62,14 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `node --import tsx src/server.ts` or `node ...args` (one process: the `tsx` CLI would put
- * a second one in between, which a SIGKILL would orphan) and resolves once it logs that it listens. Only PATH and
- * HOME are inherited, so the test runner's own NODE_ENV and variables never leak in.
+ * Starts the compiled server (or `node ...args`) as one process, and resolves once it logs that
+ * it listens. Only PATH and HOME are inherited, so the test runner's own NODE_ENV and variables never leak in.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' };
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  const args = options.args ?? FROM_SOURCES;
+  const args = options.args ?? KILN_SERVER;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -144,7 +144,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
  */
 export async function expectStartRefused(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, [...FROM_SOURCES], {
+  const child = spawn(process.execPath, [...KILN_SERVER], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', ...env, PORT: port },
     detached: true,

@@ -10,6 +10,7 @@ import { openDatabase } from '../../../src/blog/db.ts';
 import { PostService } from '../../../src/blog/services/posts.ts';
 import { warmPaths } from '../../../src/blog/warm.ts';
 import { startTestApp } from '../../support/app.ts';
+import { compiled } from '../../support/build.ts';
 import { freePort } from '../../support/children.ts';
 
 const run = promisify(execFile);
@@ -37,7 +38,9 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = (script: string) => run('npx', ['tsx', `src/blog/cli/${script}.ts`], { cwd: ROOT, env: { ...process.env, ...env } });
+/** Runs a compiled CLI command (as `npm run cache:warm` / `cache:clear` run it) with the test's environment and `extra`. */
+const cli = (script: string, extra: Record<string, string> = {}) =>
+  run(process.execPath, [compiled(`src/blog/cli/${script}.ts`)], { cwd: ROOT, env: { ...process.env, ...env, ...extra } });
 
 describe('warmPaths()', () => {
   it('lists every index and category page, the feed, about and the newest posts', async () => {
@@ -69,7 +72,7 @@ describe('npm run cache:warm and cache:clear', () => {
   }, 120_000);
 
   it('explains that a memory cache cannot be warmed or cleared from another process', async () => {
-    const { stderr } = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory' } });
+    const { stderr } = await cli('cache-clear', { CACHE_TYPE: 'memory' });
     expect(stderr).toContain('lives inside each server process');
   }, 60_000);
 
@@ -84,10 +87,10 @@ describe('npm run cache:warm and cache:clear', () => {
     const up = `http://127.0.0.1:${(varnish.address() as AddressInfo).port}/`;
     const down = `http://127.0.0.1:${await freePort()}/`;
     try {
-      const ok = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: up } });
+      const ok = await cli('cache-clear', { CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: up });
       expect(purges).toEqual(['PURGE all']);
       expect(ok.stdout).toContain(`purged ${up} (42 objects)`);
-      const failed = await run('npx', ['tsx', 'src/blog/cli/cache-clear.ts'], { cwd: ROOT, env: { ...process.env, ...env, CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: `${up},${down}` } }).then(
+      const failed = await cli('cache-clear', { CACHE_TYPE: 'memory', HTTP_CACHE_PURGE_URLS: `${up},${down}` }).then(
         () => undefined,
         (error: { code?: number; stderr?: string }) => error,
       );

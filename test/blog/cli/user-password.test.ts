@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/blog/db.ts';
 import { UserService } from '../../../src/blog/services/users.ts';
 import { TEST_PASSWORDS } from '../../support/app.ts';
+import { compiled } from '../../support/build.ts';
 import { killOnExit } from '../../support/children.ts';
 import { REPO_ROOT } from '../../support/server-process.ts';
 
@@ -24,7 +25,7 @@ interface Run {
 
 /** Runs the real command with `args`, `input` piped to its standard input. */
 function run(args: readonly string[], input: string): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/blog/cli/user-password.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [compiled('src/blog/cli/user-password.ts'), ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   killOnExit(child, (running) => running.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
@@ -40,7 +41,7 @@ function run(args: readonly string[], input: string): Promise<Run> {
  * the terminal showed.
  */
 function runAtTerminal(answers: readonly string[]): Promise<Run> {
-  const command = `${process.execPath} --import tsx src/blog/cli/user-password.ts author`;
+  const command = `${process.execPath} ${compiled('src/blog/cli/user-password.ts')} author`;
   const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   killOnExit(child, (running) => running.kill('SIGKILL'));
   const pending = [...answers];
