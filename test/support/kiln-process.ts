@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { compiled } from './build.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AUTHOR } from './app.ts';
+import { compiled } from './build.ts';
 import { killOnExit } from './children.ts';
 
 /** The repository root, where `src/server.ts` lives. */
