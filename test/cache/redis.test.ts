@@ -192,12 +192,15 @@ describe.skipIf(!canSpawn)('redisBackend.clear() on a server without KEYS or FLU
     });
     cache = new RedisBackend({ url: server.url, prefix: 'app:', commandTimeoutMs: 5000 });
     other = new Redis(server.url);
+    // Both connections finish their ready check (an INFO) first: an INFO that MONITOR reports
+    // before ioredis has put the monitor in its monitoring state breaks its reply queue.
+    await Promise.all([other.ping(), cache.get('ready')]);
     monitor = await other.monitor();
   });
 
   afterAll(async () => {
-    monitor.disconnect();
-    other.disconnect();
+    monitor?.disconnect();
+    other?.disconnect();
     await cache.close();
     await server.stop();
   });
