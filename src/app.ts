@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Router } from '@koa/router';
 import Koa from 'koa';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { BlogCaching, type CachedRoute } from './blog/caching.ts';
 import { adminRoutes } from './blog/routes/admin.ts';
@@ -39,7 +39,7 @@ import { blogExplainer, blogSecrets, blogVersions } from './blog/web/toolbar-inf
 import { createViews } from './blog/web/views.ts';
 import { wirePostWrites } from './blog/writes.ts';
 import { CacheMetrics, createCache, HttpPurger, purgeOpEvent, systemClock, type Cache, type Clock, type PurgeEvent } from './cache/index.ts';
-import { requestFrame, responseCompression } from './cache/koa/index.ts';
+import { responseCompression, useRequestFrame } from './cache/koa/index.ts';
 import { FragmentCacheExtension } from './cache/nunjucks/index.ts';
 import { createToolbar, LOCAL_HOST_NAMES, RequestCollector, watchLogger, type Toolbar } from './cache/toolbar/index.ts';
 import type { Config } from './config.ts';
@@ -118,7 +118,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
   app.context.services = { posts, users, caching: pages, rendering, outbox, loginThrottle: throttle };
   app.context.render = pageRenderer(config, cache, toolbar, statics);
 
-  app.use(outermostFrame(config, deps, { metrics, pages, toolbar }));
+  useOutermostFrame(app, config, deps, { metrics, pages, toolbar });
   app.use(errorHandler(logger));
   // Its routes answer their own POST (token + Origin), so they come before the body parser and CSRF.
   app.use(toolbar.routes);
@@ -149,14 +149,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<Koa> {
 }
 
 /**
- * The one outermost middleware: the request normalised once, the headers and personal rule of
- * every response, metrics, the page cache's early answers and the toolbar (src/cache/koa/request-frame.ts).
+ * The one outermost layer, before Koa's own handling and first in the chain: the request
+ * normalised once, the headers and personal rule of every response, metrics, the page cache's
+ * early answers and the toolbar (src/cache/koa/request-frame.ts).
  */
-function outermostFrame(config: Config, deps: AppDeps, parts: { metrics: CacheMetrics; pages: BlogCaching; toolbar: Toolbar }): Middleware {
+function useOutermostFrame(app: Koa, config: Config, deps: AppDeps, parts: { metrics: CacheMetrics; pages: BlogCaching; toolbar: Toolbar }): void {
   const { metrics, pages, toolbar } = parts;
   const out = deps.accessLog === undefined ? stdoutLines() : deps.accessLog;
   const log = out === null ? undefined : accessLog({ level: config.logLevel, format: config.logFormat, worker: deps.worker ?? 0, out });
-  return requestFrame({
+  useRequestFrame(app, {
     headers: securityHeadersFor(config.siteUrl),
     // Before anything reads the client's address, scheme or host.
     normalize: forwardedHeaders(config.trustProxy),

@@ -9,7 +9,7 @@ import { Cache } from '../../src/cache/cache.ts';
 import { cacheView } from '../../src/cache/koa/page-cache/view.ts';
 import { HttpPurger, type PurgeEvent } from '../../src/cache/http-purge.ts';
 import { CacheMetrics } from '../../src/cache/metrics/cache-metrics.ts';
-import { requestFrame } from '../../src/cache/koa/request-frame.ts';
+import { useRequestFrame } from '../../src/cache/koa/request-frame.ts';
 import { Counter, escapeLabelValue, Histogram } from '../../src/cache/metrics/registry.ts';
 import { combineFamilies, renderFamilies } from '../../src/cache/metrics/families.ts';
 import type { CacheBackend, CacheEvent } from '../../src/cache/types.ts';
@@ -141,7 +141,7 @@ describe('metrics.requestReporter() behind the request frame', () => {
     router.get('/boom', () => {
       throw new Error('boom');
     });
-    app.use(requestFrame({ headers: {}, reporters: [metrics.requestReporter()] }));
+    useRequestFrame(app, { headers: {}, reporters: [metrics.requestReporter()] });
     app.use(router.routes());
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

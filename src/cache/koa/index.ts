@@ -37,7 +37,7 @@ export {
 } from './page-cache/index.ts';
 export {
   REQUEST_ID_HEADER,
-  requestFrame,
+  useRequestFrame,
   type EarlyAnswer,
   type EarlyAnswers,
   type RequestFrameOptions,

@@ -1,4 +1,5 @@
-import type { Context, Middleware, Next } from 'koa';
+import type Koa from 'koa';
+import type { Context, Next } from 'koa';
 import './compression.ts';
 import type { ResponseCompression } from './response-compression.ts';
 import type { PageCacheOutcome } from './page-cache/decide.ts';
@@ -16,19 +17,23 @@ declare module 'koa' {
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /**
- * The outermost middleware of an app: the one place that says which headers every response
- * carries, reports every response, and lets the page cache answer before the rest of the chain:
+ * The outermost layer of an app: the one place that says which headers every response carries,
+ * reports every response, and lets the page cache answer before the rest of the app runs. It
+ * takes each request from Koa's `app.callback()` before Koa's own handling, and is also the
+ * first middleware of the chain:
  *
- *   admit(ctx) says no ─► 404 ───────────────────────────────────────────┐ frame headers, then
+ *   admit(ctx) says no ─► 404 (through Koa) ─────────────────────────────┐ frame headers, then
  *   earlyAnswers.find(ctx) ─► writeHead(prepared list + frame headers) ──┤ personalize; then
- *   next(): the app's middleware and routes ─────────────────────────────┘ every reporter
+ *   Koa's handling: the app's middleware and routes ─────────────────────┘ every reporter
  *
- * A request the inspector wants (the dev toolbar) takes the same early answer, written as a Koa
+ * An early answer is written on the context Koa made, without Koa's response listeners or its
+ * middleware promise chain: that work is a fifth of a cached page's CPU time. A request the
+ * inspector wants (the dev toolbar) takes the same early answer inside Koa, written as a Koa
  * response so the inspector can rewrite it: in identity, so the page can be rewritten, and then
  * compressed on the fly like any response nothing compressed before. The chain's responses go
- * through `compression` too, after the inspector and before the frame headers. Nothing may be mounted before the frame: a header
- * every response needs is a frame header or a `personalize` rule, and so reaches early answers
- * by construction.
+ * through `compression` too, after the inspector and before the frame headers. Nothing may be
+ * mounted before the frame: a header every response needs is a frame header or a `personalize`
+ * rule, and so reaches early answers by construction.
  */
 
 /** What every finished response is reported as, early answers included (metrics, access log). */
@@ -129,48 +134,100 @@ interface Frame {
 
 const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'early-fresh' });
 
+/** Koa's handling of one request (`Application#handleRequest`, which `app.callback()` calls with the context it made). */
+type KoaHandling = (ctx: Context, middleware: (ctx: Context) => Promise<void>) => Promise<void>;
+
+/** How a request that reaches the frame's middleware goes on: decided by the frame before Koa's handling. */
+type Arrival =
+  | { readonly way: 'refuse' | 'chain'; readonly started: number }
+  | { readonly way: 'inspect'; readonly started: number; readonly inspector: RequestInspector }
+  /** An early answer a personal rule put a header on: Koa writes it, so the rule's header wins. */
+  | { readonly way: 'early'; readonly started: number; readonly found: EarlyAnswer }
+  | { readonly way: 'fail'; readonly started: number; readonly error: unknown };
+
 /**
- * The request frame; mount it first (`app.middleware[0]`).
+ * Mounts the request frame on `app`, before any other middleware: its middleware is
+ * `app.middleware[0]`, and it takes each request before Koa's own handling (Koa's
+ * `handleRequest`, which sets up response listeners and runs the middleware chain), so an early
+ * answer is written on the context Koa made, without the rest of Koa's per-request work. Every
+ * other request goes on into Koa, to the frame's middleware first.
  *
  * @example
- * app.use(requestFrame({ headers: SECURITY_HEADERS, reporters: [metrics.requestReporter()], earlyAnswers: pages.prepared }));
+ * useRequestFrame(app, { headers: SECURITY_HEADERS, reporters: [metrics.requestReporter()], earlyAnswers: pages.prepared });
  */
-export function requestFrame(options: RequestFrameOptions): Middleware {
+export function useRequestFrame(app: Koa, options: RequestFrameOptions): void {
   const frame = frameOf(options);
-  return function requestFrame(ctx: Context, next: Next): Promise<void> | void {
-    const started = performance.now();
-    frame.normalize?.(ctx);
-    if (frame.requestId !== undefined) ctx.state.requestId = frame.requestId(ctx);
-    if (frame.admit !== undefined && !frame.admit(ctx)) return refuse(frame, ctx, started);
-    if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return inspected(frame, frame.inspector, ctx, next, started);
-    const found = findEarly(frame, ctx);
-    if (found === undefined) return throughChain(frame, ctx, next, started);
-    if (found instanceof Promise) {
-      return found.then((answer) => (answer === undefined ? throughChain(frame, ctx, next, started) : writeEarly(frame, ctx, next, answer, started)));
-    }
-    return writeEarly(frame, ctx, next, found, started);
+  if (app.middleware.length > 0) throw new TypeError('useRequestFrame: mount the frame before any other middleware');
+  const handling: unknown = Reflect.get(app, 'handleRequest');
+  if (typeof handling !== 'function') throw new TypeError('useRequestFrame: this Koa has no handleRequest() to take requests before');
+  const koaHandling = handling as KoaHandling;
+  const arrivals = new WeakMap<Context, Arrival>();
+  const intoKoa = (ctx: Context, middleware: (ctx: Context) => Promise<void>, arrival: Arrival): Promise<void> => {
+    arrivals.set(ctx, arrival);
+    return koaHandling.call(app, ctx, middleware);
   };
+  Object.defineProperty(app, 'handleRequest', {
+    configurable: true,
+    writable: true,
+    value: function framedHandling(ctx: Context, middleware: (ctx: Context) => Promise<void>): Promise<void> | void {
+      const started = performance.now();
+      let found: EarlyAnswer | undefined | Promise<EarlyAnswer | undefined>;
+      try {
+        frame.normalize?.(ctx);
+        if (frame.requestId !== undefined) ctx.state.requestId = frame.requestId(ctx);
+        if (frame.admit !== undefined && !frame.admit(ctx)) return intoKoa(ctx, middleware, { way: 'refuse', started });
+        if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return intoKoa(ctx, middleware, { way: 'inspect', started, inspector: frame.inspector });
+        found = findEarly(frame, ctx);
+      } catch (error) {
+        return intoKoa(ctx, middleware, { way: 'fail', started, error });
+      }
+      const answer = (early: EarlyAnswer | undefined): Promise<void> | void => {
+        const way = early === undefined ? { way: 'chain' as const, started } : writeEarly(frame, ctx, early, started);
+        if (way !== undefined) return intoKoa(ctx, middleware, way);
+      };
+      return found instanceof Promise ? found.then(answer) : answer(found);
+    },
+  });
+  app.use(function requestFrame(ctx: Context, next: Next): Promise<void> | void {
+    const arrival = arrivals.get(ctx);
+    if (arrival === undefined) throw new Error('requestFrame: a request reached the frame without its handling (mount it with useRequestFrame)');
+    const { started } = arrival;
+    switch (arrival.way) {
+      case 'refuse':
+        return refuse(frame, ctx, started);
+      case 'inspect':
+        return inspected(frame, arrival.inspector, ctx, next, started);
+      case 'early':
+        asKoaResponse(ctx, arrival.found);
+        finishKoaResponse(frame, ctx);
+        return report(frame, ctx, started, arrival.found.status, arrival.found, true);
+      case 'fail':
+        throw arrival.error;
+      case 'chain':
+        return throughChain(frame, ctx, next, started);
+    }
+  });
 }
 
 function frameOf(options: RequestFrameOptions): Frame {
   if (options === null || typeof options !== 'object' || options.headers === null || typeof options.headers !== 'object') {
-    throw new TypeError('requestFrame: `headers` must be an object of header names and values');
+    throw new TypeError('useRequestFrame: `headers` must be an object of header names and values');
   }
   for (const name of ['normalize', 'admit', 'personalize', 'requestId'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`requestFrame: \`${name}\` must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`useRequestFrame: \`${name}\` must be a function`);
   }
   const reporters = options.reporters ?? [];
   if (!Array.isArray(reporters) || !reporters.every((r) => typeof r?.report === 'function')) {
-    throw new TypeError('requestFrame: `reporters` must be an array of objects with a report() method');
+    throw new TypeError('useRequestFrame: `reporters` must be an array of objects with a report() method');
   }
   if (options.earlyAnswers !== undefined && typeof options.earlyAnswers?.find !== 'function') {
-    throw new TypeError('requestFrame: `earlyAnswers` must have a find() method');
+    throw new TypeError('useRequestFrame: `earlyAnswers` must have a find() method');
   }
   if (options.inspector !== undefined && (typeof options.inspector?.wants !== 'function' || typeof options.inspector.inspect !== 'function')) {
-    throw new TypeError('requestFrame: `inspector` must have wants() and inspect() methods');
+    throw new TypeError('useRequestFrame: `inspector` must have wants() and inspect() methods');
   }
   if (options.compression !== undefined && typeof options.compression?.encode !== 'function') {
-    throw new TypeError('requestFrame: `compression` must have an encode() method');
+    throw new TypeError('useRequestFrame: `compression` must have an encode() method');
   }
   const pairs = Object.entries(options.headers).flat();
   const names = new Set(Object.keys(options.headers).map((name) => name.toLowerCase()));
@@ -234,22 +291,18 @@ async function inspected(frame: Frame, inspector: RequestInspector, ctx: Context
 }
 
 /**
- * Writes an early answer with Node's own header list (no Koa response, no `setHeader`). When a
- * `personalize` rule set a header, Koa writes it instead, so the rule's header wins; and if the
- * write fails before anything went out, the chain answers.
+ * Writes an early answer with Node's own header list (no Koa response, no `setHeader`), or says
+ * how Koa must go on instead: when a `personalize` rule set a header, Koa writes the answer, so
+ * the rule's header wins; and if the write fails before anything went out, the chain answers.
  */
-function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, started: number): Promise<void> | void {
-  ctx.state.pageCache = EARLY_FRESH;
-  // The personal rule judges the answer this request will get, not Koa's default 404.
-  ctx.status = found.status;
-  frame.personalize?.(ctx);
-  if (ctx.res.getHeaderNames().length > 0) {
-    asKoaResponse(ctx, found);
-    finishKoaResponse(frame, ctx);
-    return report(frame, ctx, started, found.status, found, true);
-  }
+function writeEarly(frame: Frame, ctx: Context, found: EarlyAnswer, started: number): Arrival | undefined {
   try {
-    ctx.respond = false;
+    ctx.state.pageCache = EARLY_FRESH;
+    // The personal rule judges the answer this request will get. Set on Node's response, not
+    // through Koa's setter, which would pin the status for the chain if the chain answers after all.
+    ctx.res.statusCode = found.status;
+    frame.personalize?.(ctx);
+    if (ctx.res.getHeaderNames().length > 0) return { way: 'early', started, found };
     const list = withFrameHeaders(frame, found.headers);
     // The list ends with the request id's slot when the frame gives ids; Node reads the list
     // at once, so one list serves every request.
@@ -258,12 +311,12 @@ function writeEarly(frame: Frame, ctx: Context, next: Next, found: EarlyAnswer, 
     ctx.res.end(ctx.method === 'GET' ? found.body : undefined);
   } catch {
     if (!ctx.res.headersSent) {
-      ctx.respond = true;
       ctx.state.pageCache = undefined;
-      return throughChain(frame, ctx, next, started);
+      return { way: 'chain', started };
     }
   }
   report(frame, ctx, started, found.status, found, true);
+  return undefined;
 }
 
 /** A prepared list with the frame headers (and the request id's slot) after it, made once per list. */

@@ -31,7 +31,7 @@ const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:$|,)/i;
  * of the identity bytes would not describe the compressed ones, so it gets the coding appended.
  *
  * @example
- * app.use(requestFrame({ headers, compression: responseCompression({ threshold: 1024 }) }));
+ * useRequestFrame(app, { headers, compression: responseCompression({ threshold: 1024 }) });
  */
 export function responseCompression(options: ResponseCompressionOptions = {}): ResponseCompression {
   const threshold = options.threshold ?? COMPRESSION_THRESHOLD;

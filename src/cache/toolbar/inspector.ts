@@ -151,7 +151,7 @@ export function injectBeforeBodyEnd(html: string, bar: string): string | undefin
  * loses its ETag (it no longer describes these bytes) and is sent `Cache-Control: no-store`.
  *
  * @example
- * app.use(requestFrame({ headers, inspector: toolbarInspector({ access, collector, cache, token }) }));
+ * useRequestFrame(app, { headers, inspector: toolbarInspector({ access, collector, cache, token }) });
  */
 export function toolbarInspector(options: ToolbarInspectorOptions): RequestInspector {
   const { access, collector } = options;

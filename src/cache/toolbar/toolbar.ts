@@ -74,7 +74,7 @@ export interface Toolbar {
  * @example
  * const toolbar = createToolbar({ config: config.toolbar, cache, secret: config.sessionSecret,
  *   hosts: [new URL(config.siteUrl).hostname, ...LOCAL_HOST_NAMES] });
- * app.use(requestFrame({ headers, inspector: toolbar.inspector }));
+ * useRequestFrame(app, { headers, inspector: toolbar.inspector });
  * app.use(errorHandler(logger));
  * app.use(toolbar.routes);
  */

@@ -9,7 +9,7 @@ import {
   createPageCache,
   fastCompressor,
   isCompressibleType,
-  requestFrame,
+  useRequestFrame,
   responseCompression,
   smallestCompressor,
   type Compressor,
@@ -56,7 +56,7 @@ async function startProcess(cache: Cache, options: { inspector?: RequestInspecto
   const pages = createPageCache({ cache, earlyAnswers: { eligible: (ctx) => !ctx.get('Cookie') }, compression: { compressor: stored } });
   let renders = 0;
   const app = new Koa();
-  app.use(requestFrame({ headers: {}, earlyAnswers: pages.prepared, compression: responseCompression({ compressor: onTheFly }), inspector: options.inspector }));
+  useRequestFrame(app, { headers: {}, earlyAnswers: pages.prepared, compression: responseCompression({ compressor: onTheFly }), inspector: options.inspector });
   app.use(
     pages.view({
       timeout: 60,
@@ -129,7 +129,7 @@ describe('responseCompression()', () => {
   async function start(answer: (ctx: Context) => void, threshold?: number) {
     const compressor = counting(fastCompressor);
     const app = new Koa();
-    app.use(requestFrame({ headers: {}, compression: responseCompression({ compressor, threshold }) }));
+    useRequestFrame(app, { headers: {}, compression: responseCompression({ compressor, threshold }) });
     app.use((ctx) => answer(ctx));
     const server = app.listen(0, '127.0.0.1');
     servers.push(server);
@@ -182,7 +182,7 @@ describe('responseCompression()', () => {
 
   it('sends identity when the compressor fails', async () => {
     const app = new Koa();
-    app.use(requestFrame({ headers: {}, compression: responseCompression({ compressor: () => Promise.reject(new Error('boom')) }) }));
+    useRequestFrame(app, { headers: {}, compression: responseCompression({ compressor: () => Promise.reject(new Error('boom')) }) });
     app.use((ctx) => ((ctx.type = 'html'), (ctx.body = big)));
     const server = app.listen(0, '127.0.0.1');
     servers.push(server);

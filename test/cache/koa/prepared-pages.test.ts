@@ -6,7 +6,7 @@ import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache, type PageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
 import type { PreparedPages } from '../../../src/cache/koa/page-cache/prepared-pages.ts';
-import { requestFrame, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
+import { useRequestFrame, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
 import type { CacheBackend } from '../../../src/cache/types.ts';
 import { FlakyBackend } from '../helpers.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
@@ -27,7 +27,7 @@ function frontApp(viewOptions: PageViewOptions = {}, backendOf: (clock: FakeCloc
   const prepared = preparedOf(pages);
   const state = { reachedChain: 0, renders: 0 };
   const app = new Koa();
-  app.use(requestFrame({ headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: prepared }));
+  useRequestFrame(app, { headers: { 'X-Frame-Options': 'DENY' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: prepared });
   app.use(async (ctx, next) => {
     state.reachedChain += 1;
     await next();
@@ -133,7 +133,7 @@ describe('PreparedPages', () => {
     const prepared = preparedOf(pages);
     const app = new Koa();
     let reachedChain = 0;
-    app.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
+    useRequestFrame(app, { headers: {}, earlyAnswers: prepared });
     app.use(async (ctx, next) => {
       reachedChain += 1;
       await next();
@@ -167,7 +167,7 @@ describe('PreparedPages', () => {
     const pages = createPageCache({ cache, earlyAnswers: { eligible: () => true, maxEntries: 2 } });
     const prepared = preparedOf(pages);
     const app = new Koa();
-    app.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
+    useRequestFrame(app, { headers: {}, earlyAnswers: prepared });
     app.use(pages.view({ timeout: 60, queryString: true }));
     app.use((ctx) => {
       ctx.body = `page ${ctx.url}`;

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache } from '../../../src/cache/koa/page-cache/page-cache.ts';
-import { requestFrame, type EarlyAnswers, type RequestFrameOptions, type RequestInspector, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
+import { useRequestFrame, type EarlyAnswers, type RequestFrameOptions, type RequestInspector, type RequestReport } from '../../../src/cache/koa/request-frame.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { MemoryLogger } from '../../support/memory-logger.ts';
 
@@ -21,7 +21,7 @@ function frameApp(options: Partial<RequestFrameOptions> = {}) {
   const state = { reachedChain: 0 };
   const app = new Koa();
   app.silent = true;
-  app.use(requestFrame({ headers: { 'X-Frame-Header': 'on every response' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: pages.prepared, ...options }));
+  useRequestFrame(app, { headers: { 'X-Frame-Header': 'on every response' }, reporters: [{ report: (r) => reports.push(r) }], earlyAnswers: pages.prepared, ...options });
   app.use(async (ctx, next) => {
     state.reachedChain += 1;
     try {
@@ -47,7 +47,7 @@ function frameApp(options: Partial<RequestFrameOptions> = {}) {
   return { app, pages, reports, state, answered, http: () => supertest(app.callback()) };
 }
 
-describe('requestFrame()', () => {
+describe('useRequestFrame()', () => {
   it('puts its headers on every response: early answers and their 304s, the chain, error pages and refusals', async () => {
     const t = frameApp({ admit: (ctx) => !ctx.path.endsWith('/') });
     const miss = await t.http().get('/page').expect(200);
@@ -86,7 +86,7 @@ describe('requestFrame()', () => {
   });
 
   it('refuses a requestId that is not a function', () => {
-    expect(() => requestFrame({ headers: {}, requestId: 'x' as never })).toThrow(/`requestId` must be a function/);
+    expect(() => useRequestFrame(new Koa(), { headers: {}, requestId: 'x' as never })).toThrow(/`requestId` must be a function/);
   });
 
   it('gives a frame header precedence over a stored header of the same name, as on the chain', async () => {
@@ -170,8 +170,49 @@ describe('requestFrame()', () => {
 
   it('refuses bad options at start-up', () => {
     for (const bad of [undefined, {}, { headers: {}, admit: 'yes' }, { headers: {}, reporters: [{}] }, { headers: {}, earlyAnswers: {} }, { headers: {}, inspector: { wants: () => true } }]) {
-      expect(() => Reflect.apply(requestFrame, undefined, [bad]), JSON.stringify(bad)).toThrow(TypeError);
+      expect(() => Reflect.apply(useRequestFrame, undefined, [new Koa(), bad]), JSON.stringify(bad)).toThrow(TypeError);
     }
-    expect(requestFrame({ headers: {} }).name).toBe('requestFrame');
+    const app = new Koa();
+    useRequestFrame(app, { headers: {} });
+    expect(app.middleware.map((m) => m.name)).toEqual(['requestFrame']);
+    // Mounted after another middleware, the frame would not see every request first.
+    expect(() => useRequestFrame(app, { headers: {} })).toThrow(/before any other middleware/);
+  });
+
+  it("writes early answers before Koa's own handling, which every other request still goes through", async () => {
+    type Handling = (ctx: Context, middleware: unknown) => Promise<void>;
+    const koa = Koa.prototype as unknown as { handleRequest: Handling };
+    const original = koa.handleRequest;
+    const koaHandled: string[] = [];
+    // Counted on the prototype before the app is made: the frame hands on to the handling it found.
+    const spy = vi.spyOn(koa, 'handleRequest').mockImplementation(function (this: Koa, ctx, middleware) {
+      koaHandled.push(ctx.path);
+      return original.call(this, ctx, middleware);
+    });
+    try {
+      const t = frameApp();
+      await t.http().get('/page').expect(200);
+      await t.http().get('/page').expect(200);
+      await t.http().get('/page').set('If-None-Match', '"other"').expect(200);
+      await t.http().get('/nothing').expect(404);
+      expect(t.answered()).toBe(2);
+      expect(koaHandled).toEqual(['/page', '/nothing']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('answers 500 through Koa, and keeps serving, when a rule of its own throws', async () => {
+    let broken = true;
+    const t = frameApp({
+      normalize: () => {
+        if (broken) throw new Error('normalize failed');
+      },
+    });
+    await t.http().get('/page').expect(500);
+    broken = false;
+    await t.http().get('/page').expect(200);
+    const early = await t.http().get('/page').expect(200);
+    expect([early.headers['x-cache'], t.answered()]).toEqual(['HIT', 1]);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { createPageCache, type PageViewOptions } from '../../../src/cache/koa/page-cache/page-cache.ts';
-import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
+import { useRequestFrame } from '../../../src/cache/koa/request-frame.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { MemoryLogger } from '../../support/memory-logger.ts';
 
@@ -20,7 +20,7 @@ function app(options: PageViewOptions = {}, handler: (ctx: Context) => void = ()
   const prepared = pages.prepared;
   if (!prepared) throw new Error('made without early answers');
   const koa = new Koa();
-  koa.use(requestFrame({ headers: {}, earlyAnswers: prepared }));
+  useRequestFrame(koa, { headers: {}, earlyAnswers: prepared });
   const render = (ctx: Context) => {
     ctx.type = 'html';
     ctx.body = `<p>${ctx.path}</p>`;

@@ -8,7 +8,7 @@ import supertest from 'supertest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
 import { Cache } from '../../../src/cache/cache.ts';
 import { cacheView } from '../../../src/cache/koa/page-cache/view.ts';
-import { requestFrame } from '../../../src/cache/koa/request-frame.ts';
+import { useRequestFrame } from '../../../src/cache/koa/request-frame.ts';
 import { LOCAL_HOST_NAMES, type ToolbarConfig } from '../../../src/cache/toolbar/access.ts';
 import type { ToolbarAssetUrl } from '../../../src/cache/toolbar/inspector.ts';
 import { createToolbar, type Toolbar } from '../../../src/cache/toolbar/toolbar.ts';
@@ -132,7 +132,7 @@ export class ToolbarApp {
       ctx.body = Readable.from([page('streamed')]);
     });
     router.get('/redirect', (ctx) => ctx.redirect('/page'));
-    this.app.use(requestFrame({ headers: {}, inspector: this.toolbar.inspector }));
+    useRequestFrame(this.app, { headers: {}, inspector: this.toolbar.inspector });
     this.app.use(async (ctx: Context, next: Next) => {
       await next();
       if (ctx.status === 404 && ctx.body == null) {
