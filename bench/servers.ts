@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt, INPUTS } from '../scripts/build.mjs';
 import type { CacheStats } from '../src/cache/index.ts';
 import type { ControlMessage } from './kiln-server.ts';
 import { generatePosts } from './posts-data.ts';
@@ -60,14 +61,35 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs a TypeScript entry point of this repository with Node and tsx, with IPC. Its standard
- * output (the access log) goes to `logFile`, as a deployment's log would go to a file or a
- * collector: read by this process it would take CPU from the server and the load tool.
+ * The benchmark's own build (bench/tsconfig.build.json: the sources and the server entries of bench/),
+ * so the servers run compiled on plain node, as `npm start` runs Kiln in production. Under tsx
+ * (source maps on, its loader hooks in place) the same Kiln spends several µs more per cached
+ * hit, which is tsx's cost, not Kiln's.
  */
-function spawnTs(script: string, env: Record<string, string>, logFile: string, nodeArgs: readonly string[] = []): ChildProcess {
+export const BENCH_BUILD = join(ROOT, 'test-artifacts', 'bench-build');
+const BENCH_PROJECT = { project: 'bench/tsconfig.build.json', inputs: [...INPUTS, 'bench'] };
+let benchBuilt = false;
+
+/** The compiled twin of a server entry of this repository (`bench/kiln-server.ts`), building the bench build once per run when stale. */
+function compiledServer(script: string): string {
+  if (!benchBuilt) {
+    ensureBuilt(BENCH_BUILD, ROOT, BENCH_PROJECT);
+    benchBuilt = true;
+  }
+  const target = join(BENCH_BUILD, relative(ROOT, script)).replace(/\.ts$/, '.js');
+  if (!existsSync(target)) throw new Error(`${relative(ROOT, script)} is not in the bench build: add it to bench/tsconfig.build.json`);
+  return target;
+}
+
+/**
+ * Runs a server entry point of this repository compiled (see {@link BENCH_BUILD}), with IPC. Its
+ * standard output (the access log) goes to `logFile`, as a deployment's log would go to a file
+ * or a collector: read by this process it would take CPU from the server and the load tool.
+ */
+function spawnServer(script: string, env: Record<string, string>, logFile: string, nodeArgs: readonly string[] = []): ChildProcess {
   const out = openSync(logFile, 'w');
   try {
-    return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    return spawn(process.execPath, [...nodeArgs, compiledServer(script)], {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', out, 'pipe', 'ipc'],
@@ -107,7 +129,7 @@ function exited(child: ChildProcess, ms: number): Promise<void> {
 /** Starts a server child and resolves once it reports its port; rejects with its output if it dies first. */
 async function startServer(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]) {
   const logFile = join(tmpdir(), `kiln-bench-${process.pid}-${randomBytes(4).toString('hex')}.log`);
-  const child = spawnTs(script, { ...env, PORT: '0', HOST: '127.0.0.1' }, logFile, nodeArgs);
+  const child = spawnServer(script, { ...env, PORT: '0', HOST: '127.0.0.1' }, logFile, nodeArgs);
   live.add(child);
   child.once('exit', () => live.delete(child));
   let errors = '';
@@ -155,7 +177,7 @@ export interface KilnOptions {
   env?: Record<string, string>;
   /** Extra Node flags (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
-  /** The child's entry point, relative to the repository (default bench/kiln-server.ts; experiments swap it). */
+  /** The child's entry point, relative to the repository (default bench/kiln-server.ts; experiments swap it, adding theirs to bench/tsconfig.build.json). */
   entry?: string;
 }
 

@@ -23,13 +23,24 @@ export const STAMP = '.build-stamp';
 export const INPUTS = ['src', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /**
+ * A build: the tsconfig it compiles and what it reads. The application's is the default; the
+ * benchmark's adds its server entries (bench/tsconfig.build.json).
+ *
+ * @typedef {{ project: string, inputs: readonly string[] }} BuildProject
+ */
+
+/** @type {BuildProject} */
+export const APP_BUILD = { project: 'tsconfig.build.json', inputs: INPUTS };
+
+/**
  * The most recently modified of the build's inputs under `root`: TypeScript files, and the
  * folders holding them, so a deleted or renamed file counts as a change too.
  *
  * @param {string} root
+ * @param {readonly string[]} inputs
  * @returns {{ path: string, mtimeMs: number }}
  */
-export function newestInput(root = ROOT) {
+export function newestInput(root = ROOT, inputs = INPUTS) {
   let newest = { path: root, mtimeMs: 0 };
   const visit = (/** @type {string} */ path) => {
     const stat = statSync(path, { throwIfNoEntry: false });
@@ -40,7 +51,7 @@ export function newestInput(root = ROOT) {
       if (entry.isDirectory() || entry.name.endsWith('.ts')) visit(join(path, entry.name));
     }
   };
-  for (const input of INPUTS) visit(join(root, input));
+  for (const input of inputs) visit(join(root, input));
   return newest;
 }
 
@@ -50,12 +61,13 @@ export function newestInput(root = ROOT) {
  *
  * @param {string} outDir
  * @param {string} root
+ * @param {BuildProject} what
  * @returns {string | undefined}
  */
-export function staleReason(outDir = OUT_DIR, root = ROOT) {
+export function staleReason(outDir = OUT_DIR, root = ROOT, what = APP_BUILD) {
   const stamp = statSync(join(outDir, STAMP), { throwIfNoEntry: false });
   if (stamp === undefined) return `${relative(root, outDir) || '.'}/ holds no finished build`;
-  const newest = newestInput(root);
+  const newest = newestInput(root, what.inputs);
   if (newest.mtimeMs > stamp.mtimeMs) return `${relative(root, newest.path)} changed since the last build`;
   return undefined;
 }
@@ -67,8 +79,9 @@ export function staleReason(outDir = OUT_DIR, root = ROOT) {
  *
  * @param {string} outDir
  * @param {string} root
+ * @param {BuildProject} what
  */
-export function build(outDir = OUT_DIR, root = ROOT) {
+export function build(outDir = OUT_DIR, root = ROOT, what = APP_BUILD) {
   let tsc;
   try {
     tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
@@ -77,7 +90,7 @@ export function build(outDir = OUT_DIR, root = ROOT) {
   }
   const started = new Date();
   rmSync(outDir, { recursive: true, force: true });
-  const tscRun = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, stdio: 'inherit' });
+  const tscRun = spawnSync(process.execPath, [tsc, '-p', join(root, what.project), '--outDir', outDir], { cwd: root, stdio: 'inherit' });
   if (tscRun.status !== 0) throw new Error(`tsc failed (${tscRun.error?.message ?? tscRun.status ?? tscRun.signal}); nothing was built`);
   const stamp = join(outDir, STAMP);
   writeFileSync(stamp, `${started.toISOString()}\n`);
@@ -89,14 +102,15 @@ export function build(outDir = OUT_DIR, root = ROOT) {
  *
  * @param {string} outDir
  * @param {string} root
+ * @param {BuildProject} what
  * @returns {boolean} whether it built
  */
-export function ensureBuilt(outDir = OUT_DIR, root = ROOT) {
-  const reason = staleReason(outDir, root);
+export function ensureBuilt(outDir = OUT_DIR, root = ROOT, what = APP_BUILD) {
+  const reason = staleReason(outDir, root, what);
   if (reason === undefined) return false;
   process.stderr.write(`Building ${relative(root, outDir)}/ (${reason})…\n`);
   const started = performance.now();
-  build(outDir, root);
+  build(outDir, root, what);
   process.stderr.write(`Built in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return true;
 }
