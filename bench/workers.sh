@@ -12,7 +12,7 @@ run() {
   NODE_ENV=production SESSION_SECRET=bench-secret-bench-secret DATABASE_URL="sqlite:$dir/k.sqlite" SEED_DEMO=0 \
     AUTHOR_USERNAME=author AUTHOR_PASSWORD=bench-author-password \
     CACHE_TYPE=redis CACHE_REDIS_URL=redis://127.0.0.1:6391 CACHE_KEY_PREFIX="w$workers:" KILN_WORKERS=$workers PORT=$port \
-    node --import tsx src/server.ts >"$dir/server-$workers.log" 2>&1 &
+    node scripts/run.mjs src/server.ts >"$dir/server-$workers.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
   for _ in 1 2 3 4; do curl -s -o /dev/null "http://127.0.0.1:$port/"; done

@@ -1,7 +1,7 @@
 /**
  * How a request for a cached page flows through the files of this folder:
  *
- *   GET /posts/3 ─► requestFrame (../request-frame.ts, outermost) asks PreparedPages.find (prepared-pages.ts):
+ *   GET /posts/3 ─► the request frame (../request-frame.ts, before Koa's handling) asks PreparedPages.find (prepared-pages.ts):
  *      │   URL prepared · eligible · cache.peek(record key) · the page prepared · fresh ──yes──► written at once
  *      ▼ no
  *   the app's middleware ─► router ─► cacheView (this file; a route of a PageCache, page-cache.ts)
