@@ -134,10 +134,13 @@ interface Frame {
 
 const EARLY_FRESH: PageCacheOutcome = Object.freeze({ status: 'HIT', reason: 'early-fresh' });
 
-/** Koa's handling of one request (`Application#handleRequest`, which `app.callback()` calls with the context it made). */
-type KoaHandling = (ctx: Context, middleware: (ctx: Context) => Promise<void>) => Promise<void>;
+/** The app's middleware composed, as Koa runs it. */
+type KoaChain = (ctx: Context) => Promise<void>;
 
-/** How a request that reaches the frame's middleware goes on: decided by the frame before Koa's handling. */
+/** Koa's handling of one request (`Application#handleRequest`, which `app.callback()` calls with the context it made). */
+type KoaHandling = (ctx: Context, middleware: KoaChain) => Promise<void>;
+
+/** How a request that reaches the frame's middleware goes on: decided by the frame on arrival. */
 type Arrival =
   | { readonly way: 'refuse' | 'chain'; readonly started: number }
   | { readonly way: 'inspect'; readonly started: number; readonly inspector: RequestInspector }
@@ -150,7 +153,8 @@ type Arrival =
  * `app.middleware[0]`, and it takes each request before Koa's own handling (Koa's
  * `handleRequest`, which sets up response listeners and runs the middleware chain), so an early
  * answer is written on the context Koa made, without the rest of Koa's per-request work. Every
- * other request goes on into Koa, to the frame's middleware first.
+ * other request goes on into Koa, to the frame's middleware first. Mounted inside another app
+ * (koa-mount runs `app.middleware` alone), the frame still does everything but early answers.
  *
  * @example
  * useRequestFrame(app, { headers: SECURITY_HEADERS, reporters: [metrics.requestReporter()], earlyAnswers: pages.prepared });
@@ -162,35 +166,27 @@ export function useRequestFrame(app: Koa, options: RequestFrameOptions): void {
   if (typeof handling !== 'function') throw new TypeError('useRequestFrame: this Koa has no handleRequest() to take requests before');
   const koaHandling = handling as KoaHandling;
   const arrivals = new WeakMap<Context, Arrival>();
-  const intoKoa = (ctx: Context, middleware: (ctx: Context) => Promise<void>, arrival: Arrival): Promise<void> => {
+  const intoKoa = (ctx: Context, middleware: KoaChain, arrival: Arrival): Promise<void> => {
     arrivals.set(ctx, arrival);
     return koaHandling.call(app, ctx, middleware);
+  };
+  const answer = (ctx: Context, middleware: KoaChain, arrival: Arrival, found: EarlyAnswer | undefined): Promise<void> | void => {
+    const way = found === undefined ? arrival : writeEarly(frame, ctx, found, arrival.started);
+    if (way !== undefined) return intoKoa(ctx, middleware, way);
   };
   Object.defineProperty(app, 'handleRequest', {
     configurable: true,
     writable: true,
-    value: function framedHandling(ctx: Context, middleware: (ctx: Context) => Promise<void>): Promise<void> | void {
-      const started = performance.now();
-      let found: EarlyAnswer | undefined | Promise<EarlyAnswer | undefined>;
-      try {
-        frame.normalize?.(ctx);
-        if (frame.requestId !== undefined) ctx.state.requestId = frame.requestId(ctx);
-        if (frame.admit !== undefined && !frame.admit(ctx)) return intoKoa(ctx, middleware, { way: 'refuse', started });
-        if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return intoKoa(ctx, middleware, { way: 'inspect', started, inspector: frame.inspector });
-        found = findEarly(frame, ctx);
-      } catch (error) {
-        return intoKoa(ctx, middleware, { way: 'fail', started, error });
-      }
-      const answer = (early: EarlyAnswer | undefined): Promise<void> | void => {
-        const way = early === undefined ? { way: 'chain' as const, started } : writeEarly(frame, ctx, early, started);
-        if (way !== undefined) return intoKoa(ctx, middleware, way);
-      };
-      return found instanceof Promise ? found.then(answer) : answer(found);
+    value: function framedHandling(ctx: Context, middleware: KoaChain): Promise<void> | void {
+      const arrival = arrive(frame, ctx);
+      if (arrival.way !== 'chain' || frame.earlyAnswers === undefined) return intoKoa(ctx, middleware, arrival);
+      const found = findEarly(frame, ctx);
+      if (found instanceof Promise) return found.then((early) => answer(ctx, middleware, arrival, early));
+      return answer(ctx, middleware, arrival, found);
     },
   });
   app.use(function requestFrame(ctx: Context, next: Next): Promise<void> | void {
-    const arrival = arrivals.get(ctx);
-    if (arrival === undefined) throw new Error('requestFrame: a request reached the frame without its handling (mount it with useRequestFrame)');
+    const arrival = arrivals.get(ctx) ?? arrive(frame, ctx);
     const { started } = arrival;
     switch (arrival.way) {
       case 'refuse':
@@ -207,6 +203,20 @@ export function useRequestFrame(app: Koa, options: RequestFrameOptions): void {
         return throughChain(frame, ctx, next, started);
     }
   });
+}
+
+/** The request normalised once and given its id, then where it goes: refused, inspected, or on (to an early answer, when there is one). */
+function arrive(frame: Frame, ctx: Context): Arrival {
+  const started = performance.now();
+  try {
+    frame.normalize?.(ctx);
+    if (frame.requestId !== undefined) ctx.state.requestId = frame.requestId(ctx);
+    if (frame.admit !== undefined && !frame.admit(ctx)) return { way: 'refuse', started };
+    if (frame.inspector !== undefined && frame.inspector.wants(ctx)) return { way: 'inspect', started, inspector: frame.inspector };
+    return { way: 'chain', started };
+  } catch (error) {
+    return { way: 'fail', started, error };
+  }
 }
 
 function frameOf(options: RequestFrameOptions): Frame {

@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import supertest from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/cache/backends/memory.ts';
@@ -200,6 +200,25 @@ describe('useRequestFrame()', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('does all but early answers inside another app, which runs its middleware alone (as koa-mount does)', async () => {
+    const t = frameApp({ requestId: () => 'id' });
+    const outer = new Koa();
+    outer.silent = true;
+    // What koa-mount does: the mounted app's middleware run in the outer app's chain, not its handleRequest.
+    const chain = t.app.middleware;
+    const run = (i: number, ctx: Context, next: Next): Promise<void> => (i === chain.length ? next() : Promise.resolve(chain[i](ctx, () => run(i + 1, ctx, next))));
+    outer.use((ctx, next) => run(0, ctx, next));
+    const http = supertest(outer.callback());
+    await http.get('/page').expect(200);
+    const again = await http.get('/page').expect(200);
+    expect([again.headers['x-cache'], again.headers['x-frame-header'], again.headers['x-request-id']]).toEqual(['HIT', 'on every response', 'id']);
+    expect(t.answered()).toBe(0);
+    expect(t.reports.map((r) => [r.status, r.early])).toEqual([
+      [200, false],
+      [200, false],
+    ]);
   });
 
   it('answers 500 through Koa, and keeps serving, when a rule of its own throws', async () => {
