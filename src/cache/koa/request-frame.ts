@@ -84,7 +84,7 @@ export interface EarlyAnswer {
   readonly route: string | undefined;
 }
 
-/** Options of {@link requestFrame}. */
+/** Options of {@link useRequestFrame}. */
 export interface RequestFrameOptions {
   /** Headers every response carries, early answers and refusals included (e.g. the security headers). */
   headers: Readonly<Record<string, string>>;
