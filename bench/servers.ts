@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBuilt, INPUTS } from '../scripts/build.mjs';
+import { compiledTwin, ensureBuilt, INPUTS } from '../scripts/build.mjs';
 import type { CacheStats } from '../src/cache/index.ts';
 import type { ControlMessage } from './kiln-server.ts';
 import { generatePosts } from './posts-data.ts';
@@ -67,7 +67,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
  * cached hit, which is tsx's cost, not Kiln's.
  */
 const BENCH_BUILD = join(ROOT, 'test-artifacts', 'bench-build');
-const BENCH_PROJECT = { project: 'bench/tsconfig.build.json', inputs: [...INPUTS, 'bench'] };
+const BENCH_PROJECT = { project: 'bench/tsconfig.build.json', inputs: [...INPUTS, 'bench', 'bench/tsconfig.build.json'] };
 let benchBuilt = false;
 
 /** The compiled twin of a server entry of this repository (`bench/kiln-server.ts`), building the bench build once per run when stale. */
@@ -76,7 +76,7 @@ function compiledServer(script: string): string {
     ensureBuilt(BENCH_BUILD, ROOT, BENCH_PROJECT);
     benchBuilt = true;
   }
-  const target = join(BENCH_BUILD, relative(ROOT, script)).replace(/\.ts$/, '.js');
+  const target = compiledTwin(BENCH_BUILD, script);
   if (!existsSync(target)) throw new Error(`${relative(ROOT, script)} is not in the bench build: add it to bench/tsconfig.build.json`);
   return target;
 }

@@ -73,6 +73,18 @@ export function staleReason(outDir = OUT_DIR, root = ROOT, what = APP_BUILD) {
 }
 
 /**
+ * Where a source module of the repository lands in a build: `src/server.ts` → `<outDir>/src/server.js`.
+ *
+ * @param {string} outDir
+ * @param {string} source a path relative to `root`, or absolute
+ * @param {string} root
+ * @returns {string}
+ */
+export function compiledTwin(outDir, source, root = ROOT) {
+  return resolve(outDir, relative(root, resolve(root, source))).replace(/\.ts$/, '.js');
+}
+
+/**
  * Empties `outDir` and compiles into it; throws if TypeScript is missing or tsc fails (tsc's
  * errors are on stderr, and nothing is emitted: noEmitOnError). The stamp gets the time the
  * build started, so a source saved during the build still makes it stale.

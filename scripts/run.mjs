@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, ensureBuilt, outDirOption } from './build.mjs';
+import { ROOT, compiledTwin, ensureBuilt, outDirOption } from './build.mjs';
 
 /**
  * The file that runs for `entry`: a source module's compiled twin in `outDir`, else `entry`.
@@ -22,9 +22,7 @@ import { ROOT, ensureBuilt, outDirOption } from './build.mjs';
  * @returns {string}
  */
 function compiledEntry(entry, outDir) {
-  const source = resolve(ROOT, entry);
-  if (!source.endsWith('.ts')) return source;
-  return resolve(outDir, relative(ROOT, source)).replace(/\.ts$/, '.js');
+  return entry.endsWith('.ts') ? compiledTwin(outDir, entry) : resolve(ROOT, entry);
 }
 
 /** @type {string} */

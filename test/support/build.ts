@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ROOT, ensureBuilt } from '../../scripts/build.mjs';
+import { ROOT, compiledTwin, ensureBuilt } from '../../scripts/build.mjs';
 
 /**
  * The compiled Kiln that tests run as processes, as `npm start` and the CLI commands run it (plain
@@ -10,7 +10,7 @@ export const TEST_BUILD = join(ROOT, 'test-artifacts', 'build');
 
 /** The compiled twin of a source module, e.g. `src/server.ts` → `<TEST_BUILD>/src/server.js`. */
 export function compiled(source: string): string {
-  return join(TEST_BUILD, source.replace(/\.ts$/, '.js'));
+  return compiledTwin(TEST_BUILD, source);
 }
 
 /** vitest's global setup (vitest.config.ts): brings {@link TEST_BUILD} up to date. */
