@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { compressionTable, compressionVerdicts } from './compression.ts';
 import { GROWTH_CEILING, IMPORT_FLOOR, growthMarkdown, growthRatios } from './growth-report.ts';
 import type { BenchResults } from './suite.ts';
-import { ratio } from './stats.ts';
+import { median, ratio } from './stats.ts';
 import type { TargetResult } from './throughput.ts';
 
 /**
@@ -136,6 +136,30 @@ function throughputTable(results: BenchResults): string[] {
   return lines;
 }
 
+/**
+ * Each round's req/s of the Kiln rows on `/` over bare Koa's on `/` in the same round, measured
+ * seconds apart: how far the medians of the table above are from a single round's ratio.
+ */
+function roundsTable(results: BenchResults): string[] {
+  const bare = results.bareOnIndex;
+  const rows = results.rows.filter((r) => r.path === '/' && r.name.startsWith('kiln ') && r.name !== 'kiln null');
+  if (bare === undefined || rows.length === 0) return [];
+  const rounds = bare.map((_, i) => `round ${i + 1}`);
+  const lines = [
+    '### Round by round on `/`',
+    '',
+    "Each round's req/s over bare Koa's req/s on `/` in the same round (measured seconds apart): the spread of one server over a run.",
+    '',
+    `| Server | ${rounds.join(' | ')} | median | lowest–highest |`,
+    `| --- | ${rounds.map(() => '---:').join(' | ')} | ---: | ---: |`,
+  ];
+  for (const r of rows) {
+    const ratios = r.samples.rps.map((rps, i) => ratio(rps, bare[i] ?? Number.NaN));
+    lines.push(`| ${r.name.replace(/^kiln /, 'Kiln ')} | ${ratios.map(times).join(' | ')} | ${times(median(ratios))} | ${times(Math.min(...ratios))}–${times(Math.max(...ratios))} |`);
+  }
+  return ['', ...lines];
+}
+
 function memorySection(results: BenchResults): string[] {
   const m = results.memory;
   if (!m) return ['Not measured in this run.'];
@@ -164,6 +188,7 @@ export function renderReport(results: BenchResults, command: string, notesFile?:
     '## Throughput',
     '',
     ...throughputTable(results),
+    ...roundsTable(results),
     '',
     '## Compression',
     '',

@@ -84,6 +84,8 @@ export interface BenchResults {
   options: Omit<SuiteOptions, 'log'>;
   /** The bare Koa baseline, merged over every place it was measured. */
   bare: TargetResult;
+  /** Bare Koa's req/s in each round of the `/` group, for the round-by-round ratios (absent from older runs, or when `/` was not measured). */
+  bareOnIndex?: number[];
   rows: TargetResult[];
   stampede: StampedeResult[];
   /** Undefined when the phase was left out. */
@@ -209,7 +211,10 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const results = await measureInterleaved(targets, options);
     const sizeSource = kilns.get('memory') ?? kilns.get('redis');
     const compression = koaCompress && sizeSource ? await compressionSizes(sizeSource.url, koaCompress.url) : undefined;
-    const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
+    // One bare Koa target per route, in the order of the routes.
+    const bareResults = results.filter((r) => r.name === 'bare koa');
+    const bareResult = mergeResults('bare koa', bareResults);
+    const bareOnIndex = bareResults[options.routes.indexOf('/')]?.samples.rps;
     const rows = results.filter((r) => r.name !== 'bare koa');
 
     const stampedes: StampedeResult[] = [];
@@ -257,6 +262,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore, loadAfter: loadavg()[0] },
       options: shape,
       bare: bareResult,
+      bareOnIndex,
       rows,
       stampede: stampedes,
       memory,

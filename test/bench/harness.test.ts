@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { renderReport } from '../../bench/report.ts';
 import { quickOptions, runSuite } from '../../bench/suite.ts';
 
 // The throughput phase of the benchmark harness at its smallest: real servers loaded from another
@@ -45,5 +46,9 @@ describe('runSuite()', () => {
     expect(sizes && sizes.br < sizes.identity && sizes.gzip < sizes.identity && sizes.koaCompress < sizes.identity).toBe(true);
     const [identity, br] = results.rows;
     expect(br.bytesPerResponse).toBeLessThan(identity.bytesPerResponse);
+    // Each round's ratio is the Kiln row's req/s over bare Koa's on `/` in that same round.
+    expect(results.bareOnIndex).toEqual(results.bare.samples.rps);
+    const round = (identity.samples.rps[0] / results.bare.samples.rps[0]).toFixed(2);
+    expect(renderReport(results, 'npm run bench')).toContain(`| Kiln memory | ${round}× | ${round}× | ${round}×–${round}× |`);
   });
 });
