@@ -123,6 +123,9 @@ export function verdicts(results: BenchResults): Verdict[] {
   return out;
 }
 
+/** A row's name as the tables show it (`Kiln memory`). */
+const rowLabel = (r: TargetResult): string => r.name.replace(/^kiln /, 'Kiln ');
+
 function throughputTable(results: BenchResults): string[] {
   const bare = results.bare;
   const lines = [
@@ -132,7 +135,7 @@ function throughputTable(results: BenchResults): string[] {
   const line = (r: TargetResult, label: string) =>
     `| ${label} | \`${r.path}\` | ${r.xCache} | ${fmt(r.rps)} | ${times(ratio(r.rps, bare.rps))} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${times(ratio(r.p99Ms, bare.p99Ms))} | ${fmt(r.cpuUs)} | ${times(ratio(r.cpuUs, bare.cpuUs))} | ${mb(r.rss)} |`;
   lines.push(line(bare, '**bare Koa** (the limit)'));
-  for (const r of results.rows) lines.push(line(r, r.name.replace(/^kiln /, 'Kiln ')));
+  for (const r of results.rows) lines.push(line(r, rowLabel(r)));
   return lines;
 }
 
@@ -155,7 +158,7 @@ function roundsTable(results: BenchResults): string[] {
   ];
   for (const r of rows) {
     const ratios = r.samples.rps.map((rps, i) => ratio(rps, bare[i] ?? Number.NaN));
-    lines.push(`| ${r.name.replace(/^kiln /, 'Kiln ')} | ${ratios.map(times).join(' | ')} | ${times(median(ratios))} | ${times(Math.min(...ratios))}–${times(Math.max(...ratios))} |`);
+    lines.push(`| ${rowLabel(r)} | ${ratios.map(times).join(' | ')} | ${times(median(ratios))} | ${times(Math.min(...ratios))}–${times(Math.max(...ratios))} |`);
   }
   return ['', ...lines];
 }
