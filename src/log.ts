@@ -32,6 +32,8 @@ export interface LineWriter {
 /** Where a {@link LineSink} writes its gathered bytes (a stream, or a test's array). */
 export interface ChunkWriter {
   write(chunk: Uint8Array): void;
+  /** A stream's bytes still queued (Node's `writableLength`); 0 right after a write means it copied the chunk out. */
+  readonly writableLength?: number;
 }
 
 /** Bytes kept before they are written at once (about 150 access lines). */
@@ -79,11 +81,13 @@ export class LineSink implements LineWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.used === 0) return;
-    // The written bytes are handed over (a pipe writes them later); new lines go to a new buffer.
     const chunk = this.buffer.subarray(0, this.used);
-    this.buffer = Buffer.allocUnsafe(FLUSH_BYTES);
     this.used = 0;
     this.out.write(chunk);
+    // Standard output to a file, pipe or terminal writes at once on Linux: with nothing queued the
+    // bytes are out, and the buffer (still in the CPU's caches) takes the next lines. A writer that
+    // keeps the chunk (a stream still writing it, a test's array) leaves it alone.
+    if (this.out.writableLength !== 0) this.buffer = Buffer.allocUnsafe(FLUSH_BYTES);
   }
 
   private readonly flushLater = (): void => {

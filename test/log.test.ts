@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { consoleLogger, LineSink, logs } from '../src/log.ts';
 
@@ -39,6 +40,51 @@ describe('LineSink', () => {
     expect(out.writes.join('')).toBe(`${line.repeat(32)}tail\n`);
     vi.advanceTimersByTime(100);
     expect(out.writes).toHaveLength(2);
+  });
+
+  it('reuses its buffer after a stream wrote a chunk at once, never while a writer holds it', async () => {
+    const stream = (finish: (done: () => void) => void) => {
+      const text: string[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      const out = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          buffers.add(chunk.buffer);
+          // What the chunk holds once the stream is done with it.
+          finish(() => {
+            text.push(chunk.toString());
+            done();
+          });
+        },
+      });
+      return { out, text, buffers };
+    };
+    const lines = ['one\n', 'two\n', 'three\n'];
+    const atOnce = stream((done) => done());
+    const sink = new LineSink(atOnce.out);
+    for (const line of lines) {
+      sink.write(line);
+      sink.flush();
+    }
+    expect(atOnce.text).toEqual(lines);
+    expect(atOnce.buffers.size).toBe(1);
+
+    const later = stream((done) => setImmediate(done));
+    const slow = new LineSink(later.out);
+    for (const line of lines) {
+      slow.write(line);
+      slow.flush();
+    }
+    await new Promise((resolve) => later.out.end(resolve));
+    expect(later.text).toEqual(lines);
+    expect(later.buffers.size).toBe(3);
+    // A test's array keeps every chunk: each has its own bytes.
+    const kept: Uint8Array[] = [];
+    const arrays = new LineSink({ write: (chunk) => void kept.push(chunk) });
+    for (const line of lines) {
+      arrays.write(line);
+      arrays.flush();
+    }
+    expect(kept.map((chunk) => Buffer.from(chunk).toString())).toEqual(lines);
   });
 });
 

@@ -19,7 +19,7 @@ const ID = /^[A-Za-z0-9-]{16,64}$/;
  * out to be the author's, so every other one is a reader: the page cache may answer it early.
  */
 export function carriesSessionCookie(ctx: Context): boolean {
-  return (ctx.get('Cookie') ?? '').includes(`${SESSION_COOKIE}=`);
+  return ctx.req.headers.cookie?.includes(`${SESSION_COOKIE}=`) === true;
 }
 
 /**

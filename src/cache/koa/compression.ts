@@ -69,7 +69,7 @@ declare module 'koa' {
  */
 export function codingFor(ctx: Context, available: readonly Compression[]): ContentCoding {
   if (available.length === 0 || ctx.state.deferCompression === true) return 'identity';
-  const header = ctx.headers['accept-encoding'];
+  const header = ctx.req.headers['accept-encoding'];
   if (header === undefined) return 'identity';
   // Almost every response has both forms, and browsers send a handful of distinct headers: the
   // answer is remembered (a bounded few, so varied headers cost a parse, never memory).

@@ -318,7 +318,7 @@ function writeEarly(frame: Frame, ctx: Context, found: EarlyAnswer, started: num
     // at once, so one list serves every request.
     if (frame.requestId !== undefined) list[list.length - 1] = ctx.state.requestId ?? '';
     ctx.res.writeHead(found.status, list);
-    ctx.res.end(ctx.method === 'GET' ? found.body : undefined);
+    ctx.res.end(ctx.req.method === 'GET' ? found.body : undefined);
   } catch {
     if (!ctx.res.headersSent) {
       ctx.state.pageCache = undefined;
