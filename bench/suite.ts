@@ -49,10 +49,15 @@ export interface SuiteOptions {
   log: (line: string) => void;
 }
 
-/** The full run behind BENCHMARKS.md (about 11 minutes on the 2-core machine; 5 rounds, since 3 left ±10 % between runs). */
+/**
+ * The full run behind BENCHMARKS.md (about 18 minutes on the 2-core machine). Nine rounds of 3 s
+ * rather than fewer, longer ones: on this shared VM single windows of a few seconds run at up to
+ * twice the CPU per request for any server, and a median of nine needs five such windows in one
+ * row to move, a median of five only three (bench/notes.md).
+ */
 export function fullOptions(log: (line: string) => void): SuiteOptions {
   return {
-    connections: 32, durationS: 5, warmupS: 2, rounds: 5, routes: ROUTES, backends: BACKENDS,
+    connections: 32, durationS: 3, warmupS: 2, rounds: 9, routes: ROUTES, backends: BACKENDS,
     stampede: 200, memoryPages: 100_000, memoryMaxBytes: '64MB', varnishEdits: 9,
     growth: { ...GROWTH_FULL, sizes: [...GROWTH_FULL.sizes], databases: [...GROWTH_FULL.databases] },
     tool: hasWrk() ? 'wrk' : 'node', quick: false, log,
