@@ -1,9 +1,11 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
 import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
 import { RedisBackend } from '../../src/cache/distributed/redis/backend.ts';
 import { Cache } from '../../src/cache/cache.ts';
 import { cacheConfigFromEnv, describeCacheConfig } from '../../src/cache/config/cache-config.ts';
+import { coherenceChannels } from '../../src/cache/keys.ts';
 import { measureInvalidationLag, startKilnFleet } from '../support/kiln-fleet.ts';
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-topologies.ts';
 import { requireRedisServerBinary } from '../support/services.ts';
@@ -80,6 +82,18 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
     }
   }, 90_000);
 
+  /** How many connections of the node on `port` subscribe to `channel`. */
+  async function subscribers(port: number, channel: string): Promise<number> {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(count);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
   describe('after a failover', () => {
     const caches: Cache[] = [];
     afterEach(async () => {
@@ -105,6 +119,12 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
 
       // Writes fail fast (misses, no errors thrown) until the clients reach the new master.
       await waitUntil(() => a.set('k', 'after', { tags: ['post:1'] }), { timeoutMs: 20_000, what: 'a write to the new master' });
+      // Each subscription follows the switch on its own, and the old master (still a master until
+      // Sentinel reconfigures it) may hold one for a while: announcements on the new master do not
+      // reach it then, and the sequence check is what drops its copies (coherence.ts). Coherence
+      // as asserted below holds once both subscriptions are on the new master.
+      const bus = coherenceChannels(prefix, '').bus;
+      await waitUntil(async () => (await subscribers(await setup.masterPort(), bus)) === nodes.length, { timeoutMs: 20_000, what: 'both subscriptions on the new master' });
       for (const node of nodes) if (node instanceof NearCacheBackend) await node.whenLive();
       await a.set('k', 'after', { tags: ['post:1'] });
       expect(await b.get('k')).toBe('after');
