@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NearCacheBackend } from '../../src/cache/distributed/near-cache.ts';
 import { createRedisStack } from '../../src/cache/distributed/redis/stack.ts';
@@ -82,18 +81,6 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
     }
   }, 90_000);
 
-  /** How many connections of the node on `port` subscribe to `channel`. */
-  async function subscribers(port: number, channel: string): Promise<number> {
-    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
-      return Number(count);
-    } finally {
-      redis.disconnect();
-    }
-  }
-
   describe('after a failover', () => {
     const caches: Cache[] = [];
     afterEach(async () => {
@@ -124,7 +111,7 @@ describe.skipIf(!canSpawn)('Redis Sentinel (a master, a replica and a sentinel s
       // reach it then, and the sequence check is what drops its copies (coherence.ts). Coherence
       // as asserted below holds once both subscriptions are on the new master.
       const bus = coherenceChannels(prefix, '').bus;
-      await waitUntil(async () => (await subscribers(await setup.masterPort(), bus)) === nodes.length, { timeoutMs: 20_000, what: 'both subscriptions on the new master' });
+      await waitUntil(async () => (await setup.subscribersOnMaster(bus)) === nodes.length, { timeoutMs: 20_000, what: 'both subscriptions on the new master' });
       for (const node of nodes) if (node instanceof NearCacheBackend) await node.whenLive();
       await a.set('k', 'after', { tags: ['post:1'] });
       expect(await b.get('k')).toBe('after');

@@ -77,10 +77,22 @@ export interface RedisSentinelSetup {
   readonly replica: RedisServer;
   /** The port of the current master, as the sentinel reports it. */
   masterPort(): Promise<number>;
+  /** How many connections subscribe to `channel` on the current master (`PUBSUB NUMSUB`). */
+  subscribersOnMaster(channel: string): Promise<number>;
   /** Asks the sentinel to fail over and resolves once it reports the replica as the master. */
   failover(): Promise<void>;
   /** Stops the sentinel, the replica and the master. */
   stop(): Promise<void>;
+}
+
+/** One command on a connection of its own to `address`, closed after the answer. */
+async function callOnce(address: Address, command: string, ...args: string[]): Promise<unknown> {
+  const client = new Redis({ ...address, lazyConnect: true });
+  try {
+    return await client.call(command, ...args);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Spawns a sentinel on `port` with `config` and resolves once it monitors the master. */
@@ -149,14 +161,7 @@ export async function startRedisSentinel(masterName = 'kiln-master'): Promise<Re
       ].join('\n'),
     );
     const sentinel = { host: '127.0.0.1', port };
-    const ask = async (...args: string[]): Promise<unknown> => {
-      const client = new Redis({ ...sentinel, lazyConnect: true });
-      try {
-        return await client.call('SENTINEL', ...args);
-      } finally {
-        client.disconnect();
-      }
-    };
+    const ask = (...args: string[]): Promise<unknown> => callOnce(sentinel, 'SENTINEL', ...args);
     const masterPort = async (): Promise<number> => Number(((await ask('get-master-addr-by-name', masterName)) as string[])[1]);
     const replicaKnown = async (): Promise<boolean> => {
       const replicas = (await ask('replicas', masterName)) as string[][];
@@ -176,6 +181,10 @@ export async function startRedisSentinel(masterName = 'kiln-master'): Promise<Re
       master,
       replica,
       masterPort,
+      subscribersOnMaster: async (channel) => {
+        const [, count] = (await callOnce({ host: '127.0.0.1', port: await masterPort() }, 'PUBSUB', 'NUMSUB', channel)) as [string, number];
+        return Number(count);
+      },
       failover: async () => {
         await ask('failover', masterName);
         await waitUntil(() => masterPort().then((port) => port === replica.port, () => false), {
