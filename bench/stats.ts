@@ -20,3 +20,9 @@ export function percentile(values: readonly number[], p: number): number {
 export function ratio(a: number, b: number): number {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN;
 }
+
+/** The median of the same-round ratios `a[i] / b[i]`; NaN when there are none or the rounds do not pair up. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length === 0 || a.length !== b.length) return Number.NaN;
+  return median(a.map((value, i) => ratio(value, b[i])));
+}

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../bench/report.ts';
-import { quickOptions, runSuite } from '../../bench/suite.ts';
+import { measureOrder, quickOptions, runSuite } from '../../bench/suite.ts';
+import type { KilnProcess, ServerProcess } from '../../bench/servers.ts';
+import type { Target } from '../../bench/throughput.ts';
 
 // The throughput phase of the benchmark harness at its smallest: real servers loaded from another
 // process for one second. The whole harness (every phase, every backend) is `npm run bench:check`.
@@ -50,5 +52,21 @@ describe('runSuite()', () => {
     expect(results.bareOnIndex).toEqual(results.bare.samples.rps);
     const round = (identity.samples.rps[0] / results.bare.samples.rps[0]).toFixed(2);
     expect(renderReport(results, 'npm run bench')).toContain(`| Kiln memory | ${round}× | ${round}× | ${round}×–${round}× |`);
+  });
+});
+
+describe('measureOrder()', () => {
+  it('measures the rows answered from the cache right after bare Koa, and the uncached Kiln, the proxy and koa-compress after them', () => {
+    const server = {} as ServerProcess;
+    const kiln = {} as KilnProcess;
+    const group: Target[] = [
+      { name: 'bare koa', server, path: '/' },
+      { name: 'kiln null', server, path: '/', kiln },
+      { name: 'kiln memory', server, path: '/', kiln },
+      { name: 'varnish → kiln memory', server, path: '/' },
+      { name: 'kiln memory br', server, path: '/', kiln },
+      { name: 'koa-compress br', server, path: '/' },
+    ];
+    expect(measureOrder(group).map((t) => t.name)).toEqual(['bare koa', 'kiln memory', 'kiln memory br', 'kiln null', 'varnish → kiln memory', 'koa-compress br']);
   });
 });

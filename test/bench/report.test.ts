@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { verdicts } from '../../bench/report.ts';
+import type { BenchResults } from '../../bench/suite.ts';
+import type { TargetResult } from '../../bench/throughput.ts';
+import { pairedRatio } from '../../bench/stats.ts';
+
+/** A throughput row with these req/s, one per round. */
+function measured(name: string, rps: number[]): TargetResult {
+  const sorted = [...rps].sort((a, b) => a - b);
+  const same = rps.map(() => 1);
+  return {
+    name, path: '/', rps: sorted[sorted.length >> 1], p50Ms: 1, p99Ms: 1, cpuUs: 40, rss: 0, bytesPerResponse: 7000,
+    xCache: name === 'bare koa' ? '-' : 'HIT', renders: 0, pageResults: {}, errors: 0, badStatus: 0, rounds: rps.length, tool: 'wrk',
+    samples: { rps, p50Ms: same, p99Ms: same, cpuUs: same.map(() => 40), rss: same.map(() => 0) },
+  };
+}
+
+function results(bareOnIndex: number[] | undefined, memory: number[]): BenchResults {
+  const bare = measured('bare koa', [20_000, 30_000, 30_000]);
+  return {
+    date: '2026-12-04T00:00:00Z', machine: { cores: 2, cpu: 'test', node: 'v20', loadBefore: 0, loadAfter: 0 },
+    options: {} as BenchResults['options'], bare, bareOnIndex, rows: [measured('kiln memory', memory)],
+    stampede: [], memory: undefined, outage: undefined, skipped: [], seconds: 1,
+  };
+}
+
+const memoryTarget = (r: BenchResults) => verdicts(r).find((v) => v.target.startsWith('memory HIT on / ≥'));
+
+describe('the throughput targets', () => {
+  it('pair each round: the median of same-round ratios', () => {
+    expect(pairedRatio([9, 18, 30], [10, 20, 60])).toBe(0.9);
+    expect(pairedRatio([9], [10, 20])).toBeNaN();
+    expect(pairedRatio([], [])).toBeNaN();
+  });
+
+  it('judge a cached row on its same-round ratios to bare Koa, not on the ratio of medians over the run', () => {
+    // The host was slow for bare Koa in round 1 and for both in round 2; rounds 1 and 3 give 0.95×.
+    const run = results([20_000, 30_000, 30_000], [19_000, 19_000, 28_500]);
+    expect(memoryTarget(run)).toMatchObject({ met: true });
+    expect(memoryTarget(run)?.measured).toMatch(/^0\.95× \(median of 3 same-round ratios; the medians' ratio 0\.63×/);
+    // Slower than bare Koa by a third in two rounds of three.
+    expect(memoryTarget(results([20_000, 30_000, 30_000], [19_000, 20_000, 20_000]))).toMatchObject({ met: false });
+  });
+
+  it('fall back to the ratio of the medians for results kept from before rounds were paired', () => {
+    const run = results(undefined, [19_000, 28_500, 28_500]);
+    expect(memoryTarget(run)?.measured).toMatch(/^0\.95× \(28,500 vs 30,000 req\/s/);
+    expect(memoryTarget(results(undefined, [19_000, 26_000, 26_000]))).toMatchObject({ met: false });
+  });
+});
