@@ -45,13 +45,13 @@ function row(results: BenchResults, name: string, path: string): TargetResult | 
 export function verdicts(results: BenchResults): Verdict[] {
   const bare = results.bare;
   const out: Verdict[] = [];
-  // A cached row on `/` is judged on the median of its same-round ratios: each round measures it
-  // seconds after bare Koa, so a slow spell of the host touches both (results from before rounds
-  // were kept fall back to the ratio of the medians, which the tables show).
+  // A cached row on `/` is judged on the median of its same-round ratios to the bare Koa measured
+  // just before and after it, so a slow spell of the host touches both (results kept from before
+  // rows were paired fall back to the ratio of the medians, which the tables show).
   const againstBare = (target: string, r: TargetResult | undefined, floor: number) => {
     if (!r) return out.push({ target, measured: 'not measured', met: undefined });
     const medians = ratio(r.rps, bare.rps);
-    const paired = pairedRatio(r.samples.rps, results.bareOnIndex ?? []);
+    const paired = pairedRatio(r.samples.rps, r.baselineRps ?? []);
     const rps = Number.isNaN(paired) ? medians : paired;
     const how = Number.isNaN(paired) ? '' : `median of ${r.samples.rps.length} same-round ratios; the medians' ratio ${times(medians)}: `;
     out.push({ target, measured: `${times(rps)} (${how}${fmt(r.rps)} vs ${fmt(bare.rps)} req/s; X-Cache ${r.xCache})`, met: r.xCache === 'HIT' && rps >= floor });
@@ -152,24 +152,23 @@ function throughputTable(results: BenchResults): string[] {
 }
 
 /**
- * Each round's req/s of the Kiln rows on `/` over bare Koa's on `/` in the same round, measured
- * seconds after it: the spread of one server over a run, and (their median) what the targets judge.
+ * Each round's req/s of the Kiln rows on `/` over the bare Koa measured just before and after
+ * it: the spread of one server over a run, and (their median) what the targets judge.
  */
 function roundsTable(results: BenchResults): string[] {
-  const bare = results.bareOnIndex;
-  const rows = results.rows.filter((r) => r.path === '/' && r.name.startsWith('kiln ') && r.name !== 'kiln null');
-  if (bare === undefined || rows.length === 0) return [];
-  const rounds = bare.map((_, i) => `round ${i + 1}`);
+  const rows = results.rows.filter((r) => r.path === '/' && r.name.startsWith('kiln ') && r.name !== 'kiln null' && r.baselineRps !== undefined);
+  if (rows.length === 0) return [];
+  const rounds = rows[0].samples.rps.map((_, i) => `round ${i + 1}`);
   const lines = [
     '### Round by round on `/`',
     '',
-    "Each round's req/s over bare Koa's req/s on `/` in the same round, measured seconds after it: the spread of one server over a run. The median of these is what the targets below judge.",
+    "Each round's req/s over the mean req/s of the bare Koa measured just before and just after it in that round: the spread of one server over a run. The median of these is what the targets below judge.",
     '',
     `| Server | ${rounds.join(' | ')} | median | lowest–highest |`,
     `| --- | ${rounds.map(() => '---:').join(' | ')} | ---: | ---: |`,
   ];
   for (const r of rows) {
-    const ratios = r.samples.rps.map((rps, i) => ratio(rps, bare[i] ?? Number.NaN));
+    const ratios = r.samples.rps.map((rps, i) => ratio(rps, r.baselineRps?.[i] ?? Number.NaN));
     lines.push(`| ${rowLabel(r)} | ${ratios.map(times).join(' | ')} | ${times(median(ratios))} | ${times(Math.min(...ratios))}–${times(Math.max(...ratios))} |`);
   }
   return ['', ...lines];

@@ -89,8 +89,6 @@ export interface BenchResults {
   options: Omit<SuiteOptions, 'log'>;
   /** The bare Koa baseline, merged over every place it was measured. */
   bare: TargetResult;
-  /** Bare Koa's req/s in each round of the `/` group, for the round-by-round ratios (absent from older runs, or when `/` was not measured). */
-  bareOnIndex?: number[];
   rows: TargetResult[];
   stampede: StampedeResult[];
   /** Undefined when the phase was left out. */
@@ -143,15 +141,20 @@ export function sharedRedisUp(): Promise<boolean> {
 }
 
 /**
- * One route's targets in the order each round measures them: bare Koa, then the Kiln rows that
- * answer from the cache (the rows judged against it, so they run seconds after it: the host has
- * slow spells of tens of seconds, bench/notes.md), then the rest (the uncached Kiln, which
- * renders, the proxy, and compression on every request), each part in the order given.
+ * One route's targets in the order each round measures them: the baseline (bare Koa), then the
+ * Kiln rows that answer from the cache, then the rest (the uncached Kiln, which renders, the
+ * proxy, and compression on every request), each part in the order given. On `/`, where the
+ * targets judge the cached rows against bare Koa, bare Koa is measured before and after each of
+ * them: the host has slow spells of tens of seconds (bench/notes.md), and a row is compared with
+ * the bare Koa of the seconds around it.
  */
 export function measureOrder(group: readonly Target[]): Target[] {
-  const bare = (t: Target) => t.name === 'bare koa';
   const cached = (t: Target) => t.kiln !== undefined && t.name !== 'kiln null';
-  return [...group.filter(bare), ...group.filter(cached), ...group.filter((t) => !bare(t) && !cached(t))];
+  const baseline = group.filter((t) => t.baseline);
+  const rows = group.filter(cached);
+  const rest = group.filter((t) => !t.baseline && !cached(t));
+  if (!rows.some((t) => t.path === '/')) return [...baseline, ...rows, ...rest];
+  return [...rows.flatMap((t) => [...baseline, t]), ...baseline, ...rest];
 }
 
 /**
@@ -217,7 +220,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const measured = options.backends.filter((b) => kilns.has(b));
     const targets: Target[] = options.routes.flatMap((path) =>
       measureOrder([
-        { name: 'bare koa', server: bare, path: '/' },
+        { name: 'bare koa', server: bare, path: '/', baseline: true },
         ...measured.map((b): Target => {
           const kiln = kilns.get(b) as KilnProcess;
           return { name: `kiln ${b}`, server: kiln, path, kiln };
@@ -230,10 +233,7 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
     const results = await measureInterleaved(targets, options);
     const sizeSource = kilns.get('memory') ?? kilns.get('redis');
     const compression = koaCompress && sizeSource ? await compressionSizes(sizeSource.url, koaCompress.url) : undefined;
-    // One bare Koa target per route, in the order of the routes.
-    const bareResults = results.filter((r) => r.name === 'bare koa');
-    const bareResult = mergeResults('bare koa', bareResults);
-    const bareOnIndex = bareResults[options.routes.indexOf('/')]?.samples.rps;
+    const bareResult = mergeResults('bare koa', results.filter((r) => r.name === 'bare koa'));
     const rows = results.filter((r) => r.name !== 'bare koa');
 
     const stampedes: StampedeResult[] = [];
@@ -281,7 +281,6 @@ export async function runSuite(options: SuiteOptions): Promise<BenchResults> {
       machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadBefore, loadAfter: loadavg()[0] },
       options: shape,
       bare: bareResult,
-      bareOnIndex,
       rows,
       stampede: stampedes,
       memory,

@@ -14,6 +14,8 @@ export interface Target {
   cacheHeader?: string;
   /** Request headers sent with every request (e.g. `Accept-Encoding: br, gzip`); default none. */
   headers?: Readonly<Record<string, string>>;
+  /** Whether this is the baseline the other rows are compared with, round by round (bare Koa). */
+  baseline?: boolean;
 }
 
 /** Medians over the rounds of one target. */
@@ -39,6 +41,12 @@ export interface TargetResult {
   badStatus: number;
   rounds: number;
   tool: LoadTool;
+  /**
+   * Each round's baseline req/s beside this row: the mean of the baseline measured just before it
+   * and just after it in that round (the one of them a round has, at its edges). Absent for the
+   * baseline itself, and from runs without one.
+   */
+  baselineRps?: number[];
   /** Every round's figure, for merging targets (the bare baseline measured in several places). */
   samples: { rps: number[]; p50Ms: number[]; p99Ms: number[]; cpuUs: number[]; rss: number[] };
 }
@@ -87,16 +95,18 @@ export async function probe(url: string, header = 'x-cache', headers: Readonly<R
 /**
  * Measures every target interleaved: after one warm-up per target, each round loads the
  * targets one after another in the given order (A, B, C, A, B, C, …), so slow drift of a shared
- * machine touches all of them alike; each figure is the median of its rounds.
+ * machine touches all of them alike; each figure is the median of its rounds. A target may come
+ * more than once in a round (a baseline between the rows it brackets); each place is its own
+ * result, and the target is warmed up once.
  */
 export async function measureInterleaved(targets: readonly Target[], options: ThroughputOptions): Promise<TargetResult[]> {
   const load = (target: Target, seconds: number) =>
     runLoad(target.server.url + target.path, { connections: options.connections, durationS: seconds, tool: options.tool, headers: target.headers });
   const samples = targets.map(() => ({ loads: [] as LoadResult[], rss: [] as number[], cpuUs: [] as number[], renders: 0, known: true, pages: {} as Record<string, number> }));
   const xCache: string[] = [];
-  for (const target of targets) {
+  for (const [i, target] of targets.entries()) {
     await probe(target.server.url + target.path, undefined, target.headers);
-    if (options.warmupS > 0) await load(target, options.warmupS);
+    if (options.warmupS > 0 && targets.indexOf(target) === i) await load(target, options.warmupS);
     xCache.push(target.kiln || target.cacheHeader ? await probe(target.server.url + target.path, target.cacheHeader, target.headers) : '-');
   }
   for (let round = 1; round <= options.rounds; round++) {
@@ -117,6 +127,11 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       options.log(`  ${target.name.padEnd(20)} ${target.path.padEnd(14)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${cpu.toFixed(0).padStart(5)} µs CPU/req`);
     }
   }
+  const baselineBeside = (i: number, round: number): number => {
+    const near = [targets.findLastIndex((t, j) => j < i && t.baseline), targets.findIndex((t, j) => j > i && t.baseline)].filter((j) => j >= 0);
+    return near.reduce((sum, j) => sum + samples[j].loads[round].rps, 0) / near.length;
+  };
+  const hasBaseline = targets.some((t) => t.baseline);
   return targets.map((target, i) => {
     const { loads, rss, cpuUs, renders, known, pages } = samples[i];
     return {
@@ -135,6 +150,7 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       badStatus: loads.reduce((sum, l) => sum + l.badStatus, 0),
       rounds: loads.length,
       tool: options.tool,
+      baselineRps: hasBaseline && !target.baseline ? loads.map((_, round) => baselineBeside(i, round)) : undefined,
       samples: { rps: loads.map((l) => l.rps), p50Ms: loads.map((l) => l.p50Ms), p99Ms: loads.map((l) => l.p99Ms), cpuUs, rss },
     };
   });

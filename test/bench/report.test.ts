@@ -15,11 +15,12 @@ function measured(name: string, rps: number[]): TargetResult {
   };
 }
 
-function results(bareOnIndex: number[] | undefined, memory: number[]): BenchResults {
+/** A run of three rounds: bare Koa's req/s beside the memory hit in each round (none: a run from before rows were paired), and the hit's. */
+function results(baselineRps: number[] | undefined, memory: number[]): BenchResults {
   const bare = measured('bare koa', [20_000, 30_000, 30_000]);
   return {
     date: '2026-12-04T00:00:00Z', machine: { cores: 2, cpu: 'test', node: 'v20', loadBefore: 0, loadAfter: 0 },
-    options: {} as BenchResults['options'], bare, bareOnIndex, rows: [measured('kiln memory', memory)],
+    options: {} as BenchResults['options'], bare, rows: [{ ...measured('kiln memory', memory), baselineRps }],
     stampede: [], memory: undefined, outage: undefined, skipped: [], seconds: 1,
   };
 }
