@@ -163,7 +163,7 @@ function useOutermostFrame(app: Koa, config: Config, deps: AppDeps, parts: { met
     normalize: forwardedHeaders(config.trustProxy),
     // Every other spelling of a path is a 404 before anything reads it (early answers and cache
     // keys, the toolbar's asset guard, the static files, the author's area, the routers).
-    admit: (ctx) => isCanonicalPath(ctx.path),
+    admit: (ctx) => isCanonicalPath(ctx.request.path),
     personalize: privateWhenPersonal,
     reporters: log === undefined ? [metrics.requestReporter()] : [metrics.requestReporter(), log],
     // A trusted proxy's X-Request-Id, else a new one; on every response and in the access log.

@@ -46,9 +46,10 @@ export function securityHeadersFor(siteUrl: string): Readonly<Record<string, str
  * The request frame's personal rule (src/app.ts): anything built for the signed-in author, or
  * carrying a cookie, is `Cache-Control: private, no-store`, so no shared cache keeps it; an error
  * without its own Cache-Control is `no-store` (a CDN would otherwise keep a 404 after the page
- * exists).
+ * exists). It runs on every response, cached hits included, so it reads Koa's response, not the
+ * context's delegating getters.
  */
 export function privateWhenPersonal(ctx: Context): void {
   if (ctx.state.author || ctx.response.get('Set-Cookie')) ctx.set('Cache-Control', 'private, no-store');
-  else if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+  else if (ctx.response.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
 }

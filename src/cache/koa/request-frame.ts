@@ -361,9 +361,11 @@ function finishKoaResponse(frame: Frame, ctx: Context): void {
 /** Tells every reporter how the request ended; a reporter's failure is its own. */
 function report(frame: Frame, ctx: Context, started: number, status: number, early: EarlyAnswer | undefined, answeredEarly: boolean): void {
   if (frame.reporters.length === 0) return;
+  // Node's request and Koa's request, not the context's delegating getters: those are one shared
+  // function reading `this[target][name]`, a megamorphic load on every response.
   const done: RequestReport = {
-    method: ctx.method,
-    path: ctx.path,
+    method: ctx.req.method ?? 'GET',
+    path: ctx.request.path,
     status,
     durationMs: performance.now() - started,
     route: early?.route ?? matchedRoute(ctx) ?? 'unmatched',
@@ -382,7 +384,7 @@ function report(frame: Frame, ctx: Context, started: number, status: number, ear
 }
 
 function bytesSent(ctx: Context, status: number, early: EarlyAnswer | undefined): number | undefined {
-  if (ctx.method === 'HEAD' || status === 204 || status === 304) return 0;
+  if (ctx.req.method === 'HEAD' || status === 204 || status === 304) return 0;
   if (early !== undefined) return early.body?.length;
   const length: unknown = ctx.response.get('Content-Length');
   return typeof length === 'string' || typeof length === 'number' ? Number(length) : undefined;
