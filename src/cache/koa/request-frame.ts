@@ -361,10 +361,10 @@ function finishKoaResponse(frame: Frame, ctx: Context): void {
 /** Tells every reporter how the request ended; a reporter's failure is its own. */
 function report(frame: Frame, ctx: Context, started: number, status: number, early: EarlyAnswer | undefined, answeredEarly: boolean): void {
   if (frame.reporters.length === 0) return;
-  // Node's request and Koa's request, not the context's delegating getters: those are one shared
-  // function reading `this[target][name]`, a megamorphic load on every response.
+  // Koa's request, not the context's delegating getters: those are one shared function reading
+  // `this[target][name]`, a megamorphic load on every response.
   const done: RequestReport = {
-    method: ctx.req.method ?? 'GET',
+    method: ctx.request.method,
     path: ctx.request.path,
     status,
     durationMs: performance.now() - started,
