@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { MemoryBackend, MemoryStore, OFF_HEAP_MIN_LENGTH } from '../../src/cache/backends/memory.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { heldCapacity, MemoryBackend, MemoryStore, OFF_HEAP_MIN_LENGTH } from '../../src/cache/backends/memory.ts';
 import { backendContract } from './backend-contract.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
@@ -79,13 +79,23 @@ describe('MemoryBackend long values', () => {
     expect(await backend.getMany(['k0', 'k1', 'k2'])).toEqual(values);
   });
 
-  it('counts a long value by its UTF-8 length and a short one by 2 bytes per UTF-16 unit', async () => {
+  it('counts a long value by the bytes it is held in (its UTF-8 length rounded up) and a short one by 2 bytes per UTF-16 unit', async () => {
     const backend = new MemoryBackend();
-    const long = 'é'.repeat(OFF_HEAP_MIN_LENGTH); // 2 UTF-8 bytes each
+    const long = 'é'.repeat(OFF_HEAP_MIN_LENGTH); // 2 UTF-8 bytes each: 2,048 bytes, a size class of its own
     await backend.set('k', long, 0);
-    expect((await backend.stats()).bytes).toBe(2 + Buffer.byteLength(long));
+    expect((await backend.stats()).bytes).toBe(2 + 2048);
+    await backend.set('k', `${long}x`, 0); // 2,049 bytes, held in 2,176 (2,048 rounded up by 128)
+    expect((await backend.stats()).bytes).toBe(2 + 2176);
     await backend.set('k', 'é', 0);
     expect((await backend.stats()).bytes).toBe(2 + 2);
+  });
+
+  it('rounds a held length up by at most a sixteenth of its power of two', () => {
+    expect([1024, 1025, 1088, 1089, 8191, 8192, 8193, 100_000].map(heldCapacity)).toEqual([1024, 1088, 1088, 1152, 8192, 8192, 8704, 102_400]);
+    for (let length = 1024; length < 70_000; length += 97) {
+      expect(heldCapacity(length)).toBeGreaterThanOrEqual(length);
+      expect(heldCapacity(length)).toBeLessThanOrEqual(length * 1.0625);
+    }
   });
 
   it('evicts an entry passed over once and not read since before a newer one', async () => {
@@ -108,5 +118,50 @@ describe('MemoryBackend long values', () => {
     await backend.set('c', 'c', 0);
     expect(await backend.get('c')).toBe('c');
     expect((await backend.stats()).entries).toBe(2);
+  });
+});
+
+describe('MemoryStore bytes of evicted values', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const page = (i: number, length = 8000) => `<p>page ${String(i).padStart(6, '0')}</p>`.padEnd(length, 'x');
+
+  it('writes a value into the bytes of the one it evicts when they are the same size: a full cache allocates nothing more', () => {
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const store = new MemoryStore({ threshold: 10 });
+    for (let i = 0; i < 10; i++) store.write(`k${i}`, page(i), 0);
+    expect(allocations).toHaveBeenCalledTimes(10);
+    for (let i = 10; i < 200; i++) store.write(`k${i}`, page(i), 0);
+    expect(allocations).toHaveBeenCalledTimes(10);
+    const clock = { now: () => 0 };
+    for (let i = 190; i < 200; i++) expect(store.read(`k${i}`, clock, false)?.value).toBe(page(i));
+    expect(store.read('k189', clock, false)).toBeUndefined();
+  });
+
+  it('reuses the bytes of the value a key replaces, and never shows what they held before', () => {
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const store = new MemoryStore();
+    const clock = { now: () => 0 };
+    store.write('k', page(1, 8100), 0);
+    store.write('k', page(2, 8000), 0); // same size class (8,192): same bytes, shorter value
+    expect(allocations).toHaveBeenCalledTimes(1);
+    expect(store.read('k', clock, false)?.value).toBe(page(2, 8000));
+    store.write('k', `é${page(3, 7000)}`, 0); // another class: new bytes
+    expect(allocations).toHaveBeenCalledTimes(2);
+    expect(store.read('k', clock, false)?.value).toBe(`é${page(3, 7000)}`);
+  });
+
+  it('does not reuse bytes an entry still holds, nor bytes freed by another write', () => {
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const store = new MemoryStore();
+    const clock = { now: () => 0 };
+    store.write('a', page(1), 0);
+    store.write('b', page(2), 0); // a is kept: new bytes
+    store.remove('a'); // not a write: its bytes are left to the garbage collector
+    store.write('c', page(3), 0);
+    expect(allocations).toHaveBeenCalledTimes(3);
+    expect([store.read('b', clock, false)?.value, store.read('c', clock, false)?.value]).toEqual([page(2), page(3)]);
   });
 });

@@ -6,7 +6,9 @@ import { checkDelta, parseCounter } from './counter.ts';
 
 /** A stored value as the store holds it: small strings as they are, large ones as UTF-8 bytes (see below). */
 interface Held {
+  /** The string, or bytes whose first `length` are its UTF-8. */
   held: string | Buffer;
+  length: number;
   /** Absolute expiry in ms by the owning backend's clock; 0 = never. */
   expiresAt: number;
   size: number;
@@ -23,18 +25,40 @@ export interface Entry {
 
 /**
  * Values of at least this many UTF-16 units are held as UTF-8 bytes outside the JS heap: their
- * memory is counted exactly, and an evicted one is returned to the system promptly instead of
- * waiting as heap garbage for a full collection, so the process's memory stays near the
- * configured bound (page bodies are such values). Reading one decodes it again, which page hits
- * avoid (pages keep their bodies).
+ * memory is counted exactly, and the bytes of an evicted one hold the value that evicted it when
+ * their sizes match (see `bytesFor`), so the process's memory stays near the configured bound
+ * (page bodies are such values). Reading one decodes it again, which page hits avoid (pages keep
+ * their bodies).
  */
 export const OFF_HEAP_MIN_LENGTH = 1024;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function hold(value: string): string | Buffer {
-  // A lone surrogate would not survive UTF-8: such strings stay strings.
-  return value.length >= OFF_HEAP_MIN_LENGTH && !LONE_SURROGATE.test(value) ? Buffer.from(value, 'utf8') : value;
+/** Whether a value is held as bytes (a lone surrogate would not survive UTF-8: such strings stay strings). */
+function heldAsBytes(value: string): boolean {
+  return value.length >= OFF_HEAP_MIN_LENGTH && !LONE_SURROGATE.test(value);
+}
+
+/**
+ * The bytes a value of `length` UTF-8 bytes is held in: rounded up to a sixteenth of its power of
+ * two (at most 6 % more), so values of about the same size fit each other's bytes.
+ */
+export function heldCapacity(length: number): number {
+  const step = 2 ** Math.max(6, Math.floor(Math.log2(length)) - 4);
+  return Math.ceil(length / step) * step;
+}
+
+/**
+ * Bytes for a value: those of an entry this write removed when they are the same size (the
+ * replaced value or an evicted one, which nothing else holds), else new ones. A full cache thus
+ * writes each new page into the bytes of the page it evicts, instead of leaving those as garbage
+ * for the next full collection while the system allocator hands out more.
+ */
+function bytesFor(capacity: number, freed: Buffer[]): Buffer {
+  const index = freed.findIndex((bytes) => bytes.length === capacity);
+  if (index < 0) return Buffer.allocUnsafeSlow(capacity);
+  const [bytes] = freed.splice(index, 1);
+  return bytes;
 }
 
 /** Bounds of a {@link MemoryStore}. */
@@ -44,8 +68,8 @@ export interface MemoryStoreOptions {
   /**
    * Most bytes kept (default 64 MiB). An entry costs 2 bytes per UTF-16 code unit of its key
    * and of a value shorter than {@link OFF_HEAP_MIN_LENGTH} (how V8 may hold a string), and the
-   * UTF-8 length of a longer value (held as bytes), without per-entry overhead; an entry larger
-   * than the whole bound is not stored.
+   * bytes a longer value is held in (its UTF-8 length, rounded up by {@link heldCapacity}),
+   * without per-entry overhead; an entry larger than the whole bound is not stored.
    */
   maxBytes?: number;
 }
@@ -88,16 +112,20 @@ export class MemoryStore {
       return undefined;
     }
     if (touch) held.used = true;
-    const value = typeof held.held === 'string' ? held.held : held.held.toString('utf8');
+    const value = typeof held.held === 'string' ? held.held : held.held.toString('utf8', 0, held.length);
     return { value, expiresAt: held.expiresAt };
   }
 
   /** Stores a value as most recently used, first evicting the least recently used to make room. */
   write(key: string, value: string, expiresAt: number): void {
     this.changes += 1;
-    const stored = hold(value);
-    const size = key.length * 2 + (typeof stored === 'string' ? stored.length * 2 : stored.length);
-    this.remove(key);
+    const asBytes = heldAsBytes(value);
+    const length = asBytes ? Buffer.byteLength(value, 'utf8') : value.length;
+    const capacity = asBytes ? heldCapacity(length) : length * 2;
+    const size = key.length * 2 + capacity;
+    // The bytes of the entries this write removes, which the new value may reuse.
+    const freed: Buffer[] = [];
+    this.remove(key, freed);
     if (size > this.maxBytes) return;
     // Every entry gets at most one second chance per write, so this ends.
     let chances = this.map.size;
@@ -110,20 +138,26 @@ export class MemoryStore {
         this.map.delete(name);
         this.map.set(name, held);
       } else {
-        this.remove(name);
+        this.remove(name, freed);
       }
     }
-    this.map.set(key, { held: stored, expiresAt, size, used: false });
+    let held: string | Buffer = value;
+    if (asBytes) {
+      held = bytesFor(capacity, freed);
+      held.write(value, 0, 'utf8');
+    }
+    this.map.set(key, { held, length, expiresAt, size, used: false });
     this.bytes += size;
   }
 
-  /** Removes a key; whether it was present (expired or not). */
-  remove(key: string): boolean {
+  /** Removes a key; whether it was present (expired or not). Its bytes go to `freed` when given. */
+  remove(key: string, freed?: Buffer[]): boolean {
     const held = this.map.get(key);
     if (held === undefined) return false;
     this.changes += 1;
     this.map.delete(key);
     this.bytes -= held.size;
+    if (freed !== undefined && typeof held.held !== 'string') freed.push(held.held);
     return true;
   }
 
