@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import './compression.ts';
+import { keepNextTickShape } from './next-tick-shape.ts';
 import type { ResponseCompression } from './response-compression.ts';
 import type { PageCacheOutcome } from './page-cache/decide.ts';
 import './page-cache/state.ts';
@@ -165,6 +166,8 @@ export function useRequestFrame(app: Koa, options: RequestFrameOptions): void {
   const handling: unknown = Reflect.get(app, 'handleRequest');
   if (typeof handling !== 'function') throw new TypeError('useRequestFrame: this Koa has no handleRequest() to take requests before');
   const koaHandling = handling as KoaHandling;
+  // Node's streams schedule several ticks for every request: keep them on V8's fast path.
+  keepNextTickShape();
   const arrivals = new WeakMap<Context, Arrival>();
   const intoKoa = (ctx: Context, middleware: KoaChain, arrival: Arrival): Promise<void> => {
     arrivals.set(ctx, arrival);
