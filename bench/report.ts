@@ -60,8 +60,12 @@ export function verdicts(results: BenchResults): Verdict[] {
     const r = row(results, `kiln ${backend}`, '/');
     againstBare(`${backend} HIT on / ≥ ${floor.toFixed(2)}× bare Koa req/s`, r, floor);
     if (r && p99Ceiling !== undefined) {
-      const p99 = ratio(r.p99Ms, bare.p99Ms);
-      out.push({ target: `${backend} HIT on / p99 ≤ ${p99Ceiling.toFixed(1)}× bare Koa p99`, measured: `${times(p99)} (${fmt(r.p99Ms, 2)} vs ${fmt(bare.p99Ms, 2)} ms)`, met: p99 <= p99Ceiling });
+      // Judged as req/s is: a slow spell of the host lengthens the tail of both servers it touches.
+      const medians = ratio(r.p99Ms, bare.p99Ms);
+      const paired = pairedRatio(r.samples.p99Ms, r.baselineP99Ms ?? []);
+      const p99 = Number.isNaN(paired) ? medians : paired;
+      const how = Number.isNaN(paired) ? '' : `median of ${r.samples.p99Ms.length} same-round ratios; the medians' ratio ${times(medians)}: `;
+      out.push({ target: `${backend} HIT on / p99 ≤ ${p99Ceiling.toFixed(1)}× bare Koa p99`, measured: `${times(p99)} (${how}${fmt(r.p99Ms, 2)} vs ${fmt(bare.p99Ms, 2)} ms)`, met: p99 <= p99Ceiling });
     }
   };
   hit('memory', 0.9, 1.2);

@@ -47,6 +47,8 @@ export interface TargetResult {
    * baseline itself, and from runs without one.
    */
   baselineRps?: number[];
+  /** Each round's baseline p99 beside this row, taken as {@link baselineRps} is. */
+  baselineP99Ms?: number[];
   /** Every round's figure, for merging targets (the bare baseline measured in several places). */
   samples: { rps: number[]; p50Ms: number[]; p99Ms: number[]; cpuUs: number[]; rss: number[] };
 }
@@ -127,9 +129,9 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       options.log(`  ${target.name.padEnd(20)} ${target.path.padEnd(14)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2).padStart(7)} ms  ${cpu.toFixed(0).padStart(5)} µs CPU/req`);
     }
   }
-  const baselineBeside = (i: number, round: number): number => {
+  const baselineBeside = (i: number, round: number, figure: 'rps' | 'p99Ms'): number => {
     const near = [targets.findLastIndex((t, j) => j < i && t.baseline), targets.findIndex((t, j) => j > i && t.baseline)].filter((j) => j >= 0);
-    return near.reduce((sum, j) => sum + samples[j].loads[round].rps, 0) / near.length;
+    return near.reduce((sum, j) => sum + samples[j].loads[round][figure], 0) / near.length;
   };
   const hasBaseline = targets.some((t) => t.baseline);
   return targets.map((target, i) => {
@@ -150,7 +152,8 @@ export async function measureInterleaved(targets: readonly Target[], options: Th
       badStatus: loads.reduce((sum, l) => sum + l.badStatus, 0),
       rounds: loads.length,
       tool: options.tool,
-      baselineRps: hasBaseline && !target.baseline ? loads.map((_, round) => baselineBeside(i, round)) : undefined,
+      baselineRps: hasBaseline && !target.baseline ? loads.map((_, round) => baselineBeside(i, round, 'rps')) : undefined,
+      baselineP99Ms: hasBaseline && !target.baseline ? loads.map((_, round) => baselineBeside(i, round, 'p99Ms')) : undefined,
       samples: { rps: loads.map((l) => l.rps), p50Ms: loads.map((l) => l.p50Ms), p99Ms: loads.map((l) => l.p99Ms), cpuUs, rss },
     };
   });

@@ -53,6 +53,8 @@ describe('runSuite()', () => {
     expect(bareAround).toHaveLength(3);
     expect(identity.baselineRps).toEqual([(bareAround[0] + bareAround[1]) / 2]);
     expect(br.baselineRps).toEqual([(bareAround[1] + bareAround[2]) / 2]);
+    const bareTails = results.bare.samples.p99Ms;
+    expect(identity.baselineP99Ms).toEqual([(bareTails[0] + bareTails[1]) / 2]);
     const round = (identity.samples.rps[0] / identity.baselineRps![0]).toFixed(2);
     expect(renderReport(results, 'npm run bench')).toContain(`| Kiln memory | ${round}× | ${round}× | ${round}×–${round}× |`);
   });
