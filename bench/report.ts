@@ -46,25 +46,25 @@ export function verdicts(results: BenchResults): Verdict[] {
   const bare = results.bare;
   const out: Verdict[] = [];
   // A cached row on `/` is judged on the median of its same-round ratios to the bare Koa measured
-  // just before and after it, so a slow spell of the host touches both (results kept from before
-  // rows were paired fall back to the ratio of the medians, which the tables show).
+  // just before and after it, so a slow spell of the host touches both, in its req/s and in its
+  // tail (results kept from before rows were paired fall back to the ratio of the medians, which
+  // the tables show). Returns the ratio judged and how it was taken, for the verdict's text.
+  const overBare = (figure: 'rps' | 'p99Ms', r: TargetResult): [number, string] => {
+    const medians = ratio(r[figure], bare[figure]);
+    const paired = pairedRatio(r.samples[figure], (figure === 'rps' ? r.baselineRps : r.baselineP99Ms) ?? []);
+    if (Number.isNaN(paired)) return [medians, ''];
+    return [paired, `median of ${r.samples[figure].length} same-round ratios; the medians' ratio ${times(medians)}: `];
+  };
   const againstBare = (target: string, r: TargetResult | undefined, floor: number) => {
     if (!r) return out.push({ target, measured: 'not measured', met: undefined });
-    const medians = ratio(r.rps, bare.rps);
-    const paired = pairedRatio(r.samples.rps, r.baselineRps ?? []);
-    const rps = Number.isNaN(paired) ? medians : paired;
-    const how = Number.isNaN(paired) ? '' : `median of ${r.samples.rps.length} same-round ratios; the medians' ratio ${times(medians)}: `;
+    const [rps, how] = overBare('rps', r);
     out.push({ target, measured: `${times(rps)} (${how}${fmt(r.rps)} vs ${fmt(bare.rps)} req/s; X-Cache ${r.xCache})`, met: r.xCache === 'HIT' && rps >= floor });
   };
   const hit = (backend: string, floor: number, p99Ceiling?: number) => {
     const r = row(results, `kiln ${backend}`, '/');
     againstBare(`${backend} HIT on / ≥ ${floor.toFixed(2)}× bare Koa req/s`, r, floor);
     if (r && p99Ceiling !== undefined) {
-      // Judged as req/s is: a slow spell of the host lengthens the tail of both servers it touches.
-      const medians = ratio(r.p99Ms, bare.p99Ms);
-      const paired = pairedRatio(r.samples.p99Ms, r.baselineP99Ms ?? []);
-      const p99 = Number.isNaN(paired) ? medians : paired;
-      const how = Number.isNaN(paired) ? '' : `median of ${r.samples.p99Ms.length} same-round ratios; the medians' ratio ${times(medians)}: `;
+      const [p99, how] = overBare('p99Ms', r);
       out.push({ target: `${backend} HIT on / p99 ≤ ${p99Ceiling.toFixed(1)}× bare Koa p99`, measured: `${times(p99)} (${how}${fmt(r.p99Ms, 2)} vs ${fmt(bare.p99Ms, 2)} ms)`, met: p99 <= p99Ceiling });
     }
   };
